@@ -1,0 +1,26 @@
+"""A pending reservation: approved risk budget not yet filled, counted against every cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from riskguard.model.enums import Side
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Budget held for an approved intent until it is filled, released or expires.
+
+    ``notional`` (USDT) and ``risk_usdt`` (loss at stop) are fixed at approval; ``opens_new`` says
+    whether the intent opens a new position (and so takes a concurrency slot).
+    """
+
+    reservation_id: str
+    intent_id: str
+    strategy: str
+    symbol: str
+    side: Side
+    notional: float
+    risk_usdt: float
+    opens_new: bool
+    expires_ms: int

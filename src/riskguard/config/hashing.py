@@ -1,0 +1,18 @@
+"""A stable identity for a posture: equal settings give equal hashes, whatever the file format."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from riskguard.config.schema import Posture
+
+
+def canonical_json(posture: Posture) -> str:
+    """Sorted-key JSON of every setting, defaults included."""
+    return json.dumps(posture.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def config_hash(posture: Posture) -> str:
+    """First 16 hex digits of SHA-256 over the canonical JSON."""
+    return hashlib.sha256(canonical_json(posture).encode()).hexdigest()[:16]

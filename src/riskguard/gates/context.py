@@ -1,0 +1,53 @@
+"""Everything a gate reads about one intent, derived once per check by the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from riskguard.book.book import Book
+from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
+from riskguard.model.enums import TradingState
+from riskguard.model.instrument import InstrumentRules
+from riskguard.model.intent import OrderIntent
+from riskguard.model.snapshots import MarketSnapshot
+
+SIZE_TOLERANCE = 1e-9
+"""Relative slack on size comparisons, so that max_notional_allowed itself always passes
+despite float rounding in the aggregates."""
+
+
+@dataclass(slots=True)
+class GateContext:
+    """Derived facts about one intent. ``None`` means unknown, and every gate that needs an
+    unknown value fails (fail closed). Notionals in USDT, times in epoch ms."""
+
+    intent: OrderIntent
+    limits: Limits
+    book: Book
+    now_ms: int
+    market: MarketSnapshot | None
+    rules: InstrumentRules | None
+    symbol_limits: SymbolLimits
+    strategy_limits: StrategyLimits
+    nav: float | None
+    nav_age_ms: float | None
+    drawdown: float | None
+    trading_state: TradingState
+    price: float | None
+    notional: float | None
+    qty: float | None
+    sized_qty: float | None
+    sized_notional: float | None
+    risk_fraction: float | None
+    risk_estimated: bool
+    symbol_gross: float
+    reducing: bool
+    opens_new: bool
+    invalid: str | None
+
+    @property
+    def risk_usdt(self) -> float | None:
+        """Loss at the stop if this intent fills at ``notional``, USDT."""
+        if self.notional is None or self.risk_fraction is None:
+            return None
+        return self.notional * self.risk_fraction

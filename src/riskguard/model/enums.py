@@ -1,0 +1,61 @@
+"""Enumerations shared by every layer. String-valued so they serialise as-is."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    """Direction of an order intent."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class PositionSide(StrEnum):
+    """Direction of an open position."""
+
+    LONG = "LONG"
+    SHORT = "SHORT"
+
+
+class TradingState(StrEnum):
+    """Account-wide trading state. Only ACTIVE lets risk-adding orders through."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+class Regime(StrEnum):
+    """Market regime labels produced by riskguard.policy."""
+
+    BULL = "BULL"
+    BEAR = "BEAR"
+    HIGH_VOL = "HIGH_VOL"
+    LOW_VOL = "LOW_VOL"
+    CHOP = "CHOP"
+    NORMAL = "NORMAL"
+
+
+class RiskProfile(StrEnum):
+    """Risk profile of the account; shrinks size, never blocks by itself."""
+
+    NORMAL = "NORMAL"
+    REDUCED = "REDUCED"
+    NO_NEW_TRADES = "NO_NEW_TRADES"
+
+
+class Mode(StrEnum):
+    """Execution mode; each has its own Kelly cap."""
+
+    DEMO = "demo"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class Severity(StrEnum):
+    """A hard gate failure always vetoes; soft failures veto only past the posture's allowance."""
+
+    HARD = "hard"
+    SOFT = "soft"

@@ -1,0 +1,61 @@
+"""Exchange trading rules of one instrument (Binance USD-M filters and leverage brackets)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskguard.model import validation as v
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageBracket:
+    """Up to ``notional_cap`` USDT of position, at most ``max_leverage``; mmr = maintenance margin rate."""
+
+    notional_cap: float
+    max_leverage: float
+    maintenance_margin_rate: float
+    maintenance_amount: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentRules:
+    """PRICE_FILTER / LOT_SIZE / MIN_NOTIONAL / PERCENT_PRICE filters and leverage brackets."""
+
+    symbol: str
+    tick_size: float
+    step_size: float
+    min_qty: float
+    min_notional: float
+    max_qty: float = math.inf
+    percent_price_up: float = 1.05
+    percent_price_down: float = 0.95
+    max_leverage: float = 125.0
+    brackets: tuple[LeverageBracket, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "symbol", v.symbol("symbol", self.symbol))
+        for name in ("tick_size", "step_size", "min_qty", "min_notional", "max_leverage"):
+            s(self, name, v.positive(name, getattr(self, name)))
+
+    def floor_qty(self, qty: float) -> float:
+        """Round a quantity down to the step size (never up: rounding must not exceed a cap)."""
+        steps = math.floor(qty / self.step_size + 1e-9)
+        decimals = max(0, -math.floor(math.log10(self.step_size)))
+        return round(steps * self.step_size, decimals)
+
+    def max_leverage_for(self, notional: float) -> float:
+        """Exchange leverage ceiling for a position of ``notional`` USDT (brackets, else max_leverage)."""
+        for bracket in self.brackets:
+            if notional <= bracket.notional_cap:
+                return bracket.max_leverage
+        return self.brackets[-1].max_leverage if self.brackets else self.max_leverage
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstrumentRules:
+        """Build from the JSON form shipped in riskguard/data/binance_usdm_instruments.json."""
+        payload = dict(data)
+        payload["brackets"] = tuple(LeverageBracket(**b) for b in payload.get("brackets", ()))
+        return cls(**payload)

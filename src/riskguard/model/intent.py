@@ -1,0 +1,93 @@
+"""The order intent a strategy submits for a decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from riskguard.model import validation as v
+from riskguard.model.enums import Side
+from riskguard.model.errors import InputValidationError
+
+_SIDE_ALIASES = {"BUY": Side.BUY, "LONG": Side.BUY, "SELL": Side.SELL, "SHORT": Side.SELL}
+
+
+def parse_side(field: str, value: object) -> Side:
+    """Accept BUY/SELL (and LONG/SHORT as synonyms), any case."""
+    if isinstance(value, Side):
+        return value
+    if isinstance(value, str) and value.strip().upper() in _SIDE_ALIASES:
+        return _SIDE_ALIASES[value.strip().upper()]
+    raise InputValidationError(field, "must be BUY or SELL", value)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What a strategy wants to do; sizes in USDT notional (``notional``) or base quantity (``qty``).
+
+    Construction validates every field once (the boundary); the engine trusts it afterwards.
+    ``price`` None means a market order priced at the mark. ``leverage`` is the requested
+    leverage (x). ``confidence`` is in [0, 1]; ``expected_rr`` is reward/risk (R multiple).
+    """
+
+    intent_id: str
+    strategy: str
+    symbol: str
+    side: Side | str
+    notional: float | None = None
+    qty: float | None = None
+    leverage: float = 1.0
+    price: float | None = None
+    stop_price: float | None = None
+    take_profit_price: float | None = None
+    expected_rr: float | None = None
+    confidence: float | None = None
+    reduce_only: bool = False
+    source: str | None = None
+    ts_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "intent_id", v.identifier("intent_id", self.intent_id))
+        s(self, "strategy", v.identifier("strategy", self.strategy))
+        s(self, "symbol", v.symbol("symbol", self.symbol))
+        s(self, "side", parse_side("side", self.side))
+        if self.notional is None and self.qty is None:
+            raise InputValidationError("notional", "give notional (USDT) or qty", None)
+        s(self, "notional", v.optional_positive("notional", self.notional))
+        s(self, "qty", v.optional_positive("qty", self.qty))
+        s(self, "leverage", v.positive("leverage", self.leverage))
+        s(self, "price", v.optional_positive("price", self.price))
+        s(self, "stop_price", v.optional_positive("stop_price", self.stop_price))
+        s(self, "take_profit_price", v.optional_positive("take_profit_price", self.take_profit_price))
+        s(self, "expected_rr", v.optional_positive("expected_rr", self.expected_rr))
+        if self.confidence is not None:
+            s(self, "confidence", v.fraction("confidence", self.confidence))
+        if not isinstance(self.reduce_only, bool):
+            raise InputValidationError("reduce_only", "must be true or false", self.reduce_only)
+        if self.source is not None:
+            s(self, "source", v.identifier("source", self.source))
+        if self.ts_ms is not None:
+            s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
+
+    @property
+    def is_buy(self) -> bool:
+        """True for BUY intents."""
+        return self.side is Side.BUY
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the inverse of :meth:`from_dict`)."""
+        return {f: getattr(self, f) for f in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OrderIntent:
+        """Build from a JSON object; unknown keys are refused by name."""
+        if not isinstance(data, dict):
+            raise InputValidationError("intent", "must be a JSON object", type(data).__name__)
+        unknown = sorted(set(data) - set(cls.__slots__))
+        if unknown:
+            raise InputValidationError(unknown[0], "is not a field of an order intent", data[unknown[0]])
+        for required in ("intent_id", "strategy", "symbol", "side"):
+            if required not in data:
+                raise InputValidationError(required, "is required", None)
+        return cls(**data)

@@ -1,0 +1,79 @@
+"""Account and market snapshots the engine is fed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from riskguard.model import validation as v
+from riskguard.model.errors import InputValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """Account equity at ``ts_ms``.
+
+    ``nav`` is net asset value (wallet balance + unrealised PnL) in USDT.
+    ``available_balance`` is free margin in USDT when the exchange reports it.
+    ``day_start_nav`` overrides the engine's own tracking of the UTC day's opening NAV.
+    """
+
+    nav: float
+    ts_ms: int
+    available_balance: float | None = None
+    day_start_nav: float | None = None
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "nav", v.positive("nav", self.nav))
+        s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
+        if self.available_balance is not None:
+            s(self, "available_balance", v.non_negative("available_balance", self.available_balance))
+        s(self, "day_start_nav", v.optional_positive("day_start_nav", self.day_start_nav))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {f: getattr(self, f) for f in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """Top of book and mark price of one symbol.
+
+    ``ts_ms`` is when riskguard's caller observed it (local clock); ``exchange_ts_ms`` is the
+    exchange's event time when known, so feed latency = ts_ms - exchange_ts_ms.
+    ``atr`` is an optional ATR in price units used for stop estimation.
+    """
+
+    symbol: str
+    mark_price: float
+    ts_ms: int
+    bid: float | None = None
+    ask: float | None = None
+    exchange_ts_ms: int | None = None
+    atr: float | None = None
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "symbol", v.symbol("symbol", self.symbol))
+        s(self, "mark_price", v.positive("mark_price", self.mark_price))
+        s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
+        s(self, "bid", v.optional_positive("bid", self.bid))
+        s(self, "ask", v.optional_positive("ask", self.ask))
+        if self.bid is not None and self.ask is not None and self.bid > self.ask:
+            raise InputValidationError("bid", f"must not exceed ask {self.ask}", self.bid)
+        if self.exchange_ts_ms is not None:
+            s(self, "exchange_ts_ms", v.timestamp_ms("exchange_ts_ms", self.exchange_ts_ms))
+        s(self, "atr", v.optional_positive("atr", self.atr))
+
+    @property
+    def spread_bps(self) -> float | None:
+        """(ask - bid) / mid in basis points, None when either side is unknown."""
+        if self.bid is None or self.ask is None:
+            return None
+        mid = (self.bid + self.ask) / 2.0
+        return (self.ask - self.bid) / mid * 10_000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {f: getattr(self, f) for f in self.__slots__}
