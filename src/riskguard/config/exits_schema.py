@@ -159,6 +159,9 @@ def _default_modes() -> dict[str, ExitModeSection]:
 
 
 class ExitsSection(Section):
+    """Exit planning: the base plan (stop, ladder, break-even, trailing, time stop) and the named
+    modes the policy layer picks from. Compiled once by riskguard.exits.compile_exit_rules."""
+
     stop_atr_multiple: PositiveFloat = Field(
         1.5, description="Stop distance in ATRs at normal volatility, before regime multipliers.")
     stop_atr_by_volatility: VolatilityStopSection = Field(default_factory=VolatilityStopSection)

@@ -49,7 +49,7 @@ class RegimeDetectionSection(Section):
     high_vol_ratio: PositiveFloat = Field(
         2.0, description="ATR(atr_period) / ATR(vol_baseline_period) from which the regime is HIGH_VOL.")
     low_vol_ratio: PositiveFloat = Field(
-        0.5, description="Volatility ratio at or below which an otherwise untrended bar is LOW_VOL.")
+        0.5, description="Volatility ratio at or below which an untrended bar is LOW_VOL.")
     detect_low_vol: bool = Field(True, description="Label LOW_VOL at all; off = such bars read NORMAL.")
     ema_fast: Bars = Field(48, description="Fast EMA span, bars.")
     ema_slow: Bars = Field(168, description="Slow EMA span, bars.")
@@ -60,7 +60,7 @@ class RegimeDetectionSection(Section):
         1.0, description="Smallest |slow EMA change over slope_lookback| for a trend, in ATRs.")
     efficiency_window: Bars = Field(168, description="Kaufman efficiency-ratio window, bars.")
     chop_efficiency_max: PositiveFraction = Field(
-        0.10, description="Efficiency ratio below which an untrended bar is CHOP (0 noise, 1 straight line).")
+        0.10, description="Efficiency ratio below which an untrended, not quiet bar is CHOP (0 noise, 1 line).")
 
     @model_validator(mode="after")
     def _ordered(self) -> RegimeDetectionSection:
@@ -199,6 +199,8 @@ class LadderRungSection(Section):
             raise ValueError("size_multiplier is required by reduce_size and only by it")
         if (self.action == "switch_mode") != (self.mode is not None):
             raise ValueError("mode is required by switch_mode and only by it")
+        if self.mode is Mode.LIVE:
+            raise ValueError("a drawdown rung may switch to paper or demo, never to live")
         return self
 
 

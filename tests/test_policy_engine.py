@@ -1,0 +1,143 @@
+"""PolicyEngine: updates recompute cached policies; lookups reflect regime, trades and equity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskguard.config import preset
+from riskguard.config.schema import Posture
+from riskguard.model.enums import Regime, RiskProfile, TradingState
+from riskguard.model.errors import InputValidationError
+from riskguard.policy.policy_engine import PolicyEngine
+from riskguard.policy.regime import warmup_bars
+
+WED = int(datetime(2024, 8, 7, tzinfo=UTC).timestamp() * 1000)
+HOUR = 3_600_000
+
+
+def engine(**flags: bool) -> PolicyEngine:
+    posture = preset("moderate")
+    if flags:
+        data = posture.model_dump()
+        data["policy"]["flags"].update(flags)
+        posture = Posture.model_validate(data)
+    return PolicyEngine(posture, clock=lambda: WED)
+
+
+def trending_candles(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.002, 0.001, n)))
+    return pd.DataFrame({"high": close * 1.002, "low": close * 0.998, "close": close})
+
+
+def test_symbol_without_candles_fails_closed() -> None:
+    p = engine().policy_for("BTCUSDT")
+    assert (p.regime, p.allow_new_trades) == (None, False)
+
+
+def test_update_regime_changes_the_policy_of_that_symbol_only() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    assert pe.policy_for("BTCUSDT").max_risk_pct == 0.5
+    assert pe.policy_for("ETHUSDT").regime is None
+
+
+def test_update_ohlcv_detects_and_stores_the_regime() -> None:
+    pe = engine()
+    assert pe.update_ohlcv("ETH/USDT:USDT", trending_candles(900)) is Regime.BULL
+    assert pe.policy_for("ETHUSDT").regime is Regime.BULL
+
+
+def test_too_short_history_leaves_the_regime_unknown() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.BULL)
+    cfg = preset("moderate").policy.regime
+    assert pe.update_ohlcv("BTCUSDT", trending_candles(warmup_bars(cfg))) is None
+    assert pe.policy_for("BTCUSDT").regime is None
+
+
+def test_malformed_candles_raise_and_leave_the_regime_unknown() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.BULL)
+    with pytest.raises(InputValidationError):
+        pe.update_ohlcv("BTCUSDT", trending_candles(900).drop(columns=["close"]))
+    assert pe.regime("BTCUSDT") is None
+
+
+def test_losing_trades_reduce_every_symbols_policy() -> None:
+    pe = engine()
+    for sym in ("BTCUSDT", "ETHUSDT"):
+        pe.update_regime(sym, Regime.NORMAL)
+    for i in range(5):
+        pe.record_trade("SOLUSDT", -5.0, -1.0, WED + i)
+    assert pe.policy_for("BTCUSDT").max_risk_pct == pytest.approx(0.3)
+    assert pe.policy_for("ETHUSDT").max_risk_pct == pytest.approx(0.3)
+
+
+def test_very_poor_symbol_drops_out_of_allowed_symbols() -> None:
+    pe = engine()
+    for i in range(10):
+        pe.record_trade("BNBUSDT", -5.0, -1.0, WED + i)
+    assert "BNBUSDT" not in pe.policy_for("BTCUSDT").allowed_symbols
+    assert not pe.policy_for("BNBUSDT").symbol_allowed
+
+
+def test_equity_drawdown_trips_the_ladder_and_the_policy_follows() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.NORMAL)
+    pe.update_equity(WED, 4400.0)
+    events = pe.update_equity(WED + HOUR, 4260.0)  # -3.2 %
+    assert [e.rung for e in events] == ["daily_3%_halt_new_trades"]
+    p = pe.policy_for("BTCUSDT")
+    assert (p.allow_new_trades, p.trading_state, p.risk_profile) == (
+        False, TradingState.HALTED, RiskProfile.NO_NEW_TRADES)
+
+
+def test_operator_acknowledge_lifts_the_halt_in_the_policy() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.NORMAL)
+    pe.update_equity(WED, 4400.0)
+    pe.update_equity(WED + HOUR, 4260.0)
+    pe.acknowledge()
+    assert pe.policy_for("BTCUSDT").allow_new_trades
+
+
+def test_flags_off_keep_the_applied_view_neutral() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    views = pe.views_for("BTCUSDT")
+    assert views.applied.risk_multiplier == 1.0
+    assert views.shadow["use_for_risk_sizing"]["risk_multiplier"] == 0.5
+
+
+def test_flag_on_in_the_posture_applies_its_stage() -> None:
+    pe = engine(use_for_risk_sizing=True)
+    pe.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    assert pe.views_for("BTCUSDT").applied.risk_multiplier == 0.5
+    assert pe.status()["active_stages"] == ["use_for_risk_sizing"]
+
+
+def test_lookup_accepts_any_symbol_spelling() -> None:
+    pe = engine()
+    pe.update_regime("BTCUSDT", Regime.BULL)
+    assert pe.policy_for("BTC/USDT:USDT") is pe.policy_for("BTCUSDT")
+
+
+def test_repeated_lookups_return_the_cached_policy() -> None:
+    pe = engine()
+    assert pe.policy_for("ETHUSDT") is pe.policy_for("ETHUSDT")
+
+
+def test_status_lists_every_universe_symbol() -> None:
+    status = engine().status()
+    assert set(status["policies"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"}  # type: ignore[arg-type]
+
+
+def test_unknown_regime_value_is_refused() -> None:
+    with pytest.raises(InputValidationError) as err:
+        engine().update_regime("BTCUSDT", "BULL")  # type: ignore[arg-type]
+    assert err.value.field == "regime"
