@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from riskguard import AccountSnapshot, MarketSnapshot, OrderIntent, RiskEngine, preset
@@ -39,12 +40,25 @@ def posture_with(name: str = "moderate", **overrides: Any) -> Posture:
     return validate_posture(data, f"test {name}")
 
 
-def make_engine(posture: Posture | None = None, nav: float = NAV, now_ms: int = NOW_MS) -> RiskEngine:
-    """An engine with NAV and fresh quotes for BTC, ETH, SOL and BNB at ``now_ms``."""
+HOURLY_VOL = {"BTCUSDT": 0.006, "ETHUSDT": 0.008, "SOLUSDT": 0.012, "BNBUSDT": 0.009}
+
+
+def hourly_returns(symbol: str, periods: int = 720, seed: int = 7) -> np.ndarray:
+    """Seeded, mildly fat-tailed hourly returns with the symbol's typical volatility."""
+    rng = np.random.default_rng(seed + sorted(PRICES).index(symbol))
+    return rng.standard_t(5, periods) * HOURLY_VOL[symbol] / np.sqrt(5 / 3)
+
+
+def make_engine(posture: Posture | None = None, nav: float = NAV, now_ms: int = NOW_MS,
+                returns: bool = True) -> RiskEngine:
+    """An engine with NAV, fresh quotes and (unless ``returns`` is False) 30 days of hourly return
+    history for BTC, ETH, SOL and BNB at ``now_ms``."""
     engine = RiskEngine(posture or preset("moderate"), clock=lambda: now_ms)
     engine.update_account(AccountSnapshot(nav=nav, ts_ms=now_ms))
     for symbol in PRICES:
         engine.update_market(quote(symbol, ts_ms=now_ms))
+        if returns:
+            engine.update_returns(symbol, hourly_returns(symbol))
     return engine
 
 

@@ -9,6 +9,7 @@ from riskguard.model import (
     MarketSnapshot,
     OrderIntent,
     Position,
+    Signal,
     TradingState,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "Posture",
     "PostureError",
     "RiskEngine",
+    "Signal",
     "TradingState",
     "__version__",
     "load_config",

@@ -58,6 +58,8 @@ class Book:
     trades_today: int = 0
     recent_orders: deque[int] = field(default_factory=deque)
     seen_intents: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    version: int = 0
+    """Bumped whenever positions or reservations change (not on marks)."""
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -145,6 +147,7 @@ class Book:
             self._shift(position.symbol, 0.0, value)
         risk = self._position_risk(position)
         self.positions[position.key] = position
+        self.version += 1
         self.position_risk[position.key] = risk
         self.total_risk_usdt += risk
         self.open_count += 1
@@ -159,6 +162,7 @@ class Book:
         position = self.positions.pop((strategy, symbol), None)
         if position is None:
             return None
+        self.version += 1
         exposure = self.symbols[symbol]
         value = position.qty * exposure.price
         if position.side is PositionSide.LONG:
@@ -190,12 +194,14 @@ class Book:
             self.open_count += 1
             self.strategy_open[reservation.strategy] = self.strategy_open.get(reservation.strategy, 0) + 1
         self.reservations[reservation.reservation_id] = reservation
+        self.version += 1
 
     def remove_reservation(self, reservation_id: str) -> Reservation | None:
         """Return a reservation's budget (on fill, release or expiry)."""
         reservation = self.reservations.pop(reservation_id, None)
         if reservation is None:
             return None
+        self.version += 1
         exposure = self.symbols[reservation.symbol]
         if reservation.side is Side.BUY:
             exposure.reserved_long = max(0.0, exposure.reserved_long - reservation.notional)

@@ -119,6 +119,16 @@ class PortfolioSection(Section):
         "Sliding window of the order-rate limit, seconds.")
     daily_drawdown_halt_pct: PositiveFraction = gated(0.03, "drawdown_halt",
         "Daily drawdown from the UTC day's NAV high that halts new risk.")
+    max_cvar_nav_pct: PositiveFraction = gated(0.02, "cvar_limit_exceeded",
+        "Largest historical CVaR of the portfolio with the new position, one period of the fed returns, "
+        "fraction of NAV.")
+    cvar_alpha: Annotated[float, Field(ge=0.5, lt=1.0, allow_inf_nan=False)] = gated(
+        0.95, "cvar_limit_exceeded", "Confidence level of the CVaR (0.95 = mean of the worst 5 % of periods).")
+    cvar_window: Annotated[int, Field(ge=20, le=100_000)] = gated(
+        720, "cvar_limit_exceeded", "Most recent return periods used per symbol (720 = 30 days of 1h bars).")
+    cvar_min_history: Annotated[int, Field(ge=20, le=100_000)] = gated(
+        100, "cvar_limit_exceeded",
+        "Fewest return periods needed; with less history CVaR is unknown and counts as a soft failure.")
     correlation_groups: dict[str, CorrelationGroupSection] = Field(
         default_factory=dict, description="Named groups of correlated symbols with a combined cap.")
 

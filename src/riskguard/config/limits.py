@@ -63,6 +63,10 @@ class Limits:
     max_orders_per_window: int
     order_rate_window_ms: float
     daily_drawdown_halt_pct: float
+    max_cvar_nav_pct: float
+    cvar_alpha: float
+    cvar_window: int
+    cvar_min_history: int
     group_caps: dict[str, float]
     symbol_groups: dict[str, tuple[str, ...]]
     min_source_credibility: float
@@ -141,6 +145,10 @@ def compile_limits(posture: Posture) -> Limits:
         max_orders_per_window=portfolio.max_orders_per_window,
         order_rate_window_ms=portfolio.order_rate_window_s * 1000.0,
         daily_drawdown_halt_pct=portfolio.daily_drawdown_halt_pct,
+        max_cvar_nav_pct=portfolio.max_cvar_nav_pct,
+        cvar_alpha=portfolio.cvar_alpha,
+        cvar_window=portfolio.cvar_window,
+        cvar_min_history=portfolio.cvar_min_history,
         group_caps={g: spec.max_nav_pct for g, spec in portfolio.correlation_groups.items()},
         symbol_groups={s: tuple(gs) for s, gs in symbol_groups.items()},
         min_source_credibility=posture.sources.min_credibility,

@@ -1,4 +1,8 @@
-"""RiskEngine: intent -> context -> every gate -> decision (no storage, no network)."""
+"""RiskEngine: (signal -> policy -> sizing ->) intent -> context -> every gate -> decision.
+
+Knows no storage and no network: the ledger and the exchange adapters feed it and persist what it
+decides.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,41 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
 from riskguard.book.book import DAY_MS, Book
+from riskguard.book.cvar import PortfolioCvar
 from riskguard.config.limits import Limits, compile_limits
 from riskguard.config.schema import Posture
+from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
+from riskguard.engine.signals import SizedSignal, size_signal
+from riskguard.exits.rules import compile_exit_rules
 from riskguard.gates.context import GateContext
-from riskguard.gates.registry import GATES
+from riskguard.gates.registry import GATES, SIZE_BOUND_GATES
+from riskguard.math.indicators import atr as wilder_atr
 from riskguard.model.decision import Detail, GateCheck
-from riskguard.model.enums import TradingState
+from riskguard.model.enums import Mode, TradingState
+from riskguard.model.errors import InputValidationError
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.position import Position
+from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.policy.flags import PolicyViews
+from riskguard.policy.ladder import LadderEvent
+from riskguard.policy.policy_engine import PolicyEngine
+from riskguard.sizing.params import SizingParams
 
 log = logging.getLogger("riskguard.decision")
+state_log = logging.getLogger("riskguard.state")
 
 Clock = Callable[[], int]
 _QTY_MISMATCH = 0.005  # qty and notional both given must agree within 0.5 %
+_LADDER_REASON = "drawdown ladder"
+_STRICTNESS = {TradingState.ACTIVE: 0, TradingState.HALTED: 1, TradingState.REDUCING: 2}
 
 
 def wall_clock_ms() -> int:
@@ -36,10 +58,11 @@ def wall_clock_ms() -> int:
 class RiskEngine:
     """Pre-trade risk engine for one account.
 
-    Feed it account, market and position updates; ask it ``check_order`` (first element True =
-    veto) or ``would_emit`` (first element True = would emit). It keeps an in-memory book that is
-    updated incrementally; the ledger (riskguard.ledger) is the durable source of truth that
-    reloads it.
+    Feed it account, market, position and (optionally) OHLCV / return updates; ask it
+    ``check_order`` (first element True = veto) or ``would_emit`` (first element True = would
+    emit) with an :class:`OrderIntent` (sized by the strategy) or a :class:`Signal` (sized here by
+    policy and sizing). The in-memory book is updated incrementally; the ledger
+    (riskguard.ledger) is the durable source of truth that reloads it.
     """
 
     def __init__(self, posture: Posture | Limits, *, clock: Clock | None = None,
@@ -56,9 +79,17 @@ class RiskEngine:
         self.day_high_nav: float = 0.0
         self.trading_state = TradingState.ACTIVE
         self.trading_state_reason = "initial"
+        self.mode: Mode = self.posture.mode
+        self.ladder_size_multiplier = 1.0
+        self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
+        self.sizing_params = SizingParams.from_posture(self.posture)
+        self.exit_rules = compile_exit_rules(self.posture.exits)
+        self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
+        self.atr: dict[str, float] = {}
         self._checks = tuple(g.check for g in GATES)
         self._size_bound = tuple(i for i, g in enumerate(GATES) if g.size_bound)
         self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.name in self.limits.soft_gates)
+        self._policy_details: dict[str, tuple[PolicyViews, dict[str, object]]] = {}
         self._id_prefix = uuid.uuid4().hex[:12]
         self._sequence = itertools.count(1)
 
@@ -69,7 +100,9 @@ class RiskEngine:
         return self.limits.posture
 
     def update_account(self, snapshot: AccountSnapshot) -> bool:
-        """Take a NAV snapshot; older snapshots than the current one are ignored (returns False)."""
+        """Take a NAV snapshot (older than the current one: ignored, returns False). Feeds the
+        policy's drawdown windows and the drawdown ladder, whose rungs may change the trading state,
+        the size multiplier and the mode."""
         if self.account is not None and snapshot.ts_ms < self.account.ts_ms:
             return False
         day = snapshot.ts_ms // DAY_MS
@@ -80,7 +113,24 @@ class RiskEngine:
             self.day_high_nav = max(self.day_high_nav, snapshot.day_start_nav)
         self.day_high_nav = max(self.day_high_nav, snapshot.nav)
         self.account = snapshot
+        self._apply_ladder(self.policy.update_equity(snapshot.ts_ms, snapshot.nav))
         return True
+
+    def _apply_ladder(self, events: tuple[LadderEvent, ...]) -> None:
+        state = self.policy.ladder_state
+        for event in events:
+            state_log.warning("drawdown ladder %s: rung=%s state=%s size_multiplier=%s mode=%s",
+                              event.kind.value, event.rung, state.trading_state.value, state.size_multiplier,
+                              None if state.mode is None else state.mode.value,
+                              extra={"riskguard": {"event": "ladder", "kind": event.kind.value, "rung": event.rung}})
+        self.ladder_size_multiplier = state.size_multiplier
+        self.mode = state.mode or self.posture.mode
+        ladder_owned = self.trading_state_reason.startswith(_LADDER_REASON)
+        if _STRICTNESS[state.trading_state] > _STRICTNESS[self.trading_state]:
+            self.set_trading_state(state.trading_state, f"{_LADDER_REASON}: {', '.join(state.active)}")
+        elif ladder_owned and state.trading_state is not self.trading_state:
+            # The ladder only loosens what it set itself, once its window rolled or an operator acted.
+            self.set_trading_state(state.trading_state, f"{_LADDER_REASON}: {', '.join(state.active) or 'cleared'}")
 
     def update_market(self, snapshot: MarketSnapshot) -> bool:
         """Take a mark / top-of-book snapshot; older ones are ignored (returns False)."""
@@ -89,7 +139,30 @@ class RiskEngine:
             return False
         self.markets[snapshot.symbol] = snapshot
         self.book.mark(snapshot.symbol, snapshot.mark_price)
+        if snapshot.atr is not None:
+            self.atr[snapshot.symbol] = snapshot.atr
         return True
+
+    def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
+        """Per-period simple returns of ``symbol`` (oldest first) for the CVaR gate."""
+        self.cvar.update_returns(symbol.upper(), returns)
+
+    def update_ohlcv(self, symbol: str, ohlcv: pd.DataFrame) -> None:
+        """Candles of ``symbol`` (columns open/high/low/close): regime for the policy, returns for
+        the CVaR gate, and the latest ATR for sizing signals without a stop."""
+        name = symbol.upper()
+        for column in ("high", "low", "close"):
+            if column not in ohlcv.columns:
+                raise InputValidationError(column, "OHLCV frame lacks this column", list(ohlcv.columns))
+        close = ohlcv["close"].to_numpy(dtype=np.float64)
+        self.policy.update_ohlcv(name, ohlcv)
+        if close.size > 1:
+            self.cvar.update_returns(name, close[1:] / close[:-1] - 1.0)
+        period = self.posture.policy.regime.atr_period
+        if close.size > period:
+            values = wilder_atr(ohlcv["high"].to_numpy(np.float64), ohlcv["low"].to_numpy(np.float64), close, period)
+            if np.isfinite(values[-1]) and values[-1] > 0.0:
+                self.atr[name] = float(values[-1])
 
     def update_instrument(self, rules: InstrumentRules) -> None:
         """Install exchange rules for a symbol (e.g. loaded by the exchange adapter)."""
@@ -105,7 +178,12 @@ class RiskEngine:
 
     def set_trading_state(self, state: TradingState | str, reason: str) -> None:
         """ACTIVE, REDUCING (only reducing orders) or HALTED (no new risk)."""
-        self.trading_state = TradingState(state)
+        new = TradingState(state)
+        if new is not self.trading_state:
+            state_log.warning("trading state %s -> %s: %s", self.trading_state.value, new.value, reason,
+                              extra={"riskguard": {"event": "trading_state", "from": self.trading_state.value,
+                                                   "to": new.value, "reason": reason}})
+        self.trading_state = new
         self.trading_state_reason = reason
 
     @property
@@ -116,7 +194,8 @@ class RiskEngine:
         return max(0.0, (self.day_high_nav - self.account.nav) / self.day_high_nav)
 
     # -- deciding --------------------------------------------------------------------------
-    def _context(self, intent: OrderIntent, now_ms: int, notional_override: float | None) -> GateContext:
+    def _context(self, intent: OrderIntent, now_ms: int, notional_override: float | None,
+                 views: PolicyViews, size_known: bool = True) -> GateContext:
         limits, book = self.limits, self.book
         symbol = intent.symbol
         market = self.markets.get(symbol)
@@ -124,8 +203,12 @@ class RiskEngine:
         price = intent.price if intent.price is not None else (market.mark_price if market else None)
         invalid: str | None = None
 
-        if notional_override is not None:
-            notional: float | None = notional_override
+        notional: float | None
+        qty: float | None
+        if not size_known:
+            notional = qty = None
+        elif notional_override is not None:
+            notional = notional_override
             qty = notional_override / price if price else None
         elif intent.notional is not None:
             notional = intent.notional
@@ -160,7 +243,8 @@ class RiskEngine:
         else:
             risk_fraction = None
         target = intent.take_profit_price
-        if target is not None and price and not reducing and (target <= price if intent.is_buy else target >= price):
+        if (target is not None and price and not reducing
+                and (target <= price if intent.is_buy else target >= price)):
             invalid = invalid or f"take-profit {target} is on the wrong side of price {price} for a {intent.side}"
 
         account = self.account
@@ -175,6 +259,7 @@ class RiskEngine:
             price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
             exposure.gross if exposure is not None else 0.0,
             reducing, not reducing and position is None, invalid,
+            views.applied, self.cvar,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
@@ -190,62 +275,69 @@ class RiskEngine:
         binding: str | None = None
         for i in self._size_bound:
             headroom = checks[i]["headroom_notional"]
-            if headroom is None:
-                headroom = 0.0
-            if headroom < allowed:
+            # None = this gate puts no bound on the size (e.g. a symbol in no correlation group);
+            # gates that cannot compute a bound they do have report 0.0 (fail closed).
+            if headroom is not None and headroom < allowed:
                 allowed, binding = headroom, GATES[i].name
+        if allowed == float("inf"):
+            allowed = 0.0
         return checks, hard, soft, (allowed if allowed > 0.0 else 0.0), binding
 
-    def check_order(self, intent: OrderIntent, *, now_ms: int | None = None,
+    def _policy_detail(self, views: PolicyViews) -> dict[str, object]:
+        # Policies change only on regime, trade or drawdown updates: render each one once.
+        cached = self._policy_details.get(views.policy.symbol)
+        if cached is not None and cached[0] is views:
+            return cached[1]
+        rendered = views.to_dict()
+        self._policy_details[views.policy.symbol] = (views, rendered)
+        return rendered
+
+    def check_order(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
                     commit: bool = True) -> tuple[bool, Detail]:
-        """Decide on ``intent``. Returns ``(veto, detail)``: veto True means blocked.
+        """Decide on an intent (or size and decide on a signal). Returns ``(veto, detail)``: veto True
+        means blocked.
 
         With ``commit`` (the default) an approval is recorded: its id for duplicate detection, the
         order-rate window, and for risk-adding intents the cooldown clock and daily trade count.
         """
         now = self.clock() if now_ms is None else now_ms
-        ctx = self._context(intent, now, None)
+        sized: SizedSignal | None = None
+        if isinstance(intent, Signal):
+            views = self.policy.views_for(intent.symbol)
+            sized = self._size(intent, views)
+            order = sized.intent if sized.intent is not None else _placeholder_intent(intent)
+        else:
+            order = intent
+            views = self.policy.views_for(intent.symbol)
+        size_known = sized is None or sized.intent is not None
+        override = sized.notional if sized is not None and sized.intent is not None else None
+        ctx = self._context(order, now, override, views, size_known)
         checks, hard, soft, allowed, binding = self._run(ctx)
         limits = self.limits
         soft_veto = len(soft) > limits.max_soft_failures
         veto = bool(hard) or soft_veto
         resized = False
         requested_ctx = ctx
-        if (veto and limits.resize_to_fit and not soft_veto and ctx.notional is not None
-                and all(r in _SIZE_BOUND for r in hard) and 0.0 < allowed < ctx.notional):
-            shrunk = self._context(intent, now, allowed)
+        # A signal has no requested size: its risk-based size is always clamped to what the caps allow.
+        if (veto and (limits.resize_to_fit or sized is not None) and not soft_veto and ctx.notional is not None
+                and all(r in SIZE_BOUND_GATES for r in hard) and 0.0 < allowed < ctx.notional):
+            shrunk = self._context(order, now, allowed, views)
             s_checks, s_hard, s_soft, _, _ = self._run(shrunk)
             if not s_hard and len(s_soft) <= limits.max_soft_failures:
                 ctx, checks, hard, soft, resized, veto = shrunk, s_checks, s_hard, s_soft, True, False
+                soft_veto = False
         decision_id = f"{self._id_prefix}-{next(self._sequence):08x}"
         if not veto and commit:
-            self.book.record_approval(intent.intent_id, decision_id, intent.strategy, now, not ctx.reducing)
-        detail = self._detail(intent, requested_ctx, ctx, checks, hard, soft, veto, allowed, binding,
-                              resized, decision_id, now)
-        if log.isEnabledFor(logging.INFO):
-            _log_decision(detail, checks)
-        return veto, detail
-
-    def would_emit(self, intent: OrderIntent, *, now_ms: int | None = None,
-                   commit: bool = False) -> tuple[bool, Detail]:
-        """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
-        veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
-        return not veto, detail
-
-    def _detail(self, intent: OrderIntent, requested: GateContext, ctx: GateContext, checks: list[GateCheck],
-                hard: list[str], soft: list[str], veto: bool, allowed: float, binding: str | None,
-                resized: bool, decision_id: str, now: int) -> Detail:
-        limits = self.limits
+            self.book.record_approval(order.intent_id, decision_id, order.strategy, now, not ctx.reducing)
         nav_age = ctx.nav_age_ms
-        confidence = intent.confidence
+        confidence = order.confidence
         high = confidence is not None and confidence >= limits.high_confidence_threshold
-        soft_veto = len(soft) > limits.max_soft_failures
-        return {
+        detail: Detail = {
             "decision_id": decision_id,
-            "intent_id": intent.intent_id,
-            "strategy": intent.strategy,
-            "symbol": intent.symbol,
-            "side": intent.side.value if hasattr(intent.side, "value") else intent.side,
+            "intent_id": order.intent_id,
+            "strategy": order.strategy,
+            "symbol": order.symbol,
+            "side": str(order.side),
             "veto": veto,
             "approved": not veto,
             "reasons": [] if not veto else hard + (soft if soft_veto else []),
@@ -254,9 +346,9 @@ class RiskEngine:
             "nav_fresh": nav_age is not None and 0.0 <= nav_age <= limits.nav_max_age_ms,
             "nav_age_ms": nav_age,
             "checks": checks,
-            "requested": {"notional": requested.notional, "qty": requested.qty, "leverage": intent.leverage,
-                          "price": requested.price},
-            "sized": {"notional": ctx.sized_notional, "qty": ctx.sized_qty, "leverage": intent.leverage},
+            "requested": {"notional": requested_ctx.notional, "qty": requested_ctx.qty,
+                          "leverage": order.leverage, "price": requested_ctx.price},
+            "sized": {"notional": ctx.sized_notional, "qty": ctx.sized_qty, "leverage": order.leverage},
             "max_notional_allowed": allowed,
             "clamped_by": binding,
             "resized": resized,
@@ -268,26 +360,41 @@ class RiskEngine:
             "max_open_positions": (limits.max_open_positions_high_confidence if high
                                    else limits.max_open_positions),
             "trading_state": self.trading_state.value,
+            "mode": self.mode.value,
             "posture": limits.name,
             "config_hash": limits.config_hash,
             "ts_ms": now,
-            "policy": None,
-            "sizing": None,
+            "policy": self._policy_detail(views),
+            "sizing": sized.sizing if sized is not None else None,
+            "intent": order.to_dict() if sized is not None and sized.intent is not None else None,
         }
+        if log.isEnabledFor(logging.INFO):
+            log_decision(log, detail, checks)
+        return veto, detail
+
+    def _size(self, signal: Signal, views: PolicyViews) -> SizedSignal:
+        market = self.markets.get(signal.symbol)
+        price = signal.price if signal.price is not None else (market.mark_price if market is not None else None)
+        atr = signal.atr if signal.atr is not None else self.atr.get(signal.symbol)
+        return size_signal(signal, limits=self.limits, params=self.sizing_params, exit_rules=self.exit_rules,
+                           views=views, nav=self.account.nav if self.account is not None else None,
+                           price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
+
+    def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
+                   commit: bool = False) -> tuple[bool, Detail]:
+        """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
+        veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
+        return not veto, detail
 
 
-_SIZE_BOUND = frozenset(g.name for g in GATES if g.size_bound)
+def _placeholder_intent(signal: Signal) -> OrderIntent:
+    """An intent standing in for a signal that could not be sized; its size is unknown to the gates."""
+    return OrderIntent(intent_id=signal.signal_id, strategy=signal.strategy, symbol=signal.symbol,
+                       side=signal.side, notional=1.0, leverage=signal.leverage or 1.0,
+                       confidence=signal.confidence, expected_rr=signal.expected_rr, source=signal.source,
+                       ts_ms=signal.ts_ms)
 
 
-def _log_decision(detail: Detail, checks: list[GateCheck]) -> None:
-    failing = [c for c in checks if not c["passed"]]
-    summary = "; ".join(f"{c['gate']} observed={c['observed']!r} threshold={c['threshold']!r}" for c in failing)
-    verdict = "VETO" if detail["veto"] else ("RESIZED" if detail["resized"] else "APPROVED")
-    event: dict[str, Any] = {
-        "event": "decision", "decision_id": detail["decision_id"], "intent_id": detail["intent_id"],
-        "verdict": verdict, "symbol": detail["symbol"], "strategy": detail["strategy"],
-        "reasons": detail["reasons"], "warnings": detail["warnings"], "config_hash": detail["config_hash"],
-        "failing": [{k: c[k] for k in ("gate", "observed", "threshold", "severity")} for c in failing],
-    }
-    log.info("%s %s %s %s%s", verdict, detail["symbol"], detail["strategy"], detail["intent_id"],
-             f": {summary}" if summary else "", extra={"riskguard": event})
+def policy_applied(engine: RiskEngine, symbol: str) -> dict[str, Any]:
+    """The applied policy of ``symbol`` as JSON (for status displays)."""
+    return engine.policy.views_for(symbol).applied.to_dict()

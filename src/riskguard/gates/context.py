@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from riskguard.book.book import Book
+from riskguard.book.cvar import PortfolioCvar
 from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
 from riskguard.model.enums import TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import MarketSnapshot
+from riskguard.policy.flags import AppliedPolicy
 
 SIZE_TOLERANCE = 1e-9
 """Relative slack on size comparisons, so that max_notional_allowed itself always passes
@@ -44,6 +46,8 @@ class GateContext:
     reducing: bool
     opens_new: bool
     invalid: str | None
+    policy: AppliedPolicy | None
+    cvar: PortfolioCvar | None
 
     @property
     def risk_usdt(self) -> float | None:

@@ -2,7 +2,8 @@
 
 Each gate is ``(ctx) -> GateCheck`` and never raises; a gate that needs an unknown input fails.
 Results are built by copying a per-gate template (a dict copy costs well under half a dict literal
-on CPython, and this runs ~33 times per decision).
+on CPython, and this runs ~35 times per decision). Verdicts are written ``if not (observed <= limit)``
+on purpose: a NaN that slipped past the boundary then fails the gate instead of passing it.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def unknown_symbol(ctx: GateContext) -> GateCheck:
 
 
 def symbol_not_allowed(ctx: GateContext) -> GateCheck:
-    """New risk only in the posture's allowed symbols; closing is always allowed."""
+    """New risk only in the posture's allowed symbols, and not in a symbol the trading policy
+    disallows (stage use_for_signal_filter); closing is always allowed."""
     limits = ctx.limits
     if ctx.reducing:
         return exempt(_T_SYMBOL_NOT_ALLOWED, limits.allowed_symbols_sorted)
@@ -129,6 +131,10 @@ def symbol_not_allowed(ctx: GateContext) -> GateCheck:
     check["threshold"] = limits.allowed_symbols_sorted
     if symbol not in limits.allowed_symbols:
         check["passed"] = False
+    policy = ctx.policy
+    if policy is not None and policy.block_symbol:
+        check["passed"] = False
+        check["note"] = "the trading policy disallows this symbol (stage use_for_signal_filter)"
     return check
 
 
@@ -255,7 +261,7 @@ def price_outside_band(ctx: GateContext) -> GateCheck:
     check = _T_PRICE_OUTSIDE_BAND.copy()
     check["observed"] = deviation
     check["threshold"] = limit
-    if not (passed):
+    if not passed:
         check["passed"] = False
     return check
 
@@ -352,8 +358,12 @@ def rr_below_min(ctx: GateContext) -> GateCheck:
 
 
 def confidence_below_min(ctx: GateContext) -> GateCheck:
-    """Signal confidence at least trade.min_confidence (missing confidence fails unless the floor is 0)."""
+    """Signal confidence at least trade.min_confidence, or the policy's higher floor (stage
+    use_for_confidence_threshold); missing confidence fails unless the floor is 0."""
     limit = ctx.limits.min_confidence
+    policy = ctx.policy
+    if policy is not None and policy.min_confidence is not None and policy.min_confidence > limit:
+        limit = policy.min_confidence  # the policy may raise the floor, never lower it
     if ctx.reducing:
         return exempt(_T_CONFIDENCE_BELOW_MIN, limit)
     confidence = ctx.intent.confidence

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskguard.gates.context import GateContext
+from riskguard.gates.context import SIZE_TOLERANCE, GateContext
 from riskguard.gates.order_gates import exempt, fill, nav_cap, template
 from riskguard.model.decision import GateCheck
 from riskguard.model.enums import TradingState
@@ -20,6 +20,7 @@ _T_TOTAL_RISK_EXCEEDED = template("total_risk_exceeded")
 _T_DRAWDOWN_HALT = template("drawdown_halt")
 _T_TRADING_HALTED = template("trading_halted")
 _T_REDUCE_ONLY_MODE = template("reduce_only_mode")
+_T_CVAR_LIMIT_EXCEEDED = template("cvar_limit_exceeded")
 _NOT_NEW = "does not open a new position"
 _HALTED = TradingState.HALTED
 _REDUCING = TradingState.REDUCING
@@ -47,13 +48,16 @@ def strategy_concurrency_exceeded(ctx: GateContext) -> GateCheck:
 def global_concurrency_exceeded(ctx: GateContext) -> GateCheck:
     """A new position only while the account holds fewer than portfolio.max_open_positions (reservations
     count), or portfolio.max_open_positions_high_confidence for signals at or above
-    portfolio.high_confidence_threshold."""
+    portfolio.high_confidence_threshold; the policy's per-regime cap may lower it (stage 3)."""
     limits = ctx.limits
     confidence = ctx.intent.confidence
     if confidence is not None and confidence >= limits.high_confidence_threshold:
         limit, note = limits.max_open_positions_high_confidence, "high-confidence cap"
     else:
         limit, note = limits.max_open_positions, None
+    policy = ctx.policy
+    if policy is not None and policy.max_positions is not None and policy.max_positions < limit:
+        limit, note = policy.max_positions, "policy cap for the regime (stage use_for_position_limits)"
     count = ctx.book.open_count
     if not ctx.opens_new:
         check = _T_GLOBAL_CONCURRENCY_EXCEEDED.copy()
@@ -209,15 +213,19 @@ def drawdown_halt(ctx: GateContext) -> GateCheck:
 
 
 def trading_halted(ctx: GateContext) -> GateCheck:
-    """No new risk while the account is HALTED."""
+    """No new risk while the account is HALTED, or while the policy stops new trades (stage 4)."""
     if ctx.reducing:
         return exempt(_T_TRADING_HALTED, "not HALTED")
     state = ctx.trading_state
     check = _T_TRADING_HALTED.copy()
     check["observed"] = state
     check["threshold"] = "not HALTED"
-    if not (state is not _HALTED):
+    if state is _HALTED:
         check["passed"] = False
+    policy = ctx.policy
+    if policy is not None and not policy.allow_new_trades:
+        check["passed"] = False
+        check["note"] = "the trading policy allows no new trades (stage use_for_trading_gate)"
     return check
 
 
@@ -229,6 +237,37 @@ def reduce_only_mode(ctx: GateContext) -> GateCheck:
     check = _T_REDUCE_ONLY_MODE.copy()
     check["observed"] = state
     check["threshold"] = "not REDUCING"
-    if not (state is not _REDUCING):
+    if state is _REDUCING:
         check["passed"] = False
+    return check
+
+
+def cvar_limit_exceeded(ctx: GateContext) -> GateCheck:
+    """Historical CVaR (USDT) of the portfolio with this trade at most portfolio.max_cvar_nav_pct x NAV.
+
+    Unknown CVaR (no or too short return history) counts as a soft failure, so that an engine that
+    is never fed returns still trades on its other caps but loses its soft-failure allowance.
+    """
+    nav = ctx.nav
+    notional = ctx.notional
+    if nav is None or notional is None:
+        check = fill(_T_CVAR_LIMIT_EXCEEDED, False, None, None, "NAV or notional unknown")
+        check["headroom_notional"] = 0.0
+        return check
+    limit = ctx.limits.max_cvar_nav_pct * nav
+    if ctx.reducing:
+        return exempt(_T_CVAR_LIMIT_EXCEEDED, limit)
+    cvar = ctx.cvar
+    if cvar is None:
+        check = fill(_T_CVAR_LIMIT_EXCEEDED, False, None, limit, "no return history: CVaR unknown")
+        check["severity"] = "soft"
+        return check
+    signed = notional if ctx.intent.is_buy else -notional
+    observed, headroom, note = cvar.evaluate(ctx.book, ctx.intent.symbol, signed, limit)
+    if observed is None:
+        check = fill(_T_CVAR_LIMIT_EXCEEDED, False, None, limit, note)
+        check["severity"] = "soft"
+        return check
+    check = fill(_T_CVAR_LIMIT_EXCEEDED, observed <= limit + SIZE_TOLERANCE * max(1.0, limit), observed, limit)
+    check["headroom_notional"] = headroom
     return check

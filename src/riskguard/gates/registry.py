@@ -45,6 +45,7 @@ GATES: tuple[GateSpec, ...] = (
     GateSpec("correlated_exposure_exceeded", p.correlated_exposure_exceeded, True),
     GateSpec("same_direction_exposure_exceeded", p.same_direction_exposure_exceeded, True),
     GateSpec("total_risk_exceeded", p.total_risk_exceeded, True),
+    GateSpec("cvar_limit_exceeded", p.cvar_limit_exceeded, True),
     GateSpec("strategy_concurrency_exceeded", p.strategy_concurrency_exceeded, False),
     GateSpec("global_concurrency_exceeded", p.global_concurrency_exceeded, False),
     GateSpec("cooldown_active", p.cooldown_active, False),

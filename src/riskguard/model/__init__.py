@@ -6,6 +6,7 @@ from riskguard.model.errors import InputValidationError, RiskguardError
 from riskguard.model.instrument import InstrumentRules, LeverageBracket
 from riskguard.model.intent import OrderIntent, parse_side
 from riskguard.model.position import Position, parse_position_side
+from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "RiskguardError",
     "Severity",
     "Side",
+    "Signal",
     "TradingState",
     "parse_position_side",
     "parse_side",

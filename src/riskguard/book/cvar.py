@@ -1,0 +1,124 @@
+"""Portfolio CVaR of the book plus one candidate position, from the return history the engine is fed.
+
+Scenario i is row i of the aligned return matrix; the portfolio's P&L in a scenario is the signed
+exposures (USDT) dotted with that row. The base P&L vector of the book is cached per book version
+(positions and reservations; marks do not invalidate it), so a check costs one vector add and one
+partial sort; the largest notional that stays within the limit is found once per book version,
+symbol, side and limit by bisection (CVaR is convex along the added exposure).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from riskguard.book.book import Book
+from riskguard.model.errors import InputValidationError
+
+FloatArray = npt.NDArray[np.float64]
+_BISECTION_STEPS = 40
+
+
+class PortfolioCvar:
+    """Historical CVaR (USDT loss) of the book with a candidate position added."""
+
+    def __init__(self, alpha: float, window: int, min_history: int) -> None:
+        self.alpha = alpha
+        self.window = window
+        self.min_history = min_history
+        self._returns: dict[str, FloatArray] = {}
+        self._matrix: FloatArray | None = None
+        self._columns: dict[str, int] = {}
+        self._base_key: tuple[int, int] | None = None
+        self._base: FloatArray | None = None
+        self._headroom: dict[tuple[object, ...], float] = {}
+        self._data_version = 0
+
+    def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
+        """Replace ``symbol``'s per-period simple returns (oldest first); keeps the last ``window``."""
+        array = np.asarray(returns, dtype=np.float64).ravel()
+        if array.size == 0 or not np.all(np.isfinite(array)):
+            raise InputValidationError("returns", "must be a non-empty array of finite numbers", symbol)
+        if np.any(array <= -1.0):
+            raise InputValidationError("returns", "a simple return of -100 % or less is impossible", symbol)
+        self._returns[symbol] = array[-self.window:].copy()
+        self._matrix = None
+        self._data_version += 1
+        self._headroom.clear()
+
+    def history(self, symbol: str) -> int:
+        """Number of return periods held for ``symbol``."""
+        array = self._returns.get(symbol)
+        return 0 if array is None else int(array.size)
+
+    def _aligned(self) -> FloatArray | None:
+        if self._matrix is None and self._returns:
+            length = min(a.size for a in self._returns.values())
+            if length >= self.min_history:
+                self._columns = {s: i for i, s in enumerate(sorted(self._returns))}
+                self._matrix = np.column_stack([self._returns[s][-length:] for s in sorted(self._returns)])
+        return self._matrix
+
+    def _book_pnl(self, book: Book, matrix: FloatArray) -> FloatArray | None:
+        key = (book.version, self._data_version)
+        if self._base_key != key:
+            exposures = np.zeros(matrix.shape[1])
+            for symbol, exposure in book.symbols.items():
+                signed = ((exposure.long_qty - exposure.short_qty) * exposure.price
+                          + exposure.reserved_long - exposure.reserved_short)
+                if signed == 0.0:
+                    continue
+                column = self._columns.get(symbol)
+                if column is None:
+                    self._base_key, self._base = key, None
+                    return None
+                exposures[column] = signed
+            self._base_key, self._base = key, matrix @ exposures
+        return self._base
+
+    def _tail_loss(self, pnl: FloatArray) -> float:
+        # The tolerance keeps 720 x 0.05 = 36.00000000000003 at 36 scenarios.
+        count = max(1, math.ceil(pnl.size * (1.0 - self.alpha) - 1e-9))
+        worst = np.partition(pnl, count - 1)[:count]
+        return float(-worst.mean())
+
+    def evaluate(self, book: Book, symbol: str, signed_notional: float,
+                 limit_usdt: float) -> tuple[float | None, float | None, str | None]:
+        """(CVaR USDT with the candidate, largest notional within ``limit_usdt``, note). None = unknown."""
+        matrix = self._aligned()
+        if matrix is None:
+            return None, None, "no return history: CVaR unknown"
+        column = self._columns.get(symbol)
+        if column is None:
+            return None, None, f"no return history for {symbol}: CVaR unknown"
+        base = self._book_pnl(book, matrix)
+        if base is None:
+            return None, None, "a held symbol has no return history: CVaR unknown"
+        returns = matrix[:, column]
+        observed = self._tail_loss(base + returns * signed_notional)
+        direction = 1.0 if signed_notional >= 0.0 else -1.0
+        key = (book.version, self._data_version, symbol, direction, limit_usdt)
+        headroom = self._headroom.get(key)
+        if headroom is None:
+            headroom = self._solve(base, returns * direction, limit_usdt)
+            if len(self._headroom) > 1024:
+                self._headroom.clear()
+            self._headroom[key] = headroom
+        return observed, headroom, None
+
+    def _solve(self, base: FloatArray, returns: FloatArray, limit: float) -> float:
+        if self._tail_loss(base) > limit:
+            low, high = 0.0, 0.0
+        else:
+            low, high = 0.0, max(limit, 1.0)
+            while self._tail_loss(base + returns * high) <= limit and high < 1e12:
+                low, high = high, high * 2.0
+            for _ in range(_BISECTION_STEPS):
+                middle = (low + high) / 2.0
+                if self._tail_loss(base + returns * middle) <= limit:
+                    low = middle
+                else:
+                    high = middle
+        return low

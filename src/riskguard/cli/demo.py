@@ -1,0 +1,73 @@
+"""``riskguard demo``: the scenario of :mod:`riskguard.cli.demo_steps` as a table of decisions."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from riskguard.cli import output
+from riskguard.cli.check import PostureOption, PresetOption
+from riskguard.cli.demo_steps import DEMO_NAV, DEMO_START_MS, DemoResult, run_demo
+from riskguard.cli.inputs import resolve_posture
+
+DEMO_EPILOG = "Examples: riskguard demo; riskguard demo --preset conservative --json"
+
+
+def demo(
+    posture: PostureOption = None,
+    preset_name: PresetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list of decisions as JSON.")] = False,
+) -> None:
+    """Walk a realistic sequence of BTCUSDT/ETHUSDT/SOLUSDT intents at NAV 4,400 through a posture.
+
+    Fixed clock and fresh quotes, so the run is deterministic: reasonable entries are APPROVED,
+    an oversized trade and excessive leverage are VETOed, the resize_to_fit variant RESIZES an
+    oversized trade, a burst hits the cooldown, the global cap of 4 stops a fifth position, a
+    NAV drop, a stale NAV and a HALT veto, and a reducing order passes while HALTED.
+    """
+    with output.bad_input_exits():
+        chosen = resolve_posture(preset_name, posture)
+    started = time.perf_counter()
+    results, engine, variant = run_demo(chosen)
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    if as_json:
+        output.echo_json([{"step": r.number, "note": r.step.note, "verdict": r.verdict, "decision": r.detail}
+                          for r in results])
+        return
+    console = output.stdout()
+    console.print(f"[bold]riskguard demo[/]  posture [bold]{engine.limits.name}[/] config_hash "
+                  f"{engine.limits.config_hash}  (resize_to_fit variant {variant.limits.name} config_hash "
+                  f"{variant.limits.config_hash})")
+    console.print(f"NAV {output.usdt(DEMO_NAV)} USDT, clock fixed at {DEMO_START_MS} ms "
+                  "(2026-01-05 13:00 UTC), quotes refreshed at every step")
+    console.print(demo_table(results))
+    counts = Counter(r.verdict for r in results)
+    console.print(f"{len(results)} intents: [green]{counts['APPROVED']} APPROVED[/], "
+                  f"[yellow]{counts['RESIZED']} RESIZED[/], [red]{counts['VETO']} VETO[/]  "
+                  f"({elapsed_ms:.1f} ms)")
+
+
+def demo_table(results: list[DemoResult]) -> Table:
+    """step, symbol, strategy, side, requested/sized USDT, verdict, reasons, and what the step shows."""
+    table = Table(title="decisions", title_justify="left")
+    for name, justify in (("step", "right"), ("symbol", "left"), ("strategy", "left"), ("side", "left"),
+                          ("requested USDT", "right"), ("sized USDT", "right"), ("verdict", "left"),
+                          ("reasons", "left"), ("scenario", "left")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for r in results:
+        d = r.detail
+        if d["veto"]:
+            reasons = ", ".join(d["reasons"])
+        elif d["resized"]:
+            reasons = f"clamped_by {d['clamped_by']} (max {output.usdt(d['max_notional_allowed'])})"
+        else:
+            notes = (["reducing"] if d["reducing"] else []) + [f"warning {w}" for w in d["warnings"]]
+            reasons = ", ".join(notes) or "-"
+        posture = f" (posture {d['posture']})" if r.step.resize_variant else ""
+        table.add_row(str(r.number), d["symbol"], d["strategy"], d["side"], output.usdt(d["requested"]["notional"]),
+                      output.usdt(d["sized"]["notional"]), output.styled_verdict(d), reasons, r.step.note + posture)
+    return table

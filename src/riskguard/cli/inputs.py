@@ -1,0 +1,47 @@
+"""Resolve the CLI's posture and intent arguments (files, presets, shipped examples)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from riskguard.cli.output import InputFileError
+from riskguard.cli.state import read_json
+from riskguard.config.loader import PRESETS, load_config, preset
+from riskguard.config.schema import Posture
+from riskguard.model.errors import InputValidationError
+from riskguard.model.intent import OrderIntent
+
+PRESET_PREFIX = "preset:"
+DEFAULT_PRESET = "moderate"
+
+
+def posture_from_ref(ref: str) -> Posture:
+    """``preset:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
+    if ref.startswith(PRESET_PREFIX):
+        return preset(ref[len(PRESET_PREFIX):], os.environ)
+    return load_config(Path(ref))
+
+
+def resolve_posture(preset_name: str | None, posture_file: str | None) -> Posture:
+    """The posture chosen by ``--preset`` or ``--posture`` (a file, or ``preset:NAME``); the
+    ``moderate`` preset when neither is given. Giving both is an error."""
+    if preset_name is not None and posture_file is not None:
+        raise InputFileError("--preset/--posture", "give one of them, not both")
+    if posture_file is not None:
+        return posture_from_ref(posture_file)
+    return posture_from_ref(PRESET_PREFIX + (preset_name or DEFAULT_PRESET))
+
+
+def preset_names() -> str:
+    """The shipped preset names, comma separated (for help texts)."""
+    return ", ".join(PRESETS)
+
+
+def load_intent(ref: str) -> OrderIntent:
+    """An order intent from a JSON file path or ``example:NAME``; errors name the file and field."""
+    source, data = read_json(ref)
+    try:
+        return OrderIntent.from_dict(data)
+    except InputValidationError as exc:
+        raise InputFileError(source, str(exc)) from None

@@ -1,0 +1,176 @@
+"""Shared rendering for the CLI: consoles, JSON output, verdicts, exit codes and input-error handling."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import Any, NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from riskguard.config.errors import PostureError
+from riskguard.model.errors import InputValidationError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes shared by every command."""
+
+    OK = 0
+    """Approved / would emit / valid / identical."""
+    NEGATIVE = 1
+    """Vetoed / nothing would emit / postures differ."""
+    BAD_INPUT = 2
+    """Malformed or missing input (the same code Typer uses for usage errors)."""
+
+
+class InputFileError(Exception):
+    """A CLI input (file, example or option) is missing or malformed. ``str()`` is one line that
+    names the source and the offending field."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+def stdout() -> Console:
+    """A console on stdout, created per call so that COLUMNS and test capture are honoured."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr() -> Console:
+    """A console on stderr for errors and logs."""
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(int(code))
+
+
+def posture_error_line(exc: PostureError) -> str:
+    """One line naming the posture source and every offending field."""
+    problems = "; ".join(f"{field}: {message}" for field, message in exc.problems)
+    return f"invalid posture {exc.source}: {problems}"
+
+
+@contextmanager
+def bad_input_exits() -> Iterator[None]:
+    """Turn every input error into one ``error:`` line on stderr and exit code 2 (never a traceback)."""
+    try:
+        yield
+    except InputFileError as exc:
+        fail(str(exc))
+    except PostureError as exc:
+        fail(posture_error_line(exc))
+    except InputValidationError as exc:
+        fail(str(exc))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with tuples as lists, enums as their values, pydantic models as dicts, non-finite
+    floats as strings (``"inf"``, ``"-inf"``, ``"nan"``) and anything else as its ``str``, so the
+    output is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, str):
+        return str(value)  # StrEnum members become plain strings
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="json"))
+    if value is None or isinstance(value, bool | int):
+        return value
+    return str(value)
+
+
+def dumps(value: Any, *, indent: int | None = 2) -> str:
+    """Strict JSON text of ``value`` (see :func:`jsonable`)."""
+    return json.dumps(jsonable(value), indent=indent, allow_nan=False, sort_keys=False)
+
+
+def echo_json(value: Any, *, indent: int | None = 2) -> None:
+    """Print ``value`` as JSON on stdout (plain text, no Rich markup or wrapping)."""
+    typer.echo(dumps(value, indent=indent))
+
+
+def verdict(detail: dict[str, Any]) -> str:
+    """APPROVED, RESIZED or VETO for a decision detail."""
+    if detail["veto"]:
+        return "VETO"
+    return "RESIZED" if detail["resized"] else "APPROVED"
+
+
+VERDICT_STYLE = {"APPROVED": "bold green", "RESIZED": "bold yellow", "VETO": "bold red"}
+
+
+def styled_verdict(detail: dict[str, Any]) -> str:
+    """The verdict wrapped in Rich markup."""
+    text = verdict(detail)
+    return f"[{VERDICT_STYLE[text]}]{text}[/]"
+
+
+def usdt(value: float | None) -> str:
+    """A USDT amount for tables: two decimals with thousands separators, '-' when unknown."""
+    if value is None:
+        return "-"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.2f}"
+
+
+def cell(value: Any) -> str:
+    """Compact text of an observed/threshold value for a table cell."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, BaseModel):
+        return "{" + ", ".join(f"{k}={cell(v)}" for k, v in value.model_dump(mode="json").items()) + "}"
+    return str(value)
+
+
+WIDE_COLUMNS = 120
+"""From this console width the gate table shows severity and note columns; narrower consoles
+mark soft gates with ``*`` and leave notes to ``--json``."""
+
+
+def checks_table(checks: list[dict[str, Any]], title: str = "Gates", width: int = WIDE_COLUMNS) -> Table:
+    """One row per gate: passed, observed, threshold, headroom (USDT), severity, note; failing rows
+    in red (hard) or yellow (soft). ``width`` is the console's width."""
+    wide = width >= WIDE_COLUMNS
+    caption = None if wide else "* soft gate (a warning unless too many fail); notes: --json"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, caption=caption,
+                  caption_justify="left")
+    table.add_column("gate", no_wrap=True)
+    table.add_column("passed", justify="center", no_wrap=True)
+    for name in ("observed", "threshold", "headroom USDT"):
+        table.add_column(name, justify="right", overflow="fold")
+    if wide:
+        table.add_column("severity", no_wrap=True)
+        table.add_column("note", overflow="fold")
+    for c in checks:
+        failed = not c["passed"]
+        soft = c["severity"] == "soft"
+        style = ("yellow" if soft else "bold red") if failed else None
+        row = [c["gate"] + ("" if wide or not soft else "*"), "✗" if failed else "✓", cell(c["observed"]),
+               cell(c["threshold"]), usdt(c["headroom_notional"])]
+        if wide:
+            row += [c["severity"], c["note"] or ""]
+        table.add_row(*row, style=style)
+    return table

@@ -1,0 +1,97 @@
+"""From a Signal to a sized OrderIntent: stop distance (explicit stop, ATR via the exit rules, or the
+posture's default), then section B's risk sizing with the applied policy's multiplier and profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from riskguard.config.limits import Limits
+from riskguard.exits.plan import stop_distance as exit_stop_distance
+from riskguard.exits.rules import ExitRules
+from riskguard.model.enums import Regime, RiskProfile, Side
+from riskguard.model.errors import InputValidationError
+from riskguard.model.intent import OrderIntent
+from riskguard.model.signal import Signal
+from riskguard.policy.flags import PolicyViews
+from riskguard.sizing.params import SizingParams
+from riskguard.sizing.position import size_by_atr_risk
+
+
+@dataclass(frozen=True, slots=True)
+class SizedSignal:
+    """The intent built for a signal, or None with the reason sizing was impossible.
+
+    ``notional`` is the sized notional (USDT, may be 0 when the sizer found no executable size);
+    ``sizing`` is the JSON breakdown that goes to ``detail["sizing"]``.
+    """
+
+    intent: OrderIntent | None
+    notional: float | None
+    sizing: dict[str, Any]
+
+
+def _unsized(reason: str) -> SizedSignal:
+    return SizedSignal(None, None, {"method": None, "unsized": reason})
+
+
+def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, exit_rules: ExitRules,
+                views: PolicyViews, nav: float | None, price: float | None, atr: float | None,
+                size_multiplier: float) -> SizedSignal:
+    """Size ``signal`` (USDT notional) for an account of ``nav`` USDT at ``price``.
+
+    ``atr`` (price units) is the signal's or the market's; ``size_multiplier`` is the drawdown
+    ladder's (1.0 unless a rung such as weekly 7 % halved size).
+    """
+    if nav is None:
+        return _unsized("NAV unknown")
+    if price is None:
+        return _unsized("price unknown (no market snapshot and no signal price)")
+    applied, policy = views.applied, views.policy
+    regime = policy.regime or Regime.NORMAL
+    estimated = False
+    if signal.stop_price is not None:
+        distance = abs(price - signal.stop_price)
+        stop_source = "signal stop price"
+    elif atr is not None:
+        mode = applied.exit_mode.value if applied.exit_mode is not None else None
+        distance = exit_stop_distance(exit_rules, atr, regime=regime, mode=mode)
+        stop_source = f"ATR {atr:g} x exit rules ({regime.value} regime)"
+    else:
+        distance = price * limits.default_stop_distance_pct
+        stop_source = "posture default stop distance (no stop, no ATR)"
+        estimated = True
+    if distance <= 0.0:
+        return _unsized("stop distance is zero")
+    leverage = signal.leverage or limits.symbol(signal.symbol).max_leverage
+    confidence = signal.confidence if signal.confidence is not None else 0.0
+    try:
+        size = size_by_atr_risk(
+            params, nav, price, leverage, applied.risk_multiplier, applied.risk_profile, confidence,
+            stop_distance=distance,
+            policy_reason="; ".join(policy.notes) if applied.risk_profile is not RiskProfile.NORMAL
+            or applied.risk_multiplier != 1.0 else None)
+    except InputValidationError as error:
+        return _unsized(str(error))
+    notional = size.notional_usdt * size_multiplier
+    sizing = size.to_dict()
+    sizing["stop_source"] = stop_source
+    sizing["stop_estimated"] = estimated
+    sizing["ladder_size_multiplier"] = size_multiplier
+    sizing["notional_usdt"] = notional
+    is_buy = signal.side is Side.BUY
+    stop = signal.stop_price if signal.stop_price is not None else (price - distance if is_buy else price + distance)
+    target = signal.take_profit_price
+    if target is None and signal.expected_rr is not None:
+        target = price + distance * signal.expected_rr if is_buy else price - distance * signal.expected_rr
+    if stop <= 0.0 or (target is not None and target <= 0.0):
+        return _unsized("stop or target would be at or below zero")
+    # The intent carries the positive unclamped size when the sizer found none; the engine then
+    # checks it at the sized notional (0), which the min-notional gate refuses with its reason.
+    raw = size.risk_budget_usdt / distance * price
+    intent = OrderIntent(
+        intent_id=signal.signal_id, strategy=signal.strategy, symbol=signal.symbol, side=signal.side,
+        notional=notional if notional > 0.0 else max(raw, 1e-9), leverage=leverage, price=signal.price,
+        stop_price=stop, take_profit_price=target, expected_rr=signal.expected_rr,
+        confidence=signal.confidence, source=signal.source, ts_ms=signal.ts_ms)
+    return SizedSignal(intent, notional, sizing)

@@ -1,0 +1,48 @@
+"""Rounding to an exchange grid (tick size for prices, step size for quantities).
+
+The one implementation of "floor / ceil to a step" in the tree: model, sizing and exits all use it.
+Results are exact in decimal terms (a multiple of the step as written, e.g. 0.75 for step 0.25)
+and never cross the input: a floor is never above it, a ceiling never below it, however close the
+input sits to a grid point (0.0999999999 floors to 0.0 at step 0.1, not to 0.1).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1024)
+def decimals_of(step: float) -> int:
+    """Number of decimals needed to write multiples of ``step`` exactly (0.1 -> 1, 0.25 -> 2, 5.0 -> 0)."""
+    exponent = Decimal(repr(step)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def floor_to_step(value: float, step: float) -> float:
+    """Largest multiple of ``step`` (> 0) that is <= ``value``; both finite, any unit (price, qty).
+
+    The float quotient ``value / step`` can land on the wrong side of a grid point (0.3 / 0.1 =
+    2.9999999999999996), so near a grid point the candidates are compared with ``value`` itself
+    instead of being nudged by an epsilon, which could round just above ``value``.
+    """
+    places = decimals_of(step)
+    quotient = value / step
+    n = math.floor(quotient)
+    fraction = quotient - n
+    # The quotient is off by a few ulps at most: away from a grid point its floor is exact.
+    slack = 4.0 * math.ulp(quotient)
+    if slack < fraction < 1.0 - slack:
+        return round(n * step, places) + 0.0
+    low = round(n * step, places)
+    if low > value:
+        return round((n - 1) * step, places) + 0.0
+    high = round((n + 1) * step, places)
+    # ``+ 0.0`` turns -0.0 (n = 0 of a negated ceiling) into 0.0.
+    return (high if high <= value else low) + 0.0
+
+
+def ceil_to_step(value: float, step: float) -> float:
+    """Smallest multiple of ``step`` (> 0) that is >= ``value``: the mirror of :func:`floor_to_step`."""
+    return -floor_to_step(-value, step) + 0.0

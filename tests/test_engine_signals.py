@@ -1,0 +1,134 @@
+"""would_emit(signal): policy -> sizing -> every gate, with the staged flags and the drawdown ladder."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import NAV, NOW_MS, check_of, make_engine, posture_with
+from riskguard import AccountSnapshot, Position, Signal
+from riskguard.model import Regime
+
+ALL_STAGES = {f"policy.flags.{flag}": True for flag in (
+    "use_for_signal_filter", "use_for_confidence_threshold", "use_for_risk_sizing", "use_for_position_limits",
+    "use_for_trading_gate", "use_for_exit_mode")}
+
+
+def _signal(symbol: str = "BTCUSDT", confidence: float = 0.80, **fields: object) -> Signal:
+    defaults: dict[str, object] = {"atr": 1_200.0, "expected_rr": 2.0}
+    defaults.update(fields)
+    return Signal(signal_id=f"sig-{symbol}-{confidence}", strategy=f"{symbol[:3].lower()}_trend", symbol=symbol,
+                  side="BUY", confidence=confidence, **defaults)  # type: ignore[arg-type]
+
+
+def _engine(**overrides: object):  # type: ignore[no-untyped-def]
+    engine = make_engine(posture_with(**overrides))
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"):
+        engine.policy.update_regime(symbol, Regime.NORMAL)
+    return engine
+
+
+def test_signal_is_sized_at_base_risk_and_the_breakdown_lands_in_the_detail() -> None:
+    emit, detail = _engine().would_emit(_signal(atr=2_000.0))
+    assert emit is True
+    sizing = detail["sizing"]
+    assert sizing["risk_pct"] == pytest.approx(0.01)
+    # 44 USDT at risk over a 1.5 x 2,000 = 3,000 USDT stop is 0.01467 BTC, 880 USDT: the trade cap.
+    assert sizing["stop_source"].startswith("ATR")
+    assert detail["intent"]["stop_price"] == pytest.approx(60_000.0 - 3_000.0)
+
+
+def test_signal_larger_than_the_caps_is_clamped_to_max_notional_allowed() -> None:
+    emit, detail = _engine().would_emit(_signal(atr=300.0))  # 44 USDT over 450 USDT: ~5,900 USDT notional
+    assert emit is True
+    assert detail["resized"] is True
+    assert detail["clamped_by"] == "trade_gt_max_trade_nav_pct"
+    assert detail["sized"]["notional"] <= 0.20 * NAV
+
+
+def test_high_vol_regime_with_risk_sizing_stage_on_gives_section_b_high_vol_case() -> None:
+    engine = _engine(**ALL_STAGES)
+    engine.policy.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    _, detail = engine.would_emit(_signal(confidence=0.80, atr=8_000.0))
+    assert detail["sizing"]["risk_pct"] == pytest.approx(0.0035, rel=1e-12)
+    notes = " ".join(detail["policy"]["policy"]["notes"])
+    assert "HIGH_VOL regime detected, reducing risk" in notes
+
+
+def test_policy_stages_off_compute_the_policy_in_shadow_without_applying_it() -> None:
+    engine = _engine()
+    engine.policy.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    _, detail = engine.would_emit(_signal(confidence=0.80, atr=8_000.0))
+    assert detail["sizing"]["risk_pct"] == pytest.approx(0.01)
+    assert detail["policy"]["shadow"]["use_for_risk_sizing"]["risk_multiplier"] == 0.5
+    assert detail["policy"]["applied"]["risk_multiplier"] == 1.0
+
+
+def test_confidence_stage_raises_the_floor_to_the_regime_minimum() -> None:
+    engine = _engine(**ALL_STAGES)
+    engine.policy.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    _, detail = engine.would_emit(_signal(confidence=0.65, atr=8_000.0))
+    assert check_of(detail, "confidence_below_min")["threshold"] == 0.70
+    assert "confidence_below_min" in detail["warnings"]
+
+
+def test_position_limit_stage_applies_the_regime_cap() -> None:
+    engine = _engine(**ALL_STAGES)
+    engine.policy.update_regime("BTCUSDT", Regime.HIGH_VOL)
+    for strategy, symbol in (("a", "ETHUSDT"), ("b", "SOLUSDT")):
+        engine.add_position(Position(symbol=symbol, side="LONG", qty=1.0 if symbol == "SOLUSDT" else 0.05,
+                                     entry_price=150.0 if symbol == "SOLUSDT" else 3_000.0, strategy=strategy))
+    veto, detail = engine.check_order(_signal(confidence=0.9, atr=8_000.0))
+    assert veto is True
+    check = check_of(detail, "global_concurrency_exceeded")
+    assert check["threshold"] == 2 and "policy" in check["note"]
+
+
+def test_trading_gate_stage_blocks_a_symbol_whose_regime_is_unknown() -> None:
+    engine = make_engine(posture_with(**ALL_STAGES))
+    veto, detail = engine.check_order(_signal())
+    assert veto is True
+    assert "trading_halted" in detail["reasons"]
+    assert "policy" in check_of(detail, "trading_halted")["note"]
+
+
+def test_same_signal_without_the_trading_gate_stage_is_not_blocked_by_unknown_regime() -> None:
+    engine = make_engine()
+    emit, _ = engine.would_emit(_signal(atr=2_000.0))
+    assert emit is True
+
+
+def test_daily_five_percent_drawdown_puts_the_account_in_reducing_state() -> None:
+    engine = _engine()
+    engine.update_account(AccountSnapshot(nav=NAV * 0.94, ts_ms=NOW_MS + 60_000))
+    assert engine.trading_state.value == "REDUCING"
+    assert engine.trading_state_reason.startswith("drawdown ladder")
+    veto, detail = engine.check_order(_signal(atr=2_000.0), now_ms=NOW_MS + 60_000)
+    assert veto and "reduce_only_mode" in detail["reasons"]
+
+
+def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
+    engine = _engine()
+    # Lose 7.5 % over two days so that only the weekly rung (not the daily ones) is crossed.
+    engine.update_account(AccountSnapshot(nav=NAV * 0.97, ts_ms=NOW_MS + 86_400_000))
+    engine.update_account(AccountSnapshot(nav=NAV * 0.925, ts_ms=NOW_MS + 2 * 86_400_000))
+    assert engine.ladder_size_multiplier == 0.5
+    for symbol in ("BTCUSDT",):
+        engine.update_market(__import__("conftest").quote(symbol, ts_ms=NOW_MS + 2 * 86_400_000))
+    _, detail = engine.would_emit(_signal(atr=8_000.0), now_ms=NOW_MS + 2 * 86_400_000)
+    assert detail["sizing"]["ladder_size_multiplier"] == 0.5
+
+
+def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
+    engine = _engine()
+    engine.account = None
+    veto, detail = engine.check_order(_signal())
+    assert veto is True
+    assert "nav_stale" in detail["reasons"]
+    assert detail["sizing"]["unsized"] == "NAV unknown"
+    assert detail["max_notional_allowed"] == 0.0
+
+
+def test_signal_with_explicit_stop_uses_it_for_sizing() -> None:
+    _, detail = _engine().would_emit(_signal(stop_price=57_000.0, atr=None))
+    assert detail["sizing"]["stop_source"] == "signal stop price"
+    assert detail["intent"]["stop_price"] == 57_000.0
