@@ -34,6 +34,7 @@ class PortfolioCvar:
         self._base_key: tuple[int, int] | None = None
         self._base: FloatArray | None = None
         self._headroom: dict[tuple[object, ...], float] = {}
+        self._observed: dict[tuple[object, ...], float] = {}
         self._data_version = 0
 
     def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
@@ -47,6 +48,7 @@ class PortfolioCvar:
         self._matrix = None
         self._data_version += 1
         self._headroom.clear()
+        self._observed.clear()
 
     def history(self, symbol: str) -> int:
         """Number of return periods held for ``symbol``."""
@@ -97,7 +99,14 @@ class PortfolioCvar:
         if base is None:
             return None, None, "a held symbol has no return history: CVaR unknown"
         returns = matrix[:, column]
-        observed = self._tail_loss(base + returns * signed_notional)
+        # Bots often repeat the same size; the tail loss of an exact (book, symbol, size) is memoised.
+        size_key = (book.version, self._data_version, symbol, signed_notional)
+        observed = self._observed.get(size_key)
+        if observed is None:
+            observed = self._tail_loss(base + returns * signed_notional)
+            if len(self._observed) > 4096:
+                self._observed.clear()
+            self._observed[size_key] = observed
         direction = 1.0 if signed_notional >= 0.0 else -1.0
         key = (book.version, self._data_version, symbol, direction, limit_usdt)
         headroom = self._headroom.get(key)
