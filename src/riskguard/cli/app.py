@@ -13,6 +13,7 @@ from riskguard.cli.demo import DEMO_EPILOG, demo
 from riskguard.cli.examples_cmd import EXAMPLES_EPILOG, examples
 from riskguard.cli.logs import LEVELS, configure_logging
 from riskguard.cli.probe import PROBE_EPILOG, probe
+from riskguard.cli.status_cmd import STATUS_EPILOG, status
 
 app = typer.Typer(
     name="riskguard",
@@ -53,6 +54,7 @@ app.command(epilog=CHECK_EPILOG)(check)
 app.command(epilog=PROBE_EPILOG)(probe)
 app.command(epilog=DEMO_EPILOG)(demo)
 app.command(epilog=EXAMPLES_EPILOG)(examples)
+app.command(epilog=STATUS_EPILOG)(status)
 app.add_typer(config_app, name="config")
 # Command groups of other packages register here as they land, e.g.:
 #   from riskguard.cli.db_commands import db_app, decisions_app
