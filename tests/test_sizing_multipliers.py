@@ -1,4 +1,4 @@
-"""Volatility-ratio, regime, ATR-stop and drawdown-haircut multipliers (section E defaults)."""
+"""Volatility-ratio, regime and drawdown-haircut size multipliers (section E defaults)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from hypothesis import strategies as st
 from riskguard.config.sizing_schema import SizingSection
 from riskguard.model.enums import Regime
 from riskguard.model.errors import InputValidationError
-from riskguard.sizing.multipliers import (
-    drawdown_haircut,
-    regime_adjustment,
-    regime_multipliers,
-    stop_multiple,
-    volatility_ratio_adjustment,
-)
-from riskguard.sizing.params import RegimeMultipliers, SizingParams
+from riskguard.sizing.multipliers import drawdown_haircut, regime_adjustment, volatility_ratio_adjustment
+from riskguard.sizing.params import SizingParams
 
 P = SizingParams.from_section(SizingSection())
 
@@ -34,33 +28,27 @@ def test_volatility_ratio_refuses_nan() -> None:
     assert err.value.field == "vol_ratio"
 
 
-@pytest.mark.parametrize(("regime", "expected"), [
-    (Regime.BULL, RegimeMultipliers(1.2, 0.8, 1.5)),
-    (Regime.BEAR, RegimeMultipliers(0.8, 1.2, 0.8)),
-    (Regime.CHOP, RegimeMultipliers(0.6, 1.0, 1.0)),
-    (Regime.HIGH_VOL, RegimeMultipliers(0.5, 1.5, 1.2)),
-    (Regime.NORMAL, RegimeMultipliers(1.0, 1.0, 1.0)),
-    (Regime.LOW_VOL, RegimeMultipliers(1.0, 1.0, 1.0)),
-])
-def test_regime_multipliers_table(regime: Regime, expected: RegimeMultipliers) -> None:
-    assert regime_multipliers(P, regime) == expected
-    assert regime_adjustment(P, regime).value == expected.position
+@pytest.mark.parametrize(("regime", "position"), [
+    (Regime.BULL, 1.2), (Regime.BEAR, 0.8), (Regime.CHOP, 0.6), (Regime.HIGH_VOL, 0.5),
+    (Regime.NORMAL, 1.0), (Regime.LOW_VOL, 1.0)])
+def test_regime_position_multipliers_follow_section_e(regime: Regime, position: float) -> None:
+    assert regime_adjustment(P, regime).value == position
 
 
 def test_regime_reason_says_increasing_for_bull() -> None:
     assert regime_adjustment(P, Regime.BULL).reason == "BULL regime detected, increasing risk"
 
 
-@pytest.mark.parametrize(("regime", "multiple"), [
-    (Regime.NORMAL, 1.5), (Regime.BULL, 1.5), (Regime.CHOP, 1.5), (Regime.HIGH_VOL, 2.0), (Regime.LOW_VOL, 1.0),
-    (None, 1.5)])
-def test_atr_stop_multiple_per_volatility_regime(regime: Regime | None, multiple: float) -> None:
-    assert stop_multiple(P, regime).value == multiple
+def test_regime_adjustment_refuses_a_non_regime() -> None:
+    with pytest.raises(InputValidationError) as err:
+        regime_adjustment(P, "SIDEWAYS")  # type: ignore[arg-type]
+    assert err.value.field == "regime"
 
 
-def test_posture_overrides_regime_multipliers() -> None:
+def test_posture_overrides_regime_position_multiplier() -> None:
     params = SizingParams.from_section(SizingSection.model_validate({"regimes": {"chop": {"position": 0.3}}}))
-    assert regime_multipliers(params, Regime.CHOP) == RegimeMultipliers(0.3, 1.0, 1.0)
+    assert regime_adjustment(params, Regime.CHOP).value == 0.3
+    assert regime_adjustment(params, Regime.BULL).value == 1.2
 
 
 @pytest.mark.parametrize(("drawdown", "multiplier"), [

@@ -8,14 +8,17 @@ import pytest
 from pydantic import ValidationError
 
 from riskguard.config import preset
+from riskguard.config.exits_schema import ExitsSection
+from riskguard.config.loader import preset_data, validate_posture
 from riskguard.config.sizing_schema import SizingSection
+from riskguard.exits.rules import compile_exit_rules
 from riskguard.model.enums import Mode, Regime, RiskProfile
 from riskguard.sizing.params import SizingParams
 
 
 def test_defaults_are_the_requirements_numbers() -> None:
     s = SizingSection()
-    assert (s.base_risk_pct, s.min_risk_pct, s.atr_period, s.atr_stop_multiple) == (0.01, 0.0001, 14, 1.5)
+    assert (s.base_risk_pct, s.min_risk_pct, s.max_risk_pct) == (0.01, 0.0001, 0.02)
     assert (s.profile_adjustments.normal, s.profile_adjustments.reduced, s.profile_adjustments.no_new_trades) == (
         1.0, 0.7, 0.1)
     c = s.confidence
@@ -26,7 +29,21 @@ def test_defaults_are_the_requirements_numbers() -> None:
     v = s.volatility_ratio
     assert (v.extreme_above, v.extreme_multiplier, v.high_above, v.high_multiplier, v.low_below,
             v.low_multiplier) == (2.0, 0.5, 1.5, 0.75, 0.5, 1.25)
-    assert (s.atr_stop.high_vol, s.atr_stop.low_vol) == (2.0, 1.0)
+    r = s.regimes
+    assert (r.bull.position, r.bear.position, r.chop.position, r.high_vol.position, r.normal.position,
+            r.low_vol.position) == (1.2, 0.8, 0.6, 0.5, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("payload", [
+    {"atr_stop_multiple": 1.5},
+    {"atr_stop": {"high_vol": 2.0}},
+    {"atr_period": 14},
+    {"regimes": {"bull": {"stop": 0.8}}},
+    {"regimes": {"bear": {"take_profit": 0.8}}},
+])
+def test_stop_and_take_profit_settings_are_refused_outside_exits(payload: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="extra"):
+        SizingSection.model_validate(payload)
 
 
 @pytest.mark.parametrize("name", ["conservative", "moderate", "aggressive"])
@@ -34,7 +51,7 @@ def test_presets_validate_and_compile(name: str) -> None:
     params = SizingParams.from_posture(preset(name))
     assert params.min_risk_pct <= params.base_risk_pct <= params.max_risk_pct
     assert set(params.profiles) == set(RiskProfile)
-    assert set(params.regimes) == set(Regime)
+    assert set(params.regime_adjustments) == set(Regime)
     assert set(params.kelly_mode_caps) == set(Mode)
 
 
@@ -67,6 +84,19 @@ def test_misordered_bands_are_refused(payload: dict[str, object]) -> None:
 def test_unknown_keys_are_refused_in_nested_sections() -> None:
     with pytest.raises(ValidationError, match="extra"):
         SizingSection.model_validate({"kelly": {"fractoin": 0.5}})
+
+
+def test_params_compile_the_postures_exit_rules() -> None:
+    data = preset_data("moderate")
+    data["exits"] = {"stop_atr_multiple": 1.2, "stop_regime_multiples": {"bear": 1.1}}
+    posture = validate_posture(data)
+    params = SizingParams.from_posture(posture)
+    assert params.exit_rules == compile_exit_rules(posture.exits)
+    assert (params.exit_rules.stop_atr_normal, params.exit_rules.stop_regime[Regime.BEAR]) == (1.2, 1.1)
+
+
+def test_bare_section_uses_the_default_exit_rules() -> None:
+    assert SizingParams.from_section(SizingSection()).exit_rules == compile_exit_rules(ExitsSection())
 
 
 def test_params_are_frozen() -> None:

@@ -2,7 +2,8 @@
 
 Owned by the sizing layer; the core engine only reads ``base_risk_pct`` bounds through it.
 Defaults are the numbers of REQUIREMENTS sections B, C and E; ``riskguard.sizing.params``
-compiles this section once into plain floats for the hot path.
+compiles this section once into plain floats for the hot path. Stop distances (ATR multiples,
+regime stop and take-profit multipliers) are not here: their single home is the ``exits`` section.
 """
 
 from __future__ import annotations
@@ -89,35 +90,26 @@ class VolatilityRatioSection(Section):
 
 
 class RegimeMultipliersSection(Section):
-    """How one regime scales the position, the stop distance and the take-profit distance."""
+    """How one regime scales the position size. Its stop and take-profit multipliers are
+    ``exits.stop_regime_multiples`` / ``exits.tp_regime_multiples``."""
 
     position: PositiveFloat = Field(1.0, description="Position size multiplier.")
-    stop: PositiveFloat = Field(1.0, description="Stop distance multiplier (used by exit planning).")
-    take_profit: PositiveFloat = Field(
-        1.0, description="Take-profit distance multiplier (used by exit planning).")
 
 
-def _regime(position: float, stop: float, take_profit: float) -> RegimeMultipliersSection:
-    return RegimeMultipliersSection(position=position, stop=stop, take_profit=take_profit)
+def _regime(position: float) -> RegimeMultipliersSection:
+    return RegimeMultipliersSection(position=position)
 
 
 class RegimesSection(Section):
-    """Per-regime multipliers (section E): trending bull = BULL, trending bear = BEAR, ranging = CHOP."""
+    """Per-regime position multipliers (section E): trending bull = BULL x1.2, trending bear = BEAR
+    x0.8, ranging = CHOP x0.6, high volatility = HIGH_VOL x0.5."""
 
-    bull: RegimeMultipliersSection = Field(default_factory=lambda: _regime(1.2, 0.8, 1.5))
-    bear: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.8, 1.2, 0.8))
-    chop: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.6, 1.0, 1.0))
-    high_vol: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.5, 1.5, 1.2))
+    bull: RegimeMultipliersSection = Field(default_factory=lambda: _regime(1.2))
+    bear: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.8))
+    chop: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.6))
+    high_vol: RegimeMultipliersSection = Field(default_factory=lambda: _regime(0.5))
     normal: RegimeMultipliersSection = Field(default_factory=RegimeMultipliersSection)
     low_vol: RegimeMultipliersSection = Field(default_factory=RegimeMultipliersSection)
-
-
-class AtrStopSection(Section):
-    """ATR multiple of the sizing stop in the volatility regimes (section E); other regimes use
-    ``sizing.atr_stop_multiple``."""
-
-    high_vol: PositiveFloat = Field(2.0, description="Stop distance in ATRs in the HIGH_VOL regime.")
-    low_vol: PositiveFloat = Field(1.0, description="Stop distance in ATRs in the LOW_VOL regime.")
 
 
 class DrawdownHaircutSection(Section):
@@ -158,8 +150,6 @@ class SizingSection(Section):
         0.01, description="Risk per trade before multipliers, fraction of NAV.")
     min_risk_pct: PositiveFraction = Field(0.0001, description="Floor of the final risk, fraction of NAV.")
     max_risk_pct: PositiveFraction = Field(0.02, description="Ceiling of the final risk, fraction of NAV.")
-    atr_period: int = Field(14, gt=1, le=500, description="ATR period (Wilder), bars.")
-    atr_stop_multiple: PositiveFloat = Field(1.5, description="Stop distance in ATRs.")
     min_position_usdt: PositiveFloat = Field(5.0, description="Smallest position the sizer emits, USDT.")
     max_position_usdt: PositiveFloat = Field(100_000.0, description="Largest position the sizer emits, USDT.")
     profile_adjustments: ProfileAdjustmentsSection = Field(default_factory=ProfileAdjustmentsSection)
@@ -167,6 +157,5 @@ class SizingSection(Section):
     kelly: KellySection = Field(default_factory=KellySection)
     volatility_ratio: VolatilityRatioSection = Field(default_factory=VolatilityRatioSection)
     regimes: RegimesSection = Field(default_factory=RegimesSection)
-    atr_stop: AtrStopSection = Field(default_factory=AtrStopSection)
     drawdown_haircut: DrawdownHaircutSection = Field(default_factory=DrawdownHaircutSection)
     stabilizer: StabilizerSection = Field(default_factory=StabilizerSection)

@@ -24,7 +24,6 @@ from riskguard.config.schema import Posture
 from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
-from riskguard.exits.rules import compile_exit_rules
 from riskguard.gates.context import GateContext
 from riskguard.gates.registry import GATES, SIZE_BOUND_GATES
 from riskguard.math.indicators import atr as wilder_atr
@@ -83,7 +82,7 @@ class RiskEngine:
         self.ladder_size_multiplier = 1.0
         self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
         self.sizing_params = SizingParams.from_posture(self.posture)
-        self.exit_rules = compile_exit_rules(self.posture.exits)
+        self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
         self._checks = tuple(g.check for g in GATES)
@@ -376,8 +375,8 @@ class RiskEngine:
         market = self.markets.get(signal.symbol)
         price = signal.price if signal.price is not None else (market.mark_price if market is not None else None)
         atr = signal.atr if signal.atr is not None else self.atr.get(signal.symbol)
-        return size_signal(signal, limits=self.limits, params=self.sizing_params, exit_rules=self.exit_rules,
-                           views=views, nav=self.account.nav if self.account is not None else None,
+        nav = self.account.nav if self.account is not None else None
+        return size_signal(signal, limits=self.limits, params=self.sizing_params, views=views, nav=nav,
                            price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
 
     def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskguard.config.limits import Limits
-from riskguard.exits.plan import stop_distance as exit_stop_distance
-from riskguard.exits.rules import ExitRules
 from riskguard.model.enums import Regime, RiskProfile, Side
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
 from riskguard.model.signal import Signal
 from riskguard.policy.flags import PolicyViews
 from riskguard.sizing.params import SizingParams
-from riskguard.sizing.position import size_by_atr_risk
+from riskguard.sizing.position import atr_stop_distance, size_by_atr_risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +33,8 @@ def _unsized(reason: str) -> SizedSignal:
     return SizedSignal(None, None, {"method": None, "unsized": reason})
 
 
-def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, exit_rules: ExitRules,
-                views: PolicyViews, nav: float | None, price: float | None, atr: float | None,
-                size_multiplier: float) -> SizedSignal:
+def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: PolicyViews,
+                nav: float | None, price: float | None, atr: float | None, size_multiplier: float) -> SizedSignal:
     """Size ``signal`` (USDT notional) for an account of ``nav`` USDT at ``price``.
 
     ``atr`` (price units) is the signal's or the market's; ``size_multiplier`` is the drawdown
@@ -55,8 +52,8 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, exit_ru
         stop_source = "signal stop price"
     elif atr is not None:
         mode = applied.exit_mode.value if applied.exit_mode is not None else None
-        distance = exit_stop_distance(exit_rules, atr, regime=regime, mode=mode)
-        stop_source = f"ATR {atr:g} x exit rules ({regime.value} regime)"
+        distance, explanation = atr_stop_distance(params, atr, regime, exit_mode=mode)
+        stop_source = f"ATR {atr:g}: {explanation.reason}"
     else:
         distance = price * limits.default_stop_distance_pct
         stop_source = "posture default stop distance (no stop, no ATR)"

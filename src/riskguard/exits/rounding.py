@@ -1,32 +1,22 @@
-"""Exchange rounding of exit prices (tick size) and leg quantities (step size), in integer units."""
+"""Exchange rounding of exit prices (tick size) and leg quantities (step size), in integer units.
+
+``floor_to`` / ``ceil_to`` / ``decimals_of`` are ``riskguard.model.rounding``'s, re-exported for the
+exit modules.
+"""
 
 from __future__ import annotations
 
 import math
-from decimal import Decimal
-from functools import lru_cache
 
 from riskguard.model.errors import InputValidationError
+from riskguard.model.rounding import ceil_to_step as ceil_to
+from riskguard.model.rounding import decimals_of
+from riskguard.model.rounding import floor_to_step as floor_to
+
+__all__ = ["ceil_to", "decimals_of", "floor_to", "split_steps", "to_steps"]
 
 _EPS = 1e-9
-"""Slack in units of one tick / step so that 0.3 / 0.1 = 2.9999999999999996 still counts as 3 ticks."""
-
-
-@lru_cache(maxsize=256)
-def decimals_of(increment: float) -> int:
-    """Number of decimals needed to print multiples of ``increment`` exactly (0.1 -> 1, 0.0005 -> 4)."""
-    exponent = Decimal(repr(increment)).normalize().as_tuple().exponent
-    return max(0, -int(exponent))
-
-
-def floor_to(value: float, increment: float) -> float:
-    """Largest multiple of ``increment`` at or below ``value``."""
-    return round(math.floor(value / increment + _EPS) * increment, decimals_of(increment))
-
-
-def ceil_to(value: float, increment: float) -> float:
-    """Smallest multiple of ``increment`` at or above ``value``."""
-    return round(math.ceil(value / increment - _EPS) * increment, decimals_of(increment))
+"""Slack in units of one step when splitting a whole number of steps by fractions (1/3 x 3 = 1)."""
 
 
 def to_steps(field: str, qty: float, step: float) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskguard.model import validation as v
+from riskguard.model.rounding import floor_to_step
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,9 @@ class InstrumentRules:
             s(self, name, v.positive(name, getattr(self, name)))
 
     def floor_qty(self, qty: float) -> float:
-        """Round a quantity down to the step size (never up: rounding must not exceed a cap)."""
-        steps = math.floor(qty / self.step_size + 1e-9)
-        decimals = max(0, -math.floor(math.log10(self.step_size)))
-        return round(steps * self.step_size, decimals)
+        """``qty`` (base units, >= 0) rounded down to the step size: the largest multiple of
+        ``step_size`` that is <= ``qty``, never up, since rounding must not exceed a cap."""
+        return floor_to_step(v.non_negative("qty", qty), self.step_size)
 
     def max_leverage_for(self, notional: float) -> float:
         """Exchange leverage ceiling for a position of ``notional`` USDT (brackets, else max_leverage)."""

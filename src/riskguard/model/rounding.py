@@ -31,15 +31,15 @@ def floor_to_step(value: float, step: float) -> float:
     quotient = value / step
     n = math.floor(quotient)
     fraction = quotient - n
-    # The quotient is off by a few ulps at most: away from a grid point its floor is exact.
+    low = round(n * step, places)
+    # ``+ 0.0`` turns -0.0 (n = 0 of a negated ceiling) into 0.0.
+    # The quotient is off by a few ulps at most, so away from a grid point its floor is exact.
     slack = 4.0 * math.ulp(quotient)
     if slack < fraction < 1.0 - slack:
-        return round(n * step, places) + 0.0
-    low = round(n * step, places)
+        return low + 0.0
     if low > value:
         return round((n - 1) * step, places) + 0.0
     high = round((n + 1) * step, places)
-    # ``+ 0.0`` turns -0.0 (n = 0 of a negated ceiling) into 0.0.
     return (high if high <= value else low) + 0.0
 
 

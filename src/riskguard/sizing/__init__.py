@@ -1,5 +1,6 @@
 """Position sizing: ATR risk (section B), fractional Kelly with mode caps (section E), volatility,
-regime and drawdown multipliers, exchange quantities, the stabilizer and the portfolio optimizer."""
+regime and drawdown multipliers, exchange quantities, the stabilizer and the portfolio optimizer.
+ATR stop distances come from the exit rules (``riskguard.exits``), the single home of stops."""
 
 from riskguard.sizing.breakdown import Adjustment, Clamp, PositionSize, RiskBreakdown
 from riskguard.sizing.multipliers import (
@@ -7,12 +8,10 @@ from riskguard.sizing.multipliers import (
     drawdown_haircut,
     profile_adjustment,
     regime_adjustment,
-    regime_multipliers,
-    stop_multiple,
     volatility_ratio_adjustment,
 )
 from riskguard.sizing.optimizer import OptimizerResult, mean_variance_weights
-from riskguard.sizing.params import RegimeMultipliers, SizingParams, StabilizerParams
+from riskguard.sizing.params import SizingParams, StabilizerParams
 from riskguard.sizing.position import atr_stop_distance, size_by_atr_risk, size_by_kelly, size_position
 from riskguard.sizing.quantity import (
     QtyResult,
@@ -29,7 +28,6 @@ __all__ = [
     "OptimizerResult",
     "PositionSize",
     "QtyResult",
-    "RegimeMultipliers",
     "RiskBreakdown",
     "SizingParams",
     "SizingStabilizer",
@@ -46,11 +44,9 @@ __all__ = [
     "mean_variance_weights",
     "profile_adjustment",
     "regime_adjustment",
-    "regime_multipliers",
     "size_by_atr_risk",
     "size_by_kelly",
     "size_position",
-    "stop_multiple",
     "volatility_ratio_adjustment",
     "wall_clock_ms",
 ]

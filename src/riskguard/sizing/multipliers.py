@@ -1,6 +1,7 @@
-"""The individual size multipliers: risk profile, confidence, volatility ratio, regime, drawdown
-haircut, and the ATR stop multiple. Each returns an ``Adjustment`` (value + reason) from the
-compiled ``SizingParams``; plain-float inputs, validated at this boundary.
+"""The individual size multipliers: risk profile, confidence, volatility ratio, regime and drawdown
+haircut. Each returns an ``Adjustment`` (value + reason) from the compiled ``SizingParams``;
+plain-float inputs, validated at this boundary. The stop distance is the exit rules' job
+(``riskguard.sizing.position.atr_stop_distance``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from riskguard.model.enums import Regime, RiskProfile
 from riskguard.model.errors import InputValidationError
 from riskguard.sizing._checks import non_negative, unit_interval
 from riskguard.sizing.breakdown import Adjustment
-from riskguard.sizing.params import RegimeMultipliers, SizingParams
+from riskguard.sizing.params import SizingParams
 
 
 def profile_adjustment(params: SizingParams, profile: RiskProfile) -> Adjustment:
@@ -42,26 +43,11 @@ def volatility_ratio_adjustment(params: SizingParams, vol_ratio: float) -> Adjus
     return params.vol_normal
 
 
-def regime_multipliers(params: SizingParams, regime: Regime) -> RegimeMultipliers:
-    """Position / stop / take-profit multipliers of ``regime`` (the exit planner uses stop and TP)."""
-    try:
-        return params.regimes[regime]
-    except (KeyError, TypeError):
-        raise InputValidationError("regime", "must be a Regime", regime) from None
-
-
 def regime_adjustment(params: SizingParams, regime: Regime) -> Adjustment:
-    """Position-size multiplier of ``regime`` with its reason (e.g. HIGH_VOL x0.5)."""
+    """Position-size multiplier of ``regime`` with its reason (e.g. HIGH_VOL x0.5); its stop and
+    take-profit multipliers belong to the exit rules (``ExitRules.stop_regime`` / ``tp_regime``)."""
     try:
         return params.regime_adjustments[regime]
-    except (KeyError, TypeError):
-        raise InputValidationError("regime", "must be a Regime", regime) from None
-
-
-def stop_multiple(params: SizingParams, regime: Regime | None) -> Adjustment:
-    """ATR multiple of the sizing stop: HIGH_VOL and LOW_VOL have their own, others the base one."""
-    try:
-        return params.stop_multiples[Regime.NORMAL if regime is None else regime]
     except (KeyError, TypeError):
         raise InputValidationError("regime", "must be a Regime", regime) from None
 

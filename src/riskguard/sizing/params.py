@@ -1,7 +1,8 @@
 """Sizing settings compiled once from the posture into plain floats and ready-made adjustments.
 
 The per-order sizing functions read only this object: no pydantic and no string formatting per
-call. Every reason string is built here, once.
+call. Every reason string is built here, once. Stop distances are not sizing settings: they come
+from the posture's ``exits`` section, compiled into the ``ExitRules`` held here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from riskguard.config.sizing_schema import RegimeMultipliersSection, SizingSection
+from riskguard.config.exits_schema import ExitsSection
+from riskguard.config.sizing_schema import SizingSection
+from riskguard.exits.rules import ExitRules, ModeRules, VolState, compile_exit_rules
 from riskguard.model.enums import Mode, Regime, RiskProfile
 from riskguard.sizing.breakdown import Adjustment, RiskBreakdown
 
@@ -28,13 +31,22 @@ def _direction(value: float) -> str:
     return "no change"
 
 
-@dataclass(frozen=True, slots=True)
-class RegimeMultipliers:
-    """How a regime scales the position size, the stop distance and the take-profit distance (x)."""
-
-    position: float
-    stop: float
-    take_profit: float
+def _stop_adjustment(rules: ExitRules, regime: Regime, volatility: VolState, mode: ModeRules) -> Adjustment:
+    """The ATR stop as one multiple (ATRs) with its factors spelled out, e.g. "stop at 2 x ATR
+    (high volatility) in the HIGH_VOL regime, x1.5 regime stop = 3 x ATR"."""
+    base = rules.stop_atr_multiple(volatility)
+    regime_factor = rules.stop_regime[regime]
+    mode_factor = mode.stop_multiplier
+    total = base * regime_factor * mode_factor
+    reason = f"stop at {base:g} x ATR ({volatility.value} volatility) in the {regime.value} regime"
+    factors = []
+    if regime_factor != 1.0:
+        factors.append(f"x{regime_factor:g} regime stop")
+    if mode_factor != 1.0:
+        factors.append(f"x{mode_factor:g} {mode.name} exit mode")
+    if factors:
+        reason += f", {', '.join(factors)} = {total:g} x ATR"
+    return Adjustment("stop_atr_multiple", total, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +66,6 @@ class SizingParams:
     base_risk_pct: float
     min_risk_pct: float
     max_risk_pct: float
-    atr_period: int
     min_position_usdt: float
     max_position_usdt: float
     profiles: Mapping[RiskProfile, Adjustment]
@@ -79,9 +90,10 @@ class SizingParams:
     vol_high: Adjustment
     vol_normal: Adjustment
     vol_low: Adjustment
-    regimes: Mapping[Regime, RegimeMultipliers]
     regime_adjustments: Mapping[Regime, Adjustment]
-    stop_multiples: Mapping[Regime, Adjustment]
+    exit_rules: ExitRules
+    stop_adjustments: Mapping[tuple[Regime, VolState, str], Adjustment]
+    """The ATR stop's explanation by (regime, volatility level, exit mode name)."""
     drawdown_start: float
     drawdown_full: float
     drawdown_min_multiplier: float
@@ -94,12 +106,15 @@ class SizingParams:
 
     @classmethod
     def from_posture(cls, posture: Posture) -> SizingParams:
-        """Compile ``posture.sizing`` (validated by pydantic) for the hot path."""
-        return cls.from_section(posture.sizing)
+        """Compile ``posture.sizing`` and ``posture.exits`` (validated by pydantic) for the hot path."""
+        return cls.from_section(posture.sizing, compile_exit_rules(posture.exits))
 
     @classmethod
-    def from_section(cls, s: SizingSection) -> SizingParams:
-        """Compile a ``SizingSection``; use this when no full posture is at hand (tests, tools)."""
+    def from_section(cls, s: SizingSection, exit_rules: ExitRules | None = None) -> SizingParams:
+        """Compile a ``SizingSection``; use this when no full posture is at hand (tests, tools).
+
+        ``exit_rules`` gives the ATR stop distances; None = the default ``exits`` section's.
+        """
         if s.min_risk_pct > s.max_risk_pct:
             raise ValueError("sizing.min_risk_pct must be <= sizing.max_risk_pct")
         pa, cb, k, vr, st = s.profile_adjustments, s.confidence, s.kelly, s.volatility_ratio, s.stabilizer
@@ -111,30 +126,24 @@ class SizingParams:
             p: Adjustment("profile", value, f"{p.value} risk profile, {_direction(value)}")
             for p, value in profile_values.items()
         }
-        regime_sections: dict[Regime, RegimeMultipliersSection] = {
-            Regime.BULL: s.regimes.bull, Regime.BEAR: s.regimes.bear, Regime.CHOP: s.regimes.chop,
-            Regime.HIGH_VOL: s.regimes.high_vol, Regime.NORMAL: s.regimes.normal,
-            Regime.LOW_VOL: s.regimes.low_vol,
-        }
-        regimes = {
-            r: RegimeMultipliers(m.position, m.stop, m.take_profit) for r, m in regime_sections.items()
+        positions = {
+            Regime.BULL: s.regimes.bull.position, Regime.BEAR: s.regimes.bear.position,
+            Regime.CHOP: s.regimes.chop.position, Regime.HIGH_VOL: s.regimes.high_vol.position,
+            Regime.NORMAL: s.regimes.normal.position, Regime.LOW_VOL: s.regimes.low_vol.position,
         }
         regime_adjustments = {
-            r: Adjustment("regime", m.position, f"{r.value} regime detected, {_direction(m.position)}")
-            for r, m in regimes.items()
+            r: Adjustment("regime", value, f"{r.value} regime detected, {_direction(value)}")
+            for r, value in positions.items()
         }
-        stop_values = {r: s.atr_stop_multiple for r in Regime}
-        stop_values[Regime.HIGH_VOL] = s.atr_stop.high_vol
-        stop_values[Regime.LOW_VOL] = s.atr_stop.low_vol
-        stop_multiples = {
-            r: Adjustment("stop_atr_multiple", value, f"stop at {value:g} x ATR in the {r.value} regime")
-            for r, value in stop_values.items()
+        exits = compile_exit_rules(ExitsSection()) if exit_rules is None else exit_rules
+        stop_adjustments = {
+            (r, vol, mode.name): _stop_adjustment(exits, r, vol, mode)
+            for r in Regime for vol in VolState for mode in exits.modes.values()
         }
         return cls(
             base_risk_pct=s.base_risk_pct,
             min_risk_pct=s.min_risk_pct,
             max_risk_pct=s.max_risk_pct,
-            atr_period=s.atr_period,
             min_position_usdt=s.min_position_usdt,
             max_position_usdt=s.max_position_usdt,
             profiles=MappingProxyType(profiles),
@@ -175,9 +184,9 @@ class SizingParams:
             vol_low=Adjustment(
                 "volatility_ratio", vr.low_multiplier,
                 f"volatility ratio < {vr.low_below:g}, {_direction(vr.low_multiplier)}"),
-            regimes=MappingProxyType(regimes),
             regime_adjustments=MappingProxyType(regime_adjustments),
-            stop_multiples=MappingProxyType(stop_multiples),
+            exit_rules=exits,
+            stop_adjustments=MappingProxyType(stop_adjustments),
             drawdown_start=s.drawdown_haircut.start_drawdown,
             drawdown_full=s.drawdown_haircut.full_drawdown,
             drawdown_min_multiplier=s.drawdown_haircut.min_multiplier,

@@ -4,25 +4,42 @@ min / max position caps of the posture. Exchange rounding is ``riskguard.sizing.
 
 from __future__ import annotations
 
+from riskguard.exits.plan import stop_distance as exit_stop_distance
+from riskguard.exits.plan import volatility_of_regime
+from riskguard.exits.rules import VolState
 from riskguard.model.enums import Mode, Regime, RiskProfile
 from riskguard.model.errors import InputValidationError
 from riskguard.sizing._checks import positive
 from riskguard.sizing.breakdown import Adjustment, Clamp, PositionSize, RiskBreakdown
-from riskguard.sizing.multipliers import stop_multiple
 from riskguard.sizing.params import SizingParams
 from riskguard.sizing.risk import final_risk_pct, kelly_risk_pct
 
 
 def atr_stop_distance(
-    params: SizingParams, atr: float, regime: Regime | None = None
+    params: SizingParams,
+    atr: float,
+    regime: Regime | None = None,
+    *,
+    volatility: VolState | str | None = None,
+    exit_mode: str | None = None,
 ) -> tuple[float, Adjustment]:
-    """Stop distance, price units: ATR x the regime's ATR stop multiple (1.5; HIGH_VOL 2.0; LOW_VOL 1.0).
+    """Stop distance (price units) of the exit rules, ``riskguard.exits.stop_distance``, and its
+    explanation: ``atr`` x the volatility level's ATR multiple x the regime's stop multiplier x
+    the exit mode's stop multiplier (defaults: 1.5 ATR; HIGH_VOL 2.0 x 1.5 = 3.0 ATR).
 
-    The regime's ``stop`` multiplier of the regime table is not applied here: it belongs to the
-    exit plan, which then should pass its own stop distance to :func:`size_position`.
+    ``regime`` None = NORMAL; ``volatility`` None = implied by the regime; ``exit_mode`` None =
+    the posture's default exit mode, as for ``build_exit_plan``. The distance is before tick
+    rounding: to size at the exact risk of a plan, pass the plan's stop distance instead.
     """
-    multiple = stop_multiple(params, regime)
-    return positive("atr", atr) * multiple.value, multiple
+    reg = Regime.NORMAL if regime is None else regime
+    distance = exit_stop_distance(params.exit_rules, atr, regime=reg, volatility=volatility, mode=exit_mode)
+    # stop_distance has validated every argument; only a non-Regime regime (e.g. a str) is left.
+    vol = volatility_of_regime(reg) if volatility is None else VolState(str(volatility).strip().lower())
+    try:
+        explanation = params.stop_adjustments[(reg, vol, params.exit_rules.mode(exit_mode).name)]
+    except KeyError:
+        raise InputValidationError("regime", "must be a Regime", regime) from None
+    return distance, explanation
 
 
 def size_position(
@@ -90,16 +107,20 @@ def size_by_atr_risk(
     vol_ratio: float | None = None,
     drawdown: float | None = None,
     policy_reason: str | None = None,
+    volatility: VolState | str | None = None,
+    exit_mode: str | None = None,
 ) -> PositionSize:
     """Section B end to end: final risk % -> risk USDT -> qty at the stop -> caps.
 
     The stop is ``stop_distance`` (price units) when given (e.g. from the intent's stop price),
-    else ``atr`` x the regime's ATR stop multiple; one of the two is required.
+    else the exit rules' ATR stop for ``atr``, ``regime``, ``volatility`` and ``exit_mode`` (see
+    :func:`atr_stop_distance`); one of the two is required. ``regime`` also applies the
+    regime's position multiplier to the risk.
     """
     risk = final_risk_pct(
         params, policy_multiplier, profile, confidence,
         regime=regime, vol_ratio=vol_ratio, drawdown=drawdown, policy_reason=policy_reason)
-    distance, stop = _stop(params, atr, stop_distance, regime)
+    distance, stop = _stop(params, atr, stop_distance, regime, volatility, exit_mode)
     return size_position(params, risk, nav, price, distance, max_leverage, stop)
 
 
@@ -117,19 +138,27 @@ def size_by_kelly(
     regime: Regime | None = None,
     vol_ratio: float | None = None,
     drawdown: float | None = None,
+    volatility: VolState | str | None = None,
+    exit_mode: str | None = None,
 ) -> PositionSize:
-    """Section E end to end: fractional Kelly risk (mode-capped) -> qty at the stop -> caps."""
+    """Section E end to end: fractional Kelly risk (capped by the execution ``mode``) -> qty at
+    the stop -> caps. The stop is chosen as in :func:`size_by_atr_risk`."""
     risk = kelly_risk_pct(params, confidence, expected_r, mode, regime=regime, vol_ratio=vol_ratio,
                           drawdown=drawdown)
-    distance, stop = _stop(params, atr, stop_distance, regime)
+    distance, stop = _stop(params, atr, stop_distance, regime, volatility, exit_mode)
     return size_position(params, risk, nav, price, distance, max_leverage, stop)
 
 
 def _stop(
-    params: SizingParams, atr: float | None, stop_distance: float | None, regime: Regime | None
+    params: SizingParams,
+    atr: float | None,
+    stop_distance: float | None,
+    regime: Regime | None,
+    volatility: VolState | str | None,
+    exit_mode: str | None,
 ) -> tuple[float, Adjustment | None]:
     if stop_distance is not None:
         return positive("stop_distance", stop_distance), None
     if atr is None:
         raise InputValidationError("atr", "an ATR or an explicit stop_distance is required", None)
-    return atr_stop_distance(params, atr, regime)
+    return atr_stop_distance(params, atr, regime, volatility=volatility, exit_mode=exit_mode)

@@ -1,7 +1,8 @@
 """Fraction of NAV -> executable order quantity under the exchange's rules.
 
 Caps are applied in notional (USDT), then the quantity is floored to the step size so that
-rounding can never push a size above a cap; the result says whether what is left is executable
+rounding can never push a size above a cap (``floor_to_step`` is ``riskguard.model.rounding``'s,
+re-exported here); the result says whether what is left is executable
 (min qty, min notional) and which caps bound it.
 """
 
@@ -9,30 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from riskguard.model.instrument import InstrumentRules
+from riskguard.model.rounding import floor_to_step
 from riskguard.sizing._checks import non_negative, positive
 
-
-@lru_cache(maxsize=1024)
-def _decimals(step: float) -> int:
-    exponent = Decimal(repr(step)).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def floor_to_step(qty: float, step: float) -> float:
-    """Largest multiple of ``step`` that is <= ``qty`` (exact in decimal terms, never above ``qty``)."""
-    decimals = _decimals(step)
-    # The epsilon absorbs binary noise such as 0.3 / 0.1 = 2.9999999999999996; the check below
-    # undoes it whenever it would have rounded above the cap.
-    steps = math.floor(qty / step + 1e-9)
-    value = round(steps * step, decimals)
-    if value > qty:
-        value = round((steps - 1) * step, decimals)
-    return max(value, 0.0)
+__all__ = ["QtyResult", "exchange_leverage_notional_cap", "floor_to_step", "fraction_to_qty"]
 
 
 def exchange_leverage_notional_cap(rules: InstrumentRules, leverage: float) -> float:

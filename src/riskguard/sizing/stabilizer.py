@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskguard.model.errors import InputValidationError
+from riskguard.model.rounding import floor_to_step
 from riskguard.sizing.params import StabilizerParams
 
 
@@ -54,9 +55,7 @@ class SizingStabilizer:
 
     def bucket(self, target: float) -> float:
         """``target`` floored to the bucket grid (never rounded up)."""
-        b = self._params.bucket
-        # Rounded to 12 places so that n x bucket prints as the grid value, not 0.0075000000000000006.
-        return round(math.floor(target / b + 1e-9) * b, 12)
+        return floor_to_step(target, self._params.bucket)
 
     def current(self, key: str) -> float | None:
         """The size in force for ``key``, None before the first update."""
