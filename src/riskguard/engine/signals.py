@@ -3,6 +3,7 @@ posture's default), then section B's risk sizing with the applied policy's multi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +82,14 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
     target = signal.take_profit_price
     if target is None and signal.expected_rr is not None:
         target = price + distance * signal.expected_rr if is_buy else price - distance * signal.expected_rr
-    if stop <= 0.0 or (target is not None and target <= 0.0):
-        return _unsized("stop or target would be at or below zero")
+    raw = size.risk_budget_usdt / distance * price
     # The intent carries the positive unclamped size when the sizer found none; the engine then
     # checks it at the sized notional (0), which the min-notional gate refuses with its reason.
-    raw = size.risk_budget_usdt / distance * price
-    intent = OrderIntent(
-        intent_id=signal.signal_id, strategy=signal.strategy, symbol=signal.symbol, side=signal.side,
-        notional=notional if notional > 0.0 else max(raw, 1e-9), leverage=leverage, price=signal.price,
-        stop_price=stop, take_profit_price=target, expected_rr=signal.expected_rr,
-        confidence=signal.confidence, source=signal.source, ts_ms=signal.ts_ms)
+    order_notional = notional if notional > 0.0 else raw
+    computed = (stop, order_notional, leverage) if target is None else (stop, target, order_notional, leverage)
+    if not all(math.isfinite(x) and x > 0.0 for x in computed):
+        return _unsized("stop, target or size is not a positive finite number")
+    intent = OrderIntent.trusted(
+        signal.signal_id, signal.strategy, signal.symbol, Side(signal.side), order_notional, leverage, signal.price,
+        stop, target, signal.expected_rr, signal.confidence, signal.source, signal.ts_ms)
     return SizedSignal(intent, notional, sizing)

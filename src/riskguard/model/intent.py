@@ -70,6 +70,35 @@ class OrderIntent:
         if self.ts_ms is not None:
             s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
 
+    @classmethod
+    def trusted(cls, intent_id: str, strategy: str, symbol: str, side: Side, notional: float, leverage: float,
+                price: float | None, stop_price: float | None, take_profit_price: float | None,
+                expected_rr: float | None, confidence: float | None, source: str | None,
+                ts_ms: int | None) -> OrderIntent:
+        """Build an intent from values riskguard already validated (a Signal's fields and finite,
+        positive numbers it computed), without paying the boundary validation again.
+
+        Only for riskguard's own code paths; anything from outside goes through the constructor.
+        """
+        intent = object.__new__(cls)
+        put = object.__setattr__
+        put(intent, "intent_id", intent_id)
+        put(intent, "strategy", strategy)
+        put(intent, "symbol", symbol)
+        put(intent, "side", side)
+        put(intent, "notional", notional)
+        put(intent, "qty", None)
+        put(intent, "leverage", leverage)
+        put(intent, "price", price)
+        put(intent, "stop_price", stop_price)
+        put(intent, "take_profit_price", take_profit_price)
+        put(intent, "expected_rr", expected_rr)
+        put(intent, "confidence", confidence)
+        put(intent, "reduce_only", False)
+        put(intent, "source", source)
+        put(intent, "ts_ms", ts_ms)
+        return intent
+
     @property
     def is_buy(self) -> bool:
         """True for BUY intents."""
