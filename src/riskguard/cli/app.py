@@ -9,6 +9,7 @@ import typer
 from riskguard import __version__
 from riskguard.cli.check import CHECK_EPILOG, check
 from riskguard.cli.config_cmd import config_app
+from riskguard.cli.db_commands import db_app, decisions_app
 from riskguard.cli.demo import DEMO_EPILOG, demo
 from riskguard.cli.examples_cmd import EXAMPLES_EPILOG, examples
 from riskguard.cli.logs import LEVELS, configure_logging
@@ -56,9 +57,8 @@ app.command(epilog=DEMO_EPILOG)(demo)
 app.command(epilog=EXAMPLES_EPILOG)(examples)
 app.command(epilog=STATUS_EPILOG)(status)
 app.add_typer(config_app, name="config")
-# Command groups of other packages register here as they land, e.g.:
-#   from riskguard.cli.db_commands import db_app, decisions_app
-#   app.add_typer(db_app, name="db"); app.add_typer(decisions_app, name="decisions")
+app.add_typer(db_app, name="db")
+app.add_typer(decisions_app, name="decisions")
 
 
 def main() -> None:

@@ -1,0 +1,45 @@
+"""One ledger for every bot: positions, reservations, fills, decisions and trading state, shared
+atomically by every process through SQLite (embedded) or PostgreSQL."""
+
+from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, create_db_engine, default_url, redact
+from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
+from riskguard.ledger.gate import LEDGER_UNAVAILABLE, RiskGate
+from riskguard.ledger.ledger import (
+    ACTIVE,
+    EXPIRED,
+    FILLED,
+    RELEASED,
+    AccountRow,
+    CloseResult,
+    DecisionRecord,
+    FillResult,
+    Ledger,
+)
+from riskguard.ledger.replay import ReplayResult, replay_decision, replay_record
+from riskguard.ledger.state import BookState
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_DB_URL",
+    "ENV_DB_URL",
+    "EXPIRED",
+    "FILLED",
+    "LEDGER_UNAVAILABLE",
+    "RELEASED",
+    "AccountRow",
+    "BookState",
+    "CloseResult",
+    "DecisionRecord",
+    "FillResult",
+    "Ledger",
+    "LedgerError",
+    "LedgerNotFound",
+    "LedgerUnavailable",
+    "ReplayResult",
+    "RiskGate",
+    "create_db_engine",
+    "default_url",
+    "redact",
+    "replay_decision",
+    "replay_record",
+]

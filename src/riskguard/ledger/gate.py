@@ -1,0 +1,230 @@
+"""RiskGate: one process's binding of a RiskEngine to the shared ledger.
+
+``veto, detail, reservation_id = gate.reserve(intent)`` runs every gate against the ledger's book
+inside one transaction that holds the account lock, stores the decision with its inputs, and for
+an approved risk-adding intent records a reservation that counts against every cap (in every
+process) until it is filled, released or expires.
+
+The process keeps the book it last read together with the account's ``version``; under the lock
+it reloads positions, reservations and counters only when another writer bumped the version. The
+engine's book is rebuilt from that state before every check, so a decision depends only on its
+stored inputs and replays bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from riskguard.book.reservation import Reservation
+from riskguard.config.hashing import canonical_json
+from riskguard.engine.engine import RiskEngine
+from riskguard.ledger.errors import LedgerError, LedgerUnavailable
+from riskguard.ledger.ledger import (
+    ACTIVE,
+    AccountRow,
+    CloseResult,
+    FillResult,
+    Ledger,
+    dumps,
+)
+from riskguard.ledger.state import BookState
+from riskguard.model.decision import Detail
+from riskguard.model.enums import TradingState
+from riskguard.model.instrument import InstrumentRules
+from riskguard.model.intent import OrderIntent
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+
+log = logging.getLogger("riskguard.ledger")
+
+LEDGER_UNAVAILABLE = "ledger_unavailable"
+
+
+def apply_account(engine: RiskEngine, account: AccountSnapshot | None, state: TradingState, reason: str) -> None:
+    """Set the engine's NAV and trading state from the ledger, discarding any private history."""
+    engine.account = None
+    engine.day = -1
+    engine.day_high_nav = 0.0
+    if account is not None:
+        engine.update_account(account)
+    engine.set_trading_state(state, reason)
+
+
+def risk_fraction(engine: RiskEngine, intent: OrderIntent, price: float | None) -> float:
+    """Loss at the stop per USDT of notional (the posture's default stop distance without a stop)."""
+    if intent.stop_price is None or not price:
+        return engine.limits.default_stop_distance_pct
+    return abs(price - intent.stop_price) / price
+
+
+class RiskGate:
+    """Engine + ledger for one process. Market snapshots are per process (``update_market``);
+    NAV marks and the trading state live in the ledger (``mark_nav``, ``set_trading_state``)."""
+
+    def __init__(self, engine: RiskEngine, ledger: Ledger, *, actor: str = "riskguard") -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.actor = actor
+        self.state = BookState()
+        limits = engine.limits
+        ledger.ensure_account(limits.posture.mode.value, actor=actor)
+        ledger.store_posture(limits.config_hash, limits.name, canonical_json(limits.posture))
+        self._instrument_cache: dict[str, tuple[InstrumentRules, dict[str, Any]]] = {}
+        self._ttl_ms = round(limits.posture.ledger.reservation_ttl_s * 1000.0)
+
+    # -- feeding ---------------------------------------------------------------------------
+    def update_market(self, snapshot: MarketSnapshot) -> bool:
+        """Take a mark / top-of-book snapshot for this process's decisions."""
+        return self.engine.update_market(snapshot)
+
+    def mark_nav(self, snapshot: AccountSnapshot, *, source: str = "exchange") -> bool:
+        """Store a NAV mark in the ledger (seen by every process)."""
+        return self.ledger.mark_nav(snapshot, actor=self.actor, source=source)
+
+    def set_trading_state(self, state: TradingState | str, reason: str) -> AccountRow:
+        """Change the account's trading state in the ledger (an event with this gate's actor)."""
+        account = self.ledger.set_trading_state(state, reason, actor=self.actor, now_ms=self.engine.clock())
+        self.engine.set_trading_state(account.trading_state, account.state_reason)
+        return account
+
+    # -- deciding --------------------------------------------------------------------------
+    def reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+        """Decide on ``intent`` against the shared ledger. Returns ``(veto, detail, reservation_id)``;
+        the reservation id is None for vetoes and for approved reducing intents.
+
+        The same ``intent_id`` again returns the first stored decision and reserves nothing more.
+        When the database is unreachable the intent is vetoed (reason ``ledger_unavailable``):
+        riskguard never approves what it could not record.
+        """
+        try:
+            return self._reserve(intent)
+        except LedgerUnavailable as exc:
+            self.state = BookState()
+            log.error("reserve %s vetoed: %s", intent.intent_id, exc)
+            return True, self._unavailable_detail(intent, str(exc)), None
+        except BaseException:
+            self.state = BookState()
+            raise
+
+    def _reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+        engine, ledger = self.engine, self.ledger
+        now = engine.clock()
+        with ledger.transaction() as conn:
+            account, duplicate = ledger.lock_account_for_intent(conn, intent.intent_id)
+            if duplicate:
+                record = ledger.first_decision(conn, intent.intent_id)
+                assert record is not None
+                return not record.approved, record.detail, record.reservation_id
+            version = account.version
+            if version != self.state.version:
+                self.state = ledger.load_state(conn, engine.limits, now, account)
+            state = self.state
+            # The cached book equals the ledger here, so it knows whether anything is stale.
+            if any(r.expires_ms <= now for r in state.reservations) and ledger.expire_in(conn, version, now):
+                version += 1
+                state.reservations = [r for r in state.reservations if r.expires_ms > now]
+            snapshot = account.snapshot()
+            apply_account(engine, snapshot, account.trading_state, account.state_reason)
+            marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
+            rules = engine.instruments.get(intent.symbol)
+            inputs: dict[str, Any] = {
+                "intent": intent.to_dict(),
+                "account": None if snapshot is None else snapshot.to_dict(),
+                "trading_state": account.trading_state.value,
+                "state_reason": account.state_reason,
+                "markets": [engine.markets[s].to_dict() for s in sorted(engine.markets)],
+                "instrument": self._instrument_dict(rules),
+                "book": state.to_dict(),
+                "ttl_ms": self._ttl_ms,
+            }
+            book = engine.book = state.build_book(engine.limits, marks)
+            veto, detail = engine.check_order(intent, now_ms=now, commit=True)
+            adds_risk = not veto and not detail["reducing"]
+            reservation_id: str | None = None
+            reservation_row: dict[str, Any] | None = None
+            if not veto:
+                version += 1
+                if adds_risk:
+                    reservation = self._reservation(intent, detail, now, version)
+                    reservation_id = reservation.reservation_id
+                    reservation_row = self._reservation_row(intent, detail, reservation, now, version)
+                    book.add_reservation(reservation)
+                    state.reservations.append(reservation)
+                state.absorb_counters(book, engine.limits, now)
+            ledger.record_decision(conn, {
+                "decision_id": detail["decision_id"], "account_id": ledger.account_id, "intent_id": intent.intent_id,
+                "strategy": intent.strategy, "symbol": intent.symbol, "approved": not veto, "adds_risk": adds_risk,
+                "reservation_id": reservation_id, "ts_ms": now, "config_hash": engine.limits.config_hash,
+                "version": version, "inputs": dumps(inputs), "detail": dumps(detail)},
+                reservation_row, version, None if veto else state)
+            state.version = version
+        return veto, detail, reservation_id
+
+    def _reservation(self, intent: OrderIntent, detail: Detail, now: int, version: int) -> Reservation:
+        sized = detail["sized"]
+        notional = sized["notional"]
+        if notional is None or sized["qty"] is None:
+            raise LedgerError(f"approved intent {intent.intent_id} has no sized notional; refusing to reserve")
+        fraction = risk_fraction(self.engine, intent, detail["requested"]["price"])
+        opens_new = (intent.strategy, intent.symbol) not in self.engine.book.positions
+        return Reservation(reservation_id=f"res-{detail['decision_id']}", intent_id=intent.intent_id,
+                           strategy=intent.strategy, symbol=intent.symbol, side=intent.side,  # type: ignore[arg-type]
+                           notional=float(notional), risk_usdt=float(notional) * fraction, opens_new=opens_new,
+                           expires_ms=now + self._ttl_ms)
+
+    def _reservation_row(self, intent: OrderIntent, detail: Detail, reservation: Reservation, now: int,
+                         version: int) -> dict[str, Any]:
+        sized = detail["sized"]
+        return {
+            "reservation_id": reservation.reservation_id, "account_id": self.ledger.account_id,
+            "intent_id": intent.intent_id, "decision_id": detail["decision_id"], "strategy": intent.strategy,
+            "symbol": intent.symbol, "side": reservation.side.value, "qty": float(sized["qty"]),
+            "price": float(detail["requested"]["price"]), "notional": reservation.notional,
+            "risk_usdt": reservation.risk_usdt, "opens_new": reservation.opens_new, "leverage": intent.leverage,
+            "stop_price": intent.stop_price, "take_profit_price": intent.take_profit_price, "filled_qty": 0.0,
+            "status": ACTIVE, "created_ms": now, "expires_ms": reservation.expires_ms, "created_version": version,
+            "ended_ms": None, "ended_version": None}
+
+    def _instrument_dict(self, rules: InstrumentRules | None) -> dict[str, Any] | None:
+        if rules is None:
+            return None
+        cached = self._instrument_cache.get(rules.symbol)
+        if cached is None or cached[0] is not rules:
+            cached = self._instrument_cache[rules.symbol] = (rules, dataclasses.asdict(rules))
+        return cached[1]
+
+    def _unavailable_detail(self, intent: OrderIntent, message: str) -> Detail:
+        limits = self.engine.limits
+        return {
+            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
+            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
+            "reasons": [LEDGER_UNAVAILABLE], "warnings": [], "error": message, "checks": [],
+            "config_hash": limits.config_hash, "posture": limits.name, "ts_ms": self.engine.clock(),
+        }
+
+    # -- after the decision ----------------------------------------------------------------
+    def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0) -> FillResult:
+        """Record a (partial) fill of a reservation (qty base units, price and fee USDT)."""
+        return self.ledger.fill(reservation_id, qty, price, fee, now_ms=self.engine.clock())
+
+    def release(self, reservation_id: str) -> bool:
+        """Return a reservation's unfilled budget."""
+        return self.ledger.release(reservation_id, now_ms=self.engine.clock())
+
+    def close(self, strategy: str, symbol: str, price: float, *, qty: float | None = None,
+              fee: float = 0.0) -> CloseResult:
+        """Close (or reduce) a position at ``price`` USDT, booking realised PnL."""
+        return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, now_ms=self.engine.clock())
+
+    def refresh(self) -> BookState:
+        """Reload the engine's book from the ledger now (e.g. before a dry-run ``would_emit``)."""
+        engine = self.engine
+        now = engine.clock()
+        with self.ledger.reading() as conn:
+            account = self.ledger.read_account(conn)
+            self.state = self.ledger.load_state(conn, engine.limits, now, account)
+        apply_account(engine, account.snapshot(), account.trading_state, account.state_reason)
+        marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
+        engine.book = self.state.build_book(engine.limits, marks)
+        return self.state

@@ -1,0 +1,66 @@
+"""Replaying a stored decision: same posture, same inputs, same clock -> the same detail."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from riskguard.config.hashing import config_hash
+from riskguard.config.loader import validate_posture
+from riskguard.engine.engine import RiskEngine
+from riskguard.ledger.gate import apply_account
+from riskguard.ledger.ledger import DecisionRecord, Ledger, canonical_dumps, dumps
+from riskguard.ledger.state import BookState
+from riskguard.model.enums import TradingState
+from riskguard.model.instrument import InstrumentRules
+from riskguard.model.intent import OrderIntent
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+
+_IGNORED = frozenset({"decision_id"})  # a fresh id per run; everything else must match exactly
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """A replay's verdict: ``matches`` when every detail field except ``decision_id`` is equal."""
+
+    decision_id: str
+    matches: bool
+    stored: dict[str, Any]
+    replayed: dict[str, Any]
+    differences: list[str]
+
+
+def _normalised(detail: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(dumps(detail))
+    return {k: v for k, v in data.items() if k not in _IGNORED}
+
+
+def replay_record(record: DecisionRecord, posture_json: str) -> ReplayResult:
+    """Re-run ``record`` with its stored posture and inputs, clock fixed at its timestamp."""
+    posture = validate_posture(json.loads(posture_json), source=f"posture {record.config_hash}")
+    if config_hash(posture) != record.config_hash:
+        raise ValueError(f"stored posture hashes to {config_hash(posture)}, not {record.config_hash}")
+    inputs = record.inputs
+    instrument = inputs.get("instrument")
+    instruments = [] if instrument is None else [InstrumentRules.from_dict(instrument)]
+    ts = record.ts_ms
+    engine = RiskEngine(posture, clock=lambda: ts, instruments=instruments)
+    for market in inputs["markets"]:
+        engine.update_market(MarketSnapshot(**market))
+    account = inputs["account"]
+    apply_account(engine, None if account is None else AccountSnapshot(**account),
+                  TradingState(inputs["trading_state"]), str(inputs["state_reason"]))
+    marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
+    engine.book = BookState.from_dict(inputs["book"]).build_book(engine.limits, marks)
+    _, detail = engine.check_order(OrderIntent.from_dict(inputs["intent"]), now_ms=ts, commit=True)
+    stored, replayed = _normalised(record.detail), _normalised(dict(detail))
+    differences = [key for key in sorted(set(stored) | set(replayed))
+                   if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]
+    return ReplayResult(record.decision_id, not differences, stored, replayed, differences)
+
+
+def replay_decision(ledger: Ledger, decision_id: str) -> ReplayResult:
+    """Load decision ``decision_id`` and its posture from ``ledger`` and replay it."""
+    record = ledger.decision(decision_id)
+    return replay_record(record, ledger.posture_json(record.config_hash))
