@@ -1,0 +1,46 @@
+"""PortfolioCvar's headroom is the largest notional within the limit, found exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskguard.book import Book, PortfolioCvar
+from riskguard.model import Position
+
+
+def _cvar_with(seed: int, held_notional: float) -> tuple[PortfolioCvar, Book]:
+    rng = np.random.default_rng(seed)
+    cvar = PortfolioCvar(alpha=0.95, window=720, min_history=100)
+    for symbol, vol in (("BTCUSDT", 0.006), ("ETHUSDT", 0.008)):
+        cvar.update_returns(symbol, rng.standard_t(4, 720) * vol)
+    book = Book(risk_per_unstopped_notional=0.02)
+    if held_notional > 0.0:
+        book.add_position(Position(symbol="ETHUSDT", side="LONG", qty=held_notional / 3_000.0, entry_price=3_000.0,
+                                   strategy="s"))
+    return cvar, book
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.0, 3_000.0), st.floats(5.0, 200.0), st.booleans())
+def test_headroom_is_within_the_limit_and_a_little_more_is_not(seed: int, held: float, limit: float,
+                                                                buy: bool) -> None:
+    cvar, book = _cvar_with(seed, held)
+    sign = 1.0 if buy else -1.0
+    _, headroom, _ = cvar.evaluate(book, "BTCUSDT", sign * 100.0, limit)
+    assert headroom is not None and headroom >= 0.0
+    at_headroom, _, _ = cvar.evaluate(book, "BTCUSDT", sign * headroom, limit)
+    assert at_headroom is not None
+    if headroom == 0.0:
+        assert at_headroom > limit  # the book alone is already beyond the limit
+    else:
+        assert at_headroom <= limit * (1 + 1e-9) + 1e-9
+        beyond, _, _ = cvar.evaluate(book, "BTCUSDT", sign * headroom * 1.001 + sign * 0.01, limit)
+        assert beyond is not None and beyond > limit
+
+
+def test_headroom_is_zero_when_the_book_alone_exceeds_the_limit() -> None:
+    cvar, book = _cvar_with(1, 50_000.0)
+    _, headroom, _ = cvar.evaluate(book, "BTCUSDT", 100.0, 5.0)
+    assert headroom == 0.0
