@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -103,7 +104,7 @@ def test_demo_is_deterministic() -> None:
 
 def test_demo_command_prints_approved_resized_and_veto_rows_with_reasons() -> None:
     started = time.perf_counter()
-    result = run("demo")
+    result = run("demo", "--walkthrough")
     assert time.perf_counter() - started < 2.0
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -114,7 +115,14 @@ def test_demo_command_prints_approved_resized_and_veto_rows_with_reasons() -> No
 
 
 def test_demo_json_is_the_list_of_decisions() -> None:
-    payload = json.loads(run("demo", "--json").stdout)
+    payload = json.loads(run("demo", "--walkthrough", "--json").stdout)
     assert len(payload) == len(DEMO_STEPS)
     assert {p["verdict"] for p in payload} == {"APPROVED", "RESIZED", "VETO"}
     assert payload[0]["decision"]["config_hash"]
+
+
+def test_demo_without_walkthrough_replays_the_synthetic_sample_and_writes_the_report(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "report.json").is_file()
+    assert "SYNTHETIC" in (tmp_path / "report.html").read_text(encoding="utf-8")

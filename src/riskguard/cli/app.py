@@ -14,13 +14,15 @@ from riskguard.cli.demo import DEMO_EPILOG, demo
 from riskguard.cli.examples_cmd import EXAMPLES_EPILOG, examples
 from riskguard.cli.logs import LEVELS, configure_logging
 from riskguard.cli.probe import PROBE_EPILOG, probe
+from riskguard.cli.replay_cmd import CALIBRATE_EPILOG, REPLAY_EPILOG, calibrate, replay
 from riskguard.cli.status_cmd import STATUS_EPILOG, status
 
 app = typer.Typer(
     name="riskguard",
     help="Pre-trade risk and policy engine for Binance USD-M perpetuals.\n\n"
          "Decide on order intents against a risk posture (check), probe what a screener would emit "
-         "(probe), manage postures (config) and see the gates at work (demo).\n\n"
+         "(probe), manage postures (config), see the policy (status), replay signals over candles "
+         "(replay, calibrate, demo) and work with the shared ledger (db, decisions).\n\n"
          "Try: riskguard demo\n\n"
          "Exit codes: 0 approved / would emit / valid, 1 vetoed / nothing would emit / differs, 2 bad input.",
     no_args_is_help=True,
@@ -56,6 +58,8 @@ app.command(epilog=PROBE_EPILOG)(probe)
 app.command(epilog=DEMO_EPILOG)(demo)
 app.command(epilog=EXAMPLES_EPILOG)(examples)
 app.command(epilog=STATUS_EPILOG)(status)
+app.command(epilog=REPLAY_EPILOG)(replay)
+app.command(epilog=CALIBRATE_EPILOG)(calibrate)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(decisions_app, name="decisions")

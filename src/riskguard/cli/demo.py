@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,24 +14,41 @@ from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.demo_steps import DEMO_NAV, DEMO_START_MS, DemoResult, run_demo
 from riskguard.cli.inputs import resolve_posture
+from riskguard.cli.replay_cmd import run_demo_replay
 
-DEMO_EPILOG = "Examples: riskguard demo; riskguard demo --preset conservative --json"
+DEMO_EPILOG = (
+    "Examples: riskguard demo; riskguard demo --data ../shared/data/freqtrade-testdata --out report; "
+    "riskguard demo --walkthrough --preset conservative --json\n\n"
+    "Exit codes: 0 ok, 2 bad input."
+)
 
 
 def demo(
     posture: PostureOption = None,
     preset_name: PresetOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list of decisions as JSON.")] = False,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="OHLCV file or directory (freqtrade / ccxt layouts) instead of the shipped synthetic "
+                       "sample.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the report (HTML, PNGs, JSON).")] = Path(
+        "riskguard-report"),
+    walkthrough: Annotated[bool, typer.Option(
+        "--walkthrough", help="Instead of the replay, walk a fixed sequence of 13 intents through the posture "
+                              "and print each decision.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Walk a realistic sequence of BTCUSDT/ETHUSDT/SOLUSDT intents at NAV 4,400 through a posture.
+    """The main job: replay the `moderate` posture (or --preset / --posture) with two example strategies
+    over the shipped **synthetic** sample (or --data real candles), with the real engine and a SQLite
+    ledger in the loop, and write a report (terminal summary, HTML with plots, PNGs, JSON).
 
-    Fixed clock and fresh quotes, so the run is deterministic: reasonable entries are APPROVED,
-    an oversized trade and excessive leverage are VETOed, the resize_to_fit variant RESIZES an
-    oversized trade, a burst hits the cooldown, the global cap of 4 stops a fifth position, a
-    NAV drop, a stale NAV and a HALT veto, and a reducing order passes while HALTED.
+    With --walkthrough: a deterministic sequence of BTCUSDT/ETHUSDT/SOLUSDT intents at NAV 4,400 —
+    reasonable entries APPROVED, an oversized trade and excessive leverage VETOed, the resize_to_fit
+    variant RESIZES, a burst hits the cooldown, the global cap of 4 stops a fifth position, a NAV
+    drop, a stale NAV and a HALT veto, and a reducing order passes while HALTED.
     """
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
+    if not walkthrough:
+        raise typer.Exit(run_demo_replay(data, out, as_json, chosen))
     started = time.perf_counter()
     results, engine, variant = run_demo(chosen)
     elapsed_ms = (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,219 @@
+"""Replay throughput: riskguard's event-driven replay (engine in the loop) against vectorbt's
+``Portfolio.from_signals`` and backtesting.py on the same signals with the same stop and target,
+plus a scaling run up to 10 million synthetic bars.
+
+    python benchmarks/bench_replay.py                 # comparisons (1 year x 4 symbols of 1h candles)
+    python benchmarks/bench_replay.py --scaling       # also 0.1 / 1 / 10 million bars (minutes)
+
+vectorbt and backtesting.py are benchmark-only extras (``pip install -e .[bench]``); a missing one
+is reported as skipped. Data: the real candles of ../shared/data when present (else the synthetic
+sample, labelled). Throughput is bars per second over all symbols (higher is better).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from riskguard.config import preset
+from riskguard.math.indicators import atr as atr_indicator
+from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
+from riskguard.replay.runner import ReplayOptions, run_replay
+from riskguard.replay.strategies import Breakout, EmaTrend
+from riskguard.replay.synthetic import DEFAULT_SYMBOLS, generate_ohlcv
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RISKGUARD_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT")
+STOP_ATR = 1.5  # the stop of the comparison: 1.5 ATR(14) (the moderate preset's normal stop)
+TARGET_R = 2.0  # and one target at 2 R, the same for all three engines
+FEE = 0.0005  # 5 bps taker
+YEAR_BARS = 24 * 365
+
+
+def _timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    best = float("inf")
+    out: Any = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, out
+
+
+def year_market() -> MarketData:
+    """One year x 4 symbols of 1h candles: the real 2024 candles if present, else the synthetic sample."""
+    folder = SHARED / "freqtrade-testdata"
+    if (folder / "BTC_USDT_USDT-1h-futures.feather").is_file():
+        market = load_market([folder], symbols=list(SYMBOLS))
+        end = int(market.series[0].bars.time_ms[-1])
+        return market.window(end - 365 * 86_400_000, None)
+    return synthetic_market(days=365)
+
+
+def directions(market: MarketData) -> dict[str, npt.NDArray[np.int8]]:
+    """The replay's own signals (ema_trend, then breakout where ema_trend is silent) per symbol."""
+    ema, brk = EmaTrend(), Breakout()
+    out: dict[str, npt.NDArray[np.int8]] = {}
+    for s in market.series:
+        ema.prepare(s.symbol, s.bars)
+        brk.prepare(s.symbol, s.bars)
+        out[s.symbol] = np.where(ema.directions[s.symbol] != 0, ema.directions[s.symbol],
+                                 brk.directions[s.symbol]).astype(np.int8)
+    return out
+
+
+def bench_riskguard(market: MarketData, ledger: bool) -> float:
+    posture = preset("moderate")
+    seconds, _ = _timed(lambda: run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
+                                           options=ReplayOptions(use_ledger=ledger)))
+    return seconds
+
+
+def bench_vectorbt(market: MarketData, signals: dict[str, npt.NDArray[np.int8]]) -> float | None:
+    try:
+        import vectorbt as vbt
+    except ImportError:
+        print("vectorbt: not installed, comparison skipped (pip install -e .[bench])")
+        return None
+
+    def run() -> None:
+        for s in market.series:
+            b = s.bars
+            index = pd.DatetimeIndex(pd.to_datetime(b.time_ms, unit="ms", utc=True))
+            atr = atr_indicator(b.high, b.low, b.close, 14)
+            stop_pct = np.nan_to_num(STOP_ATR * atr / b.close, nan=0.02)
+            d = signals[s.symbol]
+            close = pd.Series(b.close, index=index)
+            vbt.Portfolio.from_signals(
+                close, entries=pd.Series(d > 0, index=index), exits=pd.Series(False, index=index),
+                short_entries=pd.Series(d < 0, index=index), short_exits=pd.Series(False, index=index),
+                open=pd.Series(b.open, index=index), high=pd.Series(b.high, index=index),
+                low=pd.Series(b.low, index=index), sl_stop=stop_pct, tp_stop=stop_pct * TARGET_R,
+                fees=FEE, init_cash=4_400.0, size=880.0, size_type="value", upon_opposite_entry="ignore",
+                freq="1h")
+
+    run()  # numba compiles on the first call; time the steady state like a calibration sweep sees it
+    seconds, _ = _timed(run)
+    return seconds
+
+
+def bench_backtesting(market: MarketData, signals: dict[str, npt.NDArray[np.int8]]) -> float | None:
+    try:
+        from backtesting import Backtest, Strategy
+    except ImportError:
+        print("backtesting.py: not installed, comparison skipped (pip install -e .[bench])")
+        return None
+
+    class FromSignals(Strategy):  # type: ignore[misc]
+        direction: Any = None
+        stop: Any = None
+
+        def init(self) -> None:
+            pass
+
+        def next(self) -> None:
+            i = len(self.data) - 1
+            d = int(self.direction[i])
+            if d == 0 or self.position:
+                return
+            price = float(self.data.Close[-1])
+            dist = float(self.stop[i])
+            if d > 0:
+                self.buy(size=0.2, sl=price - dist, tp=price + TARGET_R * dist)
+            else:
+                self.sell(size=0.2, sl=price + dist, tp=price - TARGET_R * dist)
+
+    def run() -> None:
+        for s in market.series:
+            b = s.bars
+            frame = pd.DataFrame({"Open": b.open, "High": b.high, "Low": b.low, "Close": b.close, "Volume": b.volume},
+                                 index=pd.DatetimeIndex(pd.to_datetime(b.time_ms, unit="ms")))
+            atr = atr_indicator(b.high, b.low, b.close, 14)
+            stop = np.nan_to_num(STOP_ATR * atr, nan=float(np.nanmean(atr)) * STOP_ATR)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # backtesting.py trades whole units: a large cash balance keeps 20 % of equity above one BTC.
+                bt = Backtest(frame, FromSignals, cash=1e9, commission=FEE, exclusive_orders=False,
+                              finalize_trades=True)
+                bt.run(direction=signals[s.symbol], stop=stop)
+
+    seconds, _ = _timed(run)
+    return seconds
+
+
+def scaling(sizes: list[int]) -> list[tuple[int, float, int]]:
+    """Seconds of a ledger-off replay of ``sizes`` synthetic bars (4 symbols), per size."""
+    rows = []
+    for total in sizes:
+        per_symbol = total // len(DEFAULT_SYMBOLS)
+        # One seeded year after another (a 285-year random walk would drift below the tick), relabelled
+        # as 1-minute bars because 10 million hours overflow pandas' nanosecond dates.
+        chunks = [generate_ohlcv(seed=5 + k, bars=min(YEAR_BARS, per_symbol - k * YEAR_BARS))
+                  for k in range(-(-per_symbol // YEAR_BARS))]
+        dates = pd.date_range("2000-01-01", periods=per_symbol, freq="1min", tz="UTC")
+        frames = {}
+        for symbol in chunks[0]:
+            frame = pd.concat([c[symbol] for c in chunks], ignore_index=True)
+            frame["date"] = dates
+            frames[symbol] = frame
+        market = market_from_frames(frames, description="SYNTHETIC scaling sample", synthetic=True)
+        posture = preset("moderate")
+        started = time.perf_counter()
+        result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
+                            options=ReplayOptions(use_ledger=False))
+        seconds = time.perf_counter() - started
+        rows.append((market.bar_count, seconds, len(result.decisions)))
+        print(f"  {market.bar_count:>11,} bars: {seconds:8.1f} s  ({market.bar_count / seconds:,.0f} bars/s, "
+              f"{len(result.decisions):,} decisions)", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scaling", action="store_true", help="also run 0.1 / 1 / 10 million bars")
+    parser.add_argument("--sizes", default="100000,1000000,10000000", help="bar counts of the scaling run")
+    args = parser.parse_args()
+    logging.getLogger("riskguard").setLevel(logging.ERROR)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    market = year_market()
+    bars = market.bar_count
+    print(f"data: {market.description}; {bars:,} bars")
+    signals = directions(market)
+    print(f"signals: {sum(int(np.count_nonzero(d)) for d in signals.values()):,} entries")
+    results: dict[str, float | None] = {
+        "riskguard (engine, no ledger)": bench_riskguard(market, ledger=False),
+        "riskguard (engine + SQLite ledger)": bench_riskguard(market, ledger=True),
+        "vectorbt from_signals": bench_vectorbt(market, signals),
+        "backtesting.py": bench_backtesting(market, signals),
+    }
+    for name, seconds in results.items():
+        if seconds is None:
+            print(f"{name:<38} skipped")
+        else:
+            print(f"{name:<38} {seconds:8.2f} s  {bars / seconds:>12,.0f} bars/s")
+    ours = results["riskguard (engine, no ledger)"]
+    assert ours is not None
+    for name in ("vectorbt from_signals", "backtesting.py"):
+        other = results[name]
+        if other is not None:
+            print(f"riskguard / {name}: {other / ours:.2f}x the throughput")
+    if args.scaling:
+        print("scaling (synthetic, 4 symbols, engine in the loop, no ledger):")
+        scaling([int(x) for x in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Replay reports: a deterministic JSON document, Rich tables for the terminal, and a self-contained
+offline HTML page with its plots (equity, drawdown, exposure, vetoes by reason over time) also
+written as PNGs. A run on synthetic data says so in every one of them."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskguard.replay.metrics import DAY_MS, Summary, drawdown_curve, summarize
+from riskguard.replay.runner import ReplayResult
+
+FLOAT_DIGITS = 6
+"""Decimals kept for every float of the JSON report (byte-identical reruns need one fixed rounding)."""
+SYNTHETIC_BANNER = "SYNTHETIC DATA: seeded simulation, not market data; results say nothing about real markets."
+WEEK_MS = 7 * DAY_MS
+
+
+def rounded(value: Any) -> Any:
+    """``value`` with floats rounded to FLOAT_DIGITS, NaN/inf as None, tuples as lists, numpy as Python."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return round(number, FLOAT_DIGITS) + 0.0 if math.isfinite(number) else None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    raise TypeError(f"cannot put {type(value).__name__} in a report")
+
+
+def _daily_equity(result: ReplayResult) -> list[list[float]]:
+    days = result.timeline_ms // DAY_MS
+    if days.size == 0:
+        return []
+    last = np.flatnonzero(np.append(np.diff(days) != 0, True))
+    return [[int(days[i] * DAY_MS), float(result.equity[i])] for i in last]
+
+
+def vetoes_by_week(result: ReplayResult) -> dict[str, dict[int, int]]:
+    """Veto reasons counted per week (key: week start, epoch ms, weeks counted from the epoch)."""
+    out: dict[str, Counter[int]] = {}
+    for d in result.decisions:
+        if d.approved:
+            continue
+        week = d.ts_ms // WEEK_MS * WEEK_MS
+        for reason in d.reasons:
+            out.setdefault(reason, Counter())[week] += 1
+    return {reason: dict(sorted(c.items())) for reason, c in sorted(out.items())}
+
+
+def report_data(result: ReplayResult, summary: Summary | None = None) -> dict[str, Any]:
+    """The JSON report as a dict (rounded; no wall-clock times, no random ids)."""
+    s = summary or summarize(result)
+    market = result.market
+    options = result.options
+    data: dict[str, Any] = {
+        "report": "riskguard replay",
+        "synthetic": market.synthetic,
+        "data": market.description,
+        "posture": result.posture_name,
+        "config_hash": result.config_hash,
+        "strategies": list(result.strategies),
+        "options": {"nav": options.nav, "taker_bps": options.fees.taker_bps, "maker_bps": options.fees.maker_bps,
+                    "spread_bps": options.spread_bps, "ledger": result.ledger_in_loop,
+                    "atr_period": options.atr_period},
+        "period": {"start_ms": int(min(int(x.bars.time_ms[0]) for x in market.series)),
+                   "end_ms": int(result.timeline_ms[-1]) if result.timeline_ms.size else None,
+                   "symbols": list(market.symbols), "bars": market.bar_count},
+        "summary": s.to_dict(),
+        "ledger_realized_pnl_usdt": result.ledger_realized_usdt,
+        "daily_equity": _daily_equity(result),
+        "vetoes_by_week": {k: [[w, n] for w, n in v.items()] for k, v in vetoes_by_week(result).items()},
+        "trades": [{"symbol": t.symbol, "strategy": t.strategy, "side": t.side, "entry_ts_ms": t.entry_ts_ms,
+                    "entry_price": t.entry_price, "qty": t.qty, "stop_price": t.stop_price,
+                    "exit_ts_ms": t.exit_ts_ms, "exit_price": t.exit_price, "exit_kind": t.exit_kind,
+                    "gross_usdt": t.gross_usdt, "fees_usdt": t.fees_usdt, "funding_usdt": t.funding_usdt,
+                    "net_usdt": t.net_usdt, "net_r": t.net_r} for t in result.trades],
+    }
+    if market.synthetic:
+        data["warning"] = SYNTHETIC_BANNER
+    out: dict[str, Any] = rounded(data)
+    return out
+
+
+def report_json(result: ReplayResult, summary: Summary | None = None) -> str:
+    """The JSON report as text: sorted keys, fixed rounding, byte-identical for identical inputs."""
+    return json.dumps(report_data(result, summary), sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+# -- terminal -------------------------------------------------------------------------------------
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f} %"
+
+
+def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
+    """Rich tables: headline numbers, vetoes by reason, resizes by binding gate."""
+    from rich.table import Table
+
+    if result.market.synthetic:
+        console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/]")
+    console.print(f"[bold]riskguard replay[/]  posture [bold]{result.posture_name}[/] config_hash "
+                  f"{result.config_hash}  strategies {', '.join(result.strategies)}  "
+                  f"ledger {'on' if result.ledger_in_loop else 'off'}")
+    console.print(result.market.description)
+    head = Table(title="summary", title_justify="left")
+    head.add_column("metric")
+    head.add_column("value", justify="right")
+    rows = [
+        ("NAV start -> end (USDT)", f"{summary.start_nav:,.2f} -> {summary.end_nav:,.2f}"),
+        ("return", _pct(summary.total_return)),
+        ("max drawdown", _pct(summary.max_drawdown)),
+        ("Sharpe (daily, annualised)", f"{summary.sharpe:.2f}"),
+        ("trades", str(summary.trades)),
+        ("win rate", _pct(summary.win_rate)),
+        ("average R (net)", "-" if summary.average_r is None else f"{summary.average_r:.3f}"),
+        ("fees / funding (USDT)", f"{summary.fees_usdt:,.2f} / {summary.funding_usdt:,.2f}"),
+        ("signals / decided", f"{summary.signals} / {summary.decisions}"),
+        ("approved / vetoed / resized", f"{summary.approved} / {summary.vetoed} / {summary.resized}"),
+        ("pass rate", _pct(summary.pass_rate)),
+        ("max gross exposure (x NAV)", f"{summary.max_exposure_nav:.2f}"),
+        ("gate binding most often", summary.binding_gate or "-"),
+    ]
+    for key, value in rows:
+        head.add_row(key, value)
+    console.print(head)
+    for title, counts in (("vetoes by reason", summary.vetoes_by_reason),
+                          ("resizes by binding gate", summary.resizes_by_gate),
+                          ("signals not decided", summary.skipped)):
+        if not counts:
+            continue
+        table = Table(title=title, title_justify="left")
+        table.add_column("name")
+        table.add_column("count", justify="right")
+        for name, count in counts.items():
+            table.add_row(name, str(count))
+        console.print(table)
+
+
+# -- plots and HTML -------------------------------------------------------------------------------
+def _figures(result: ReplayResult) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = (result.timeline_ms.astype("datetime64[ms]"))
+    equity = result.equity
+    tag = " (SYNTHETIC DATA)" if result.market.synthetic else ""
+    exposure = np.divide(result.exposure, equity, out=np.zeros_like(equity), where=equity > 0.0)
+    out: dict[str, bytes] = {}
+
+    def save(name: str, fig: Any) -> None:
+        buffer = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
+        plt.close(fig)
+        out[name] = buffer.getvalue()
+
+    for name, values, label, color in (
+            ("equity", equity, "equity (USDT)", "tab:blue"),
+            ("drawdown", -drawdown_curve(equity) * 100.0, "drawdown (%)", "tab:red"),
+            ("exposure", exposure, "gross exposure (x NAV)", "tab:green")):
+        fig, ax = plt.subplots(figsize=(9, 3))
+        if name == "drawdown":
+            ax.fill_between(times, values, 0.0, color=color, alpha=0.4, linewidth=0)
+        else:
+            ax.plot(times, values, color=color, linewidth=0.9)
+        ax.set_title(f"{label}, posture {result.posture_name}{tag}")
+        ax.grid(alpha=0.3)
+        save(name, fig)
+
+    weekly = vetoes_by_week(result)
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    if weekly:
+        weeks = sorted({w for c in weekly.values() for w in c})
+        x = np.array(weeks, dtype="datetime64[ms]")
+        bottom = np.zeros(len(weeks))
+        palette = plt.get_cmap("tab20")
+        for number, (reason, counts) in enumerate(weekly.items()):
+            heights = np.array([counts.get(w, 0) for w in weeks], dtype=np.float64)
+            ax.bar(x, heights, bottom=bottom, width=np.timedelta64(6, "D"), label=reason, align="edge",
+                   color=palette(number % 20))
+            bottom += heights
+        ax.legend(fontsize=7, ncol=2, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no vetoes", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(f"vetoes by reason per week{tag}")
+    ax.grid(alpha=0.3)
+    save("vetoes", fig)
+    return out
+
+
+def _table_html(title: str, counts: dict[str, int]) -> str:
+    if not counts:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{v}</td></tr>" for k, v in counts.items())
+    return f"<h2>{html.escape(title)}</h2><table><tr><th>name</th><th>count</th></tr>{rows}</table>"
+
+
+def write_report(result: ReplayResult, out_dir: Path, summary: Summary | None = None) -> dict[str, Path]:
+    """Write ``report.json``, ``report.html`` (offline: plots embedded as data URIs) and one PNG per
+    plot into ``out_dir``; returns the paths by name."""
+    s = summary or summarize(result)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    json_path = out_dir / "report.json"
+    json_path.write_text(report_json(result, s), encoding="utf-8")
+    paths["json"] = json_path
+    figures = _figures(result)
+    for name, png in figures.items():
+        path = out_dir / f"{name}.png"
+        path.write_bytes(png)
+        paths[name] = path
+    banner = (f'<p class="synthetic">{html.escape(SYNTHETIC_BANNER)}</p>' if result.market.synthetic else "")
+    headline = {
+        "return": _pct(s.total_return), "max drawdown": _pct(s.max_drawdown), "Sharpe": f"{s.sharpe:.2f}",
+        "trades": str(s.trades), "win rate": _pct(s.win_rate), "pass rate": _pct(s.pass_rate),
+        "approved / vetoed / resized": f"{s.approved} / {s.vetoed} / {s.resized}",
+        "NAV start -> end (USDT)": f"{s.start_nav:,.2f} -> {s.end_nav:,.2f}",
+        "gate binding most often": s.binding_gate or "-",
+    }
+    head_rows = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(v)}</td></tr>"
+                        for k, v in headline.items())
+    images = "".join(
+        f'<h2>{name}</h2><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        for name, png in figures.items())
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>riskguard replay: {html.escape(result.posture_name)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}.n{{text-align:right}}
+.synthetic{{background:#fff3cd;border:2px solid #e0a800;padding:8px;font-weight:bold}}img{{max-width:100%}}</style>
+</head><body>
+<h1>riskguard replay: posture {html.escape(result.posture_name)}</h1>
+{banner}
+<p>{html.escape(result.market.description)}<br>config_hash {html.escape(result.config_hash)};
+strategies {html.escape(", ".join(result.strategies))}; ledger {"on" if result.ledger_in_loop else "off"}</p>
+<table>{head_rows}</table>
+{_table_html("vetoes by reason", s.vetoes_by_reason)}
+{_table_html("resizes by binding gate", s.resizes_by_gate)}
+{_table_html("signals not decided", s.skipped)}
+{images}
+</body></html>
+"""
+    html_path = out_dir / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    paths["html"] = html_path
+    return paths

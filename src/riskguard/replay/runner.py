@@ -1,0 +1,574 @@
+"""Event-driven replay: signals through the real RiskEngine (policy, sizing, every gate) and the real
+ledger, exits simulated vectorized between events.
+
+Time line of a signal from bar ``i`` (open time ``T_i``, length ``dt``): it is decided at the bar's
+close ``T_i + dt`` with the mark at that close, entered at the open of bar ``i + 1`` (market
+order, taker fee), and its exit plan (``riskguard.exits``) is simulated once over the bars from
+``i + 1`` on, stop before target within a bar. Every fill of the plan becomes an event at the close
+of its bar; at equal times exits are processed before new signals, so a closed slot is free for
+the next decision. Funding is booked with the trade's last fill. Per event the work is O(1) in
+the number of bars; the equity and exposure curves are computed afterwards with NumPy.
+
+With the ledger on (the default) every approved signal is reserved (``RiskGate.reserve``),
+filled and closed through a temporary SQLite ledger, so the engine decides on the ledger's book
+exactly as it does live.
+"""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskguard.config.schema import Posture
+from riskguard.engine.engine import RiskEngine
+from riskguard.exits import (
+    ExitPlan,
+    ExitResult,
+    FeeSchedule,
+    FillKind,
+    build_exit_plan,
+    compile_exit_rules,
+    simulate_exits,
+    trade_cashflows,
+)
+from riskguard.math.indicators import atr as atr_indicator
+from riskguard.model.decision import Detail
+from riskguard.model.enums import PositionSide, Regime, Side
+from riskguard.model.errors import InputValidationError
+from riskguard.model.intent import OrderIntent
+from riskguard.model.position import Position
+from riskguard.model.signal import Signal
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.policy.regime import detect_regimes
+from riskguard.replay.market import MarketData, SymbolSeries
+from riskguard.replay.signals_file import FileSignal
+from riskguard.replay.strategies import BarView, Strategy
+
+if TYPE_CHECKING:
+    from riskguard.ledger.gate import RiskGate
+
+_BPS = 1e-4
+_EXIT, _SIGNAL = 0, 1  # event priorities at equal times: exits first
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    """Run parameters that are not risk posture: starting NAV (USDT), exchange fees, the synthetic
+    top-of-book half-spread around the mark (bps), whether the ledger is in the loop, the ATR
+    period of the stops (bars), how many bar returns feed the CVaR gate and how often (ms of replay
+    time) those returns are refreshed (every symbol at once, so the scenarios stay aligned)."""
+
+    nav: float = 4_400.0
+    fees: FeeSchedule = field(default_factory=lambda: FeeSchedule(taker_bps=5.0, maker_bps=2.0))
+    spread_bps: float = 1.0
+    use_ledger: bool = True
+    atr_period: int = 14
+    returns_window: int = 720
+    returns_refresh_ms: int = 86_400_000
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.nav) and self.nav > 0.0):
+            raise InputValidationError("nav", "must be a finite number > 0 (USDT)", self.nav)
+        if not (math.isfinite(self.spread_bps) and self.spread_bps >= 0.0):
+            raise InputValidationError("spread_bps", "must be >= 0", self.spread_bps)
+        if self.atr_period < 1:
+            raise InputValidationError("atr_period", "must be >= 1", self.atr_period)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One engine decision of the replay (times epoch ms, notionals USDT)."""
+
+    ts_ms: int
+    symbol: str
+    strategy: str
+    side: str
+    approved: bool
+    resized: bool
+    reasons: tuple[str, ...]
+    clamped_by: str | None
+    requested_notional: float | None
+    sized_notional: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    """One replayed trade: entry, the plan's fills, and its cashflows (USDT; ``net_r`` in R)."""
+
+    symbol: str
+    strategy: str
+    side: str
+    entry_ts_ms: int
+    entry_price: float
+    qty: float
+    stop_price: float
+    exit_ts_ms: int
+    exit_price: float
+    exit_kind: str
+    fills: tuple[tuple[int, float, float, str], ...]
+    gross_usdt: float
+    fees_usdt: float
+    funding_usdt: float
+    net_usdt: float
+    net_r: float
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """Everything a report needs. ``timeline_ms`` are bar close times (epoch ms) with the equity
+    (USDT) and gross exposure (USDT notional) at each."""
+
+    posture_name: str
+    config_hash: str
+    options: ReplayOptions
+    market: MarketData
+    strategies: tuple[str, ...]
+    decisions: list[DecisionRow]
+    trades: list[TradeRow]
+    skipped: dict[str, int]
+    timeline_ms: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    exposure: npt.NDArray[np.float64]
+    ledger_in_loop: bool
+    ledger_realized_usdt: float | None
+
+
+@dataclass(slots=True)
+class _Open:
+    """A position the replay holds: its plan, simulated fills, cashflows and what is still open."""
+
+    series: SymbolSeries
+    strategy: str
+    plan: ExitPlan
+    result: ExitResult
+    entry_bar: int
+    entry_ts_ms: int
+    cash_fees: float
+    cash_funding: float
+    cash_gross: float
+    cash_net: float
+    cash_net_r: float
+    qty_open: float
+    fills_done: int = 0
+    realized: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _SignalEvent:
+    series: SymbolSeries
+    index: int
+    strategy: str
+    side: Side
+    signal_id: str
+    confidence: float | None
+    expected_rr: float | None
+    leverage: float | None
+    stop_price: float | None
+    take_profit_price: float | None
+    atr: float | None
+    source: str | None
+
+
+Progress = Callable[[int, int], None]
+"""Called with (events done, events total) as the replay advances."""
+
+
+def _signal_events(market: MarketData, strategies: Sequence[Strategy],
+                   file_signals: Sequence[FileSignal]) -> list[tuple[int, int, int, _SignalEvent]]:
+    by_symbol = {s.symbol: s for s in market.series}
+    events: list[tuple[int, int, int, _SignalEvent]] = []
+    for series in market.series:
+        bars = series.bars
+        closes = series.close_times_ms
+        for strategy in strategies:
+            strategy.prepare(series.symbol, bars)
+            for i in range(len(bars) - 1):  # the last bar has no next open to enter at
+                entry = strategy(BarView(series.symbol, i, bars))
+                if entry is None:
+                    continue
+                events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
+                    series, i, strategy.name, entry.side, f"{strategy.name}-{series.symbol}-{int(bars.time_ms[i])}",
+                    entry.confidence, entry.expected_rr, entry.leverage, None, None, None, None)))
+    for row_number, fs in enumerate(file_signals, start=1):
+        found = by_symbol.get(fs.symbol)
+        if found is None:
+            raise InputValidationError(f"signals row {row_number}.symbol", f"no market data for {fs.symbol}",
+                                       fs.symbol)
+        series = found
+        closes = series.close_times_ms
+        i = int(np.searchsorted(closes, fs.ts_ms, side="left"))
+        if i >= len(closes) - 1:
+            continue  # after the data (or on its last bar): nothing to enter at
+        events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
+            series, i, fs.strategy, fs.side, fs.signal_id or f"{fs.strategy}-{fs.symbol}-{row_number}",
+            fs.confidence, fs.expected_rr, fs.leverage, fs.stop_price, fs.take_profit_price, fs.atr, fs.source)))
+    events.sort(key=lambda e: (e[0], e[3].series.symbol, e[3].strategy, e[3].index))
+    return [(t, p, seq, ev) for seq, (t, p, _, ev) in enumerate(events)]
+
+
+class Replay:
+    """One replay run (construct, then :meth:`run`). Not reusable."""
+
+    def __init__(self, posture: Posture, market: MarketData, *, strategies: Sequence[Strategy] = (),
+                 file_signals: Sequence[FileSignal] = (), options: ReplayOptions | None = None,
+                 ledger_dir: Path | None = None) -> None:
+        if not strategies and not file_signals:
+            raise InputValidationError("signals", "give a strategy or a signals file", None)
+        self.posture = posture
+        self.market = market
+        self.options = options or ReplayOptions()
+        self.strategies = tuple(strategies)
+        self.file_signals = tuple(file_signals)
+        self.now = 0
+        self.engine = RiskEngine(posture, clock=lambda: self.now)
+        self.exit_rules = compile_exit_rules(posture.exits)
+        self.realized = 0.0
+        self.open: dict[tuple[str, str], _Open] = {}
+        self.decisions: list[DecisionRow] = []
+        self.trades: list[TradeRow] = []
+        self.skipped: dict[str, int] = {}
+        self._ledger_dir = ledger_dir
+        self._gate: RiskGate | None = None
+        self._dirty = True
+        self._atr: dict[str, npt.NDArray[np.float64]] = {}
+        self._regimes: dict[str, list[Regime | None]] = {}
+        self._returns: dict[str, npt.NDArray[np.float64]] = {}
+        self._close_times: dict[str, npt.NDArray[np.int64]] = {}
+        self._last_regime: dict[str, Regime | None] = {}
+        self._returns_fed_ms: int | None = None
+        self._marks_fed_ms: int | None = None
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _prepare_series(self) -> None:
+        cfg = self.posture.policy.regime
+        for s in self.market.series:
+            bars = s.bars
+            self._atr[s.symbol] = atr_indicator(bars.high, bars.low, bars.close, self.options.atr_period)
+            self._regimes[s.symbol] = list(detect_regimes(s.frame, cfg).to_numpy())
+            returns = np.zeros(len(bars))
+            returns[1:] = bars.close[1:] / bars.close[:-1] - 1.0
+            self._returns[s.symbol] = returns
+            self._close_times[s.symbol] = s.close_times_ms
+
+    def _skip(self, why: str) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + 1
+
+    # -- market state at the current time ----------------------------------------------------
+    def _bar_at(self, symbol: str, t: int) -> int:
+        """Index of the last bar of ``symbol`` closed at or before ``t`` (-1 before the first)."""
+        return int(np.searchsorted(self._close_times[symbol], t, side="right")) - 1
+
+    def _nav(self, t: int) -> float:
+        unrealized = 0.0
+        for held in self.open.values():
+            k = self._bar_at(held.series.symbol, t)
+            if k >= 0:
+                mark = float(held.series.bars.close[k])
+                unrealized += held.plan.direction * (mark - held.plan.entry_price) * held.qty_open
+        return self.options.nav + self.realized + unrealized
+
+    def _feed(self, t: int) -> float:
+        if self._marks_fed_ms != t:  # several signals at one bar close share the same marks
+            self._feed_marks(t)
+            self._marks_fed_ms = t
+        nav = self._nav(t)
+        if nav <= 0.0:
+            raise InputValidationError("nav", f"the replayed account is wiped out at {t} ms", nav)
+        account = AccountSnapshot(nav=nav, ts_ms=t)
+        self.engine.update_account(account)
+        if self._gate is not None:
+            self._gate.mark_nav(account, source="replay")
+        return nav
+
+    def _feed_marks(self, t: int) -> None:
+        half = self.options.spread_bps * _BPS / 2.0
+        for s in self.market.series:
+            k = self._bar_at(s.symbol, t)
+            if k < 0:
+                continue
+            mark = float(s.bars.close[k])
+            atr_k = float(self._atr[s.symbol][k])
+            snapshot = MarketSnapshot(s.symbol, mark, t, bid=mark * (1.0 - half), ask=mark * (1.0 + half),
+                                      exchange_ts_ms=t, atr=atr_k if math.isfinite(atr_k) and atr_k > 0 else None)
+            self.engine.update_market(snapshot)
+
+    def _feed_returns(self, t: int) -> None:
+        """Every symbol's bar returns up to ``t`` for the CVaR gate, at most once per refresh period:
+        each refresh invalidates the gate's cached headroom."""
+        if self._returns_fed_ms is not None and t - self._returns_fed_ms < self.options.returns_refresh_ms:
+            return
+        self._returns_fed_ms = t
+        window = self.options.returns_window
+        for s in self.market.series:
+            k = self._bar_at(s.symbol, t)
+            if k >= 1:
+                self.engine.update_returns(s.symbol, self._returns[s.symbol][max(1, k + 1 - window) : k + 1])
+
+    # -- deciding ----------------------------------------------------------------------------
+    def _signal(self, ev: _SignalEvent, t: int, atr_value: float | None) -> Signal:
+        return Signal(signal_id=ev.signal_id, strategy=ev.strategy, symbol=ev.series.symbol, side=ev.side,
+                      confidence=ev.confidence, expected_rr=ev.expected_rr, stop_price=ev.stop_price,
+                      take_profit_price=ev.take_profit_price, atr=atr_value, leverage=ev.leverage,
+                      source=ev.source, ts_ms=t)
+
+    def _decide(self, signal: Signal, t: int) -> tuple[bool, Detail]:
+        """(veto, detail) of the engine's Signal path; with the ledger, an approval is then
+        reserved through the ledger, whose decision is the one of record."""
+        engine = self.engine
+        if self._gate is None:
+            return engine.check_order(signal, now_ms=t, commit=True)
+        if self._dirty:
+            self._gate.refresh()
+            self._dirty = False
+        emit, detail = engine.would_emit(signal, now_ms=t, commit=False)
+        if not emit:
+            return True, detail
+        # The ledger decides on the size the engine settled on (resized to fit), not the sizer's first ask.
+        planned = dict(detail["intent"])
+        planned.update(notional=None, qty=detail["sized"]["qty"])
+        veto, ledger_detail, reservation_id = self._gate.reserve(OrderIntent.from_dict(planned))
+        self._dirty = True
+        ledger_detail = dict(ledger_detail)
+        ledger_detail["reservation_id"] = reservation_id
+        # The ledger saw the already-resized size: the engine's first decision says what was resized and why.
+        for key in ("sizing", "resized", "clamped_by", "requested"):
+            ledger_detail[key] = detail.get(key)
+        return bool(veto), ledger_detail
+
+    def _on_signal(self, ev: _SignalEvent, t: int) -> None:
+        series = ev.series
+        symbol = series.symbol
+        if (ev.strategy, symbol) in self.open:
+            self._skip("strategy_already_in_symbol")
+            return
+        atr_i = float(self._atr[symbol][ev.index]) if ev.atr is None else ev.atr
+        if not (math.isfinite(atr_i) and atr_i > 0.0):
+            self._skip("atr_warmup")
+            return
+        self._feed(t)
+        regime = self._regimes[symbol][ev.index]
+        if symbol not in self._last_regime or self._last_regime[symbol] != regime:
+            self.engine.policy.update_regime(symbol, regime)
+            self._last_regime[symbol] = regime
+        self._feed_returns(t)
+        veto, detail = self._decide(self._signal(ev, t, atr_i), t)
+        sized = detail.get("sized") or {}
+        requested = detail.get("requested") or {}
+        self.decisions.append(DecisionRow(
+            t, symbol, ev.strategy, ev.side.value, not veto, bool(detail.get("resized")),
+            tuple(detail.get("reasons") or ()), detail.get("clamped_by") if detail.get("resized") else None,
+            requested.get("notional"), sized.get("notional")))
+        if veto:
+            return
+        self._enter(ev, t, detail, atr_i, regime)
+
+    def _enter(self, ev: _SignalEvent, t: int, detail: Detail, atr_i: float, regime: Regime | None) -> None:
+        series = ev.series
+        symbol = series.symbol
+        bars = series.bars
+        e = ev.index + 1
+        qty = float(detail["sized"]["qty"] or 0.0)
+        entry_price = float(bars.open[e])
+        reservation_id: str | None = detail.get("reservation_id")
+        applied = (detail.get("policy") or {}).get("applied") or {}
+        mode = applied.get("exit_mode") if isinstance(applied.get("exit_mode"), str) else None
+        rules = self.engine.instruments.get(symbol)
+        try:
+            if rules is None or qty <= 0.0:
+                raise InputValidationError("qty", "no instrument rules or nothing to fill", qty)
+            side = PositionSide.LONG if ev.side is Side.BUY else PositionSide.SHORT
+            plan = build_exit_plan(self.exit_rules, rules, side, entry_price, qty, atr_i,
+                                   regime=regime or Regime.NORMAL, mode=mode, entry_time_ms=int(bars.time_ms[e]))
+        except InputValidationError:
+            self._skip("exit_plan_not_placeable")
+            if self._gate is not None and reservation_id is not None:
+                self._gate.release(reservation_id)
+            return
+        sl = slice(e, None)
+        result = simulate_exits(plan, bars.open[sl], bars.high[sl], bars.low[sl], bars.close[sl], bars.time_ms[sl])
+        cash = trade_cashflows(plan, result, bars.time_ms[sl], bars.open[sl], self.options.fees,
+                               series.funding_times_ms, series.funding_rates, entry_time_ms=int(bars.time_ms[e]))
+        fee_bps = self.options.fees.maker_bps if self.options.fees.entry_maker else self.options.fees.taker_bps
+        entry_fee = plan.entry_price * plan.qty * fee_bps * _BPS
+        held = _Open(series, ev.strategy, plan, result, e, t, cash.fees_usdt, cash.funding_usdt, cash.gross_usdt,
+                     cash.net_usdt, cash.net_r, plan.qty)
+        self.open[(ev.strategy, symbol)] = held
+        self.realized -= entry_fee
+        held.realized -= entry_fee
+        if self._gate is not None:
+            assert reservation_id is not None  # an approved entry adds risk, so the ledger reserved it
+            self._gate.fill(reservation_id, plan.qty, entry_price, entry_fee)
+            self._dirty = True
+        else:
+            self.engine.add_position(Position(symbol, side, plan.qty, entry_price, ev.strategy,
+                                              leverage=float(detail["sized"].get("leverage") or 1.0),
+                                              stop_price=plan.stop_price, opened_ts_ms=t))
+        closes = series.close_times_ms
+        for number, fill in enumerate(result.fills):
+            self._push(int(closes[e + fill.bar]), _EXIT, (ev.strategy, symbol, number))
+
+    # -- exits ---------------------------------------------------------------------------
+    def _on_exit(self, key: tuple[str, str], number: int, t: int) -> None:
+        held = self.open[key]
+        plan, fills = held.plan, held.result.fills
+        fill = fills[number]
+        last = number == len(fills) - 1
+        qty = held.qty_open if last else min(held.qty_open, round(fill.fraction * plan.qty, 12))
+        maker = fill.kind is FillKind.TAKE_PROFIT and self.options.fees.take_profit_maker
+        bps = self.options.fees.maker_bps if maker else self.options.fees.taker_bps
+        fee = 0.0 if fill.kind is FillKind.END_OF_DATA else fill.price * fill.fraction * plan.qty * bps * _BPS
+        funding = held.cash_funding if last else 0.0
+        pnl = plan.direction * (fill.price - plan.entry_price) * qty - fee + funding
+        held.qty_open -= qty
+        held.realized += pnl
+        self.realized += pnl
+        strategy, symbol = key
+        self.now = t
+        if self._gate is not None:
+            # Funding paid is booked in the ledger as part of the closing fee; the ledger has no entry
+            # for funding received (fees are >= 0), so that part stays in the replay's own accounting.
+            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=max(fee - funding, 0.0))
+            self._dirty = True
+        elif last:
+            self.engine.close_position(symbol, strategy)
+        else:
+            self.engine.add_position(Position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
+                                              stop_price=plan.stop_price, opened_ts_ms=held.entry_ts_ms))
+        if not last:
+            return
+        del self.open[key]
+        series = held.series
+        closes = series.close_times_ms
+        e = held.entry_bar
+        self.trades.append(TradeRow(
+            symbol, strategy, "BUY" if plan.direction == 1 else "SELL", int(series.bars.time_ms[e]),
+            plan.entry_price, plan.qty, plan.stop_price, t, held.result.average_price, fill.kind.value,
+            tuple((int(closes[e + f.bar]), f.price, f.fraction, f.kind.value) for f in fills),
+            held.cash_gross, held.cash_fees, held.cash_funding, held.cash_net, held.cash_net_r))
+        self.engine.policy.record_trade(symbol, held.cash_net, held.cash_net_r, t)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def _push(self, t: int, priority: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, priority, self._seq, payload))
+
+    def run(self, progress: Progress | None = None) -> ReplayResult:
+        """Replay every signal; returns the decisions, trades and curves."""
+        with tempfile.TemporaryDirectory(prefix="riskguard-replay-", dir=self._ledger_dir) as tmp:
+            if self.options.use_ledger:
+                self._open_ledger(Path(tmp) / "ledger.sqlite")
+            try:
+                return self._run(progress)
+            finally:
+                if self._gate is not None:
+                    self._gate.ledger.dispose()
+
+    def _open_ledger(self, path: Path) -> None:
+        from riskguard.ledger import Ledger, RiskGate
+
+        ledger = Ledger(f"sqlite:///{path}", account_id="replay")
+        ledger.upgrade()
+        self._gate = RiskGate(self.engine, ledger, actor="replay")
+
+    def _run(self, progress: Progress | None) -> ReplayResult:
+        self._prepare_series()
+        signal_events = _signal_events(self.market, self.strategies, self.file_signals)
+        # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
+        # growing faster than the bar count); they live until the run ends, so exempt them.
+        gc.collect()
+        gc.freeze()
+        try:
+            return self._loop(signal_events, progress)
+        finally:
+            gc.unfreeze()
+
+    def _loop(self, signal_events: list[tuple[int, int, int, _SignalEvent]],
+              progress: Progress | None) -> ReplayResult:
+        self._heap: list[tuple[int, int, int, Any]] = []
+        self._seq = len(signal_events)
+        total = len(signal_events)
+        done = 0
+        step = max(1, total // 100)
+        pending = iter(signal_events)
+        nxt = next(pending, None)
+        while nxt is not None or self._heap:
+            if self._heap and (nxt is None or self._heap[0][:2] < nxt[:2]):
+                t, _, _, payload = heapq.heappop(self._heap)
+                self.now = t
+                strategy, symbol, number = payload
+                self._on_exit((strategy, symbol), number, t)
+                continue
+            assert nxt is not None
+            t, _, _, ev = nxt
+            self.now = t
+            self._on_signal(ev, t)
+            done += 1
+            if progress is not None and done % step == 0:
+                progress(done, total)
+            nxt = next(pending, None)
+        if progress is not None:
+            progress(total, total)
+        ledger_realized = None
+        if self._gate is not None:
+            ledger_realized = float(self._gate.ledger.account().realized_pnl)
+        timeline, equity, exposure = self._curves()
+        return ReplayResult(self.engine.limits.name, self.engine.limits.config_hash, self.options, self.market,
+                            tuple(s.name for s in self.strategies) + (("signals_file",) if self.file_signals else ()),
+                            self.decisions, self.trades, dict(sorted(self.skipped.items())), timeline, equity,
+                            exposure, self._gate is not None, ledger_realized)
+
+    def _curves(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Equity (USDT) and gross exposure (USDT) at every bar close of the union of symbols."""
+        timeline = np.unique(np.concatenate([s.close_times_ms for s in self.market.series]))
+        n = timeline.shape[0]
+        realized = np.zeros(n)
+        unrealized = np.zeros(n)
+        exposure = np.zeros(n)
+        fee_bps = self.options.fees.maker_bps if self.options.fees.entry_maker else self.options.fees.taker_bps
+        by_symbol = {s.symbol: s for s in self.market.series}
+        for trade in self.trades:
+            series = by_symbol[trade.symbol]
+            closes = series.close_times_ms
+            direction = 1.0 if trade.side == "BUY" else -1.0
+            first = int(np.searchsorted(closes, trade.entry_ts_ms, side="right"))  # the entry bar
+            lo = int(np.searchsorted(timeline, closes[first], side="left"))
+            hi = int(np.searchsorted(timeline, trade.exit_ts_ms, side="left"))
+            realized[lo] -= trade.entry_price * trade.qty * fee_bps * _BPS
+            booked = 0.0
+            for number, (ts, price, fraction, kind) in enumerate(trade.fills):
+                at = int(np.searchsorted(timeline, ts, side="left"))
+                maker = kind == FillKind.TAKE_PROFIT.value and self.options.fees.take_profit_maker
+                bps = self.options.fees.maker_bps if maker else self.options.fees.taker_bps
+                fee = 0.0 if kind == FillKind.END_OF_DATA.value else price * fraction * trade.qty * bps * _BPS
+                funding = trade.funding_usdt if number == len(trade.fills) - 1 else 0.0
+                realized[at] += direction * (price - trade.entry_price) * fraction * trade.qty - fee + funding
+                booked += fraction
+            if hi <= lo:
+                continue
+            span = timeline[lo:hi]
+            bar = np.searchsorted(closes, span, side="right") - 1
+            fill_ts = np.array([f[0] for f in trade.fills], dtype=np.int64)
+            fractions = np.array([f[2] for f in trade.fills])
+            closed = np.concatenate(([0.0], np.cumsum(fractions)))[np.searchsorted(fill_ts, span, side="right")]
+            qty_open = trade.qty * np.clip(1.0 - closed, 0.0, None)
+            marks = series.bars.close[bar]
+            unrealized[lo:hi] += direction * (marks - trade.entry_price) * qty_open
+            exposure[lo:hi] += marks * qty_open
+        equity = self.options.nav + np.cumsum(realized) + unrealized
+        return timeline, equity, exposure
+
+
+def run_replay(posture: Posture, market: MarketData, *, strategies: Sequence[Strategy] = (),
+               file_signals: Sequence[FileSignal] = (), options: ReplayOptions | None = None,
+               progress: Progress | None = None) -> ReplayResult:
+    """Replay ``strategies`` and/or ``file_signals`` over ``market`` under ``posture``."""
+    return Replay(posture, market, strategies=strategies, file_signals=file_signals, options=options).run(progress)
