@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from riskguard import AccountSnapshot, MarketSnapshot, OrderIntent, Position, RiskEngine, preset
+from riskguard import AccountSnapshot, MarketSnapshot, OrderIntent, Position, RiskEngine
 
 NOW_MS = 1_722_556_800_000
 NAV = 4_400.0

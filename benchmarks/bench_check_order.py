@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import btc_intent, engine_with_positions, machine, measure  # noqa: E402
+from _setup import btc_intent, engine_with_positions, machine, measure
 
-from riskguard.gates import GATE_NAMES  # noqa: E402
+from riskguard.gates import GATE_NAMES
 
 
 def main() -> None:

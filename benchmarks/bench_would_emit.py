@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import engine_with_positions, machine, measure  # noqa: E402
+from _setup import engine_with_positions, machine, measure
 
-from riskguard import Signal  # noqa: E402
-from riskguard.model import Regime  # noqa: E402
+from riskguard import Signal
+from riskguard.model import Regime
 
 
 def main() -> None:
