@@ -111,12 +111,5 @@ class OrderIntent:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OrderIntent:
         """Build from a JSON object; unknown keys are refused by name."""
-        if not isinstance(data, dict):
-            raise InputValidationError("intent", "must be a JSON object", type(data).__name__)
-        unknown = sorted(set(data) - set(cls.__slots__))
-        if unknown:
-            raise InputValidationError(unknown[0], "is not a field of an order intent", data[unknown[0]])
-        for required in ("intent_id", "strategy", "symbol", "side"):
-            if required not in data:
-                raise InputValidationError(required, "is required", None)
-        return cls(**data)
+        return cls(**v.json_fields("an order intent", data, cls.__slots__,
+                                   ("intent_id", "strategy", "symbol", "side")))  # type: ignore[arg-type]

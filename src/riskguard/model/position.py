@@ -74,7 +74,5 @@ class Position:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position:
         """Build from a JSON object; unknown keys are refused by name."""
-        unknown = sorted(set(data) - set(cls.__slots__))
-        if unknown:
-            raise InputValidationError(unknown[0], "is not a field of a position", data[unknown[0]])
-        return cls(**data)
+        return cls(**v.json_fields("a position", data, cls.__slots__,
+                                   ("symbol", "side", "qty", "entry_price", "strategy")))  # type: ignore[arg-type]

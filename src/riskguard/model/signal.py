@@ -7,7 +7,6 @@ from typing import Any
 
 from riskguard.model import validation as v
 from riskguard.model.enums import Side
-from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import parse_side
 
 
@@ -62,7 +61,5 @@ class Signal:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signal:
         """Build from a JSON object; unknown keys are refused by name."""
-        unknown = sorted(set(data) - set(cls.__slots__))
-        if unknown:
-            raise InputValidationError(unknown[0], "is not a field of a signal", data[unknown[0]])
-        return cls(**data)
+        return cls(**v.json_fields("a signal", data, cls.__slots__,
+                                   ("signal_id", "strategy", "symbol", "side")))  # type: ignore[arg-type]

@@ -74,3 +74,17 @@ def symbol(field: str, value: object) -> str:
     if not text.isalnum():
         raise InputValidationError(field, "must be an exchange symbol such as BTCUSDT", value)
     return text
+
+
+def json_fields(what: str, data: object, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, object]:
+    """``data`` as keyword arguments for a model type: a JSON object whose keys are all in ``allowed``
+    and include ``required``; an unknown or missing key is refused by name."""
+    if not isinstance(data, dict):
+        raise InputValidationError(what, "must be a JSON object", type(data).__name__)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InputValidationError(unknown[0], f"is not a field of {what}", data[unknown[0]])
+    for name in required:
+        if name not in data:
+            raise InputValidationError(name, "is required", None)
+    return data
