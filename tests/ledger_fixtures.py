@@ -252,10 +252,13 @@ def cap_violations(ledger: Ledger, the_posture: Posture, nav: float, prices: dic
     for fill in fills:
         fills_at.setdefault(fill.version, []).append(fill)
     held: dict[tuple[str, str], float] = {}
+    filled: dict[str, float] = {}  # quantity of each reservation filled so far (as of the version)
     problems: list[str] = []
     for version in range(account.version + 1):
         for fill in fills_at.get(version, []):
             held[(fill.strategy, fill.symbol)] = fill.position_qty_after
+            if fill.reservation_id is not None:
+                filled[fill.reservation_id] = filled.get(fill.reservation_id, 0.0) + fill.qty
         active = [r for r in reservations
                   if r.created_version <= version and (r.ended_version is None or version < r.ended_version)]
         open_count = sum(1 for q in held.values() if q != 0.0) + sum(
@@ -265,7 +268,7 @@ def cap_violations(ledger: Ledger, the_posture: Posture, nav: float, prices: dic
         for (_, symbol), q in held.items():
             by_symbol[symbol] = by_symbol.get(symbol, 0.0) + abs(q) * prices[symbol]
         for r in active:
-            remaining = max(0.0, 1.0 - r.filled_qty / r.qty) if r.ended_version is None else 1.0
+            remaining = max(0.0, 1.0 - filled.get(r.reservation_id, 0.0) / r.qty)
             by_symbol[r.symbol] = by_symbol.get(r.symbol, 0.0) + r.notional * remaining
         if open_count > open_cap:
             problems.append(f"v{version}: {open_count} open positions > {open_cap}")
@@ -307,10 +310,12 @@ def _race_loop(url: str, worker: int, reserves: int, the_posture: Posture, rng: 
             held.discard(symbol)
         symbol = rng.choice([s for s in sorted(PRICES) if s not in held] or sorted(PRICES))
         intent = buy(f"{strategy}-{k}", symbol, rng.uniform(150.0, 650.0), strategy, rng.choice(["BUY", "SELL"]))
-        _, detail, reservation_id = gate.reserve(intent)
-        if reservation_id is None:
+        veto, detail, reservation_id = gate.reserve(intent)
+        if veto:
             continue
         approved += 1
+        if reservation_id is None:  # an approved reducing order books no reservation
+            continue
         choice = rng.random()
         if choice < 0.4:
             gate.release(reservation_id)

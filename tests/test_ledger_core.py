@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from ledger_fixtures import (
     PRICES,
@@ -12,6 +13,7 @@ from ledger_fixtures import (
     db_url,
     make_gate,
     mark_markets,
+    pg_url,
     posture,
     rows,
 )
@@ -32,7 +34,7 @@ from riskguard.ledger.migrate import head_revision
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot
 
-__all__ = ["db_url"]
+__all__ = ["db_url", "pg_url"]
 
 
 def test_upgrade_reaches_head_and_is_idempotent(db_url: str) -> None:
@@ -340,3 +342,54 @@ def test_operation_on_a_missing_account_names_it(db_url: str) -> None:
 def test_unsupported_database_scheme_is_refused_by_name() -> None:
     with pytest.raises(LedgerError, match="db_url"):
         Ledger("mysql://root@localhost/x")
+
+
+def test_reserve_against_a_book_that_disagrees_with_the_ledger_writes_nothing(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock, posture(**{"ledger.reservation_ttl_s": 5}))
+    gate.reserve(buy("a"))
+    # Tamper behind the gate's back without bumping the version: its cached book now holds a
+    # reservation the ledger no longer has active.
+    with gate.ledger.transaction() as conn:
+        conn.execute(update(t.reservations).values(status=RELEASED))
+    clock.advance(6_000)
+    mark_markets(gate, clock())
+    with pytest.raises(LedgerError, match=r"differ|constraint"):
+        gate.reserve(buy("b"))
+    assert [d.intent_id for d in gate.ledger.decisions()] == ["a"]
+    veto, detail, _ = gate.reserve(buy("c", strategy="s2"))  # reloaded from the ledger
+    assert not veto, detail["reasons"]
+
+
+def test_reserve_after_the_database_dropped_its_connection_fails_closed_then_reconnects(pg_url: str) -> None:
+    gate = make_gate(pg_url)
+    gate.reserve(buy("a"))
+    backend = gate.ledger._kept.driver_connection.info.backend_pid
+    with gate.ledger.transaction() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+    veto, detail, reservation_id = gate.reserve(buy("b"))
+    assert veto and reservation_id is None and detail["reasons"] == [LEDGER_UNAVAILABLE]
+    veto, detail, reservation_id = gate.reserve(buy("c", strategy="s2"))
+    assert not veto and reservation_id is not None, detail["reasons"]
+
+
+def test_unfilled_remainder_counts_as_a_slot_again_once_its_position_is_closed(db_url: str) -> None:
+    gate = make_gate(db_url, the_posture=posture(**{"portfolio.max_open_positions": 2}))
+    _, detail, reservation_id = gate.reserve(buy("a", "ETHUSDT", strategy="s1"))
+    assert reservation_id is not None
+    gate.fill(reservation_id, detail["sized"]["qty"] / 3, PRICES["ETHUSDT"])
+    gate.close("s1", "ETHUSDT", PRICES["ETHUSDT"])  # the remainder could still open s1 ETHUSDT again
+    veto, detail, _ = gate.reserve(buy("b", "BTCUSDT", strategy="s2"))
+    assert not veto, detail["reasons"]
+    veto, detail, _ = gate.reserve(buy("c", "SOLUSDT", strategy="s3"))
+    assert veto and "global_concurrency_exceeded" in detail["reasons"]
+
+
+def test_storing_a_posture_that_another_process_stored_first_is_a_no_op(db_url: str) -> None:
+    first, second = Ledger(db_url), Ledger(db_url)
+    first.upgrade()
+    first.store_posture("0123456789abcdef", "p", '{"name":"p"}')
+    second.store_posture("0123456789abcdef", "p", '{"name":"p"}')  # the concurrent-start race, serialised
+    assert second.posture_json("0123456789abcdef") == '{"name":"p"}'
+    first.dispose()
+    second.dispose()

@@ -21,6 +21,7 @@ from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
 from riskguard.ledger.errors import LedgerError, LedgerUnavailable
+from riskguard.ledger.hotpath import DECISION_COLUMNS, RESERVATION_COLUMNS, ReserveCursor
 from riskguard.ledger.ledger import (
     ACTIVE,
     AccountRow,
@@ -110,39 +111,41 @@ class RiskGate:
     def _reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
         engine, ledger = self.engine, self.ledger
         now = engine.clock()
-        with ledger.transaction() as conn:
-            account, duplicate = ledger.lock_account_for_intent(conn, intent.intent_id)
+        # Everything that does not depend on the ledger is encoded before the lock is taken.
+        markets = engine.markets
+        before_lock = (f'{{"intent":{dumps(intent.to_dict())},'
+                       f'"markets":{dumps([markets[s].to_dict() for s in sorted(markets)])},'
+                       f'"instrument":{dumps(self._instrument_dict(engine.instruments.get(intent.symbol)))},'
+                       f'"ttl_ms":{self._ttl_ms},')
+        marks = {symbol: m.mark_price for symbol, m in markets.items()}
+        with ledger.kept_transaction() as cursor:
+            hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
+            account, duplicate = hot.lock_for_intent(intent.intent_id)
             if duplicate:
-                record = ledger.first_decision(conn, intent.intent_id)
-                assert record is not None
+                record = hot.first_decision(intent.intent_id)
                 return not record.approved, record.detail, record.reservation_id
             version = account.version
             if version != self.state.version:
-                self.state = ledger.load_state(conn, engine.limits, now, account)
+                self.state = hot.load_state(engine.limits, now, account)
             state = self.state
-            # The cached book equals the ledger here, so it knows whether anything is stale.
-            if any(r.expires_ms <= now for r in state.reservations) and ledger.expire_in(conn, version, now):
+            # The cached book equals the ledger here, so it knows what is stale.
+            stale = sum(1 for r in state.reservations if r.expires_ms <= now)
+            expire: tuple[int, int, int] | None = None
+            if stale:
                 version += 1
+                expire = (now, version, stale)
                 state.reservations = [r for r in state.reservations if r.expires_ms > now]
             snapshot = account.snapshot()
             apply_account(engine, snapshot, account.trading_state, account.state_reason)
-            marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-            rules = engine.instruments.get(intent.symbol)
-            inputs: dict[str, Any] = {
-                "intent": intent.to_dict(),
-                "account": None if snapshot is None else snapshot.to_dict(),
-                "trading_state": account.trading_state.value,
-                "state_reason": account.state_reason,
-                "markets": [engine.markets[s].to_dict() for s in sorted(engine.markets)],
-                "instrument": self._instrument_dict(rules),
-                "book": state.to_dict(),
-                "ttl_ms": self._ttl_ms,
-            }
+            inputs = (f'{before_lock}"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
+                      f'"trading_state":{dumps(account.trading_state.value)},'
+                      f'"state_reason":{dumps(account.state_reason)},"book":{state.to_json()}}}')
             book = engine.book = state.build_book(engine.limits, marks)
             veto, detail = engine.check_order(intent, now_ms=now, commit=True)
             adds_risk = not veto and not detail["reducing"]
             reservation_id: str | None = None
-            reservation_row: dict[str, Any] | None = None
+            reservation_row: tuple[Any, ...] | None = None
+            counters: str | None = None
             if not veto:
                 version += 1
                 if adds_risk:
@@ -152,12 +155,13 @@ class RiskGate:
                     book.add_reservation(reservation)
                     state.reservations.append(reservation)
                 state.absorb_counters(book, engine.limits, now)
-            ledger.record_decision(conn, {
+                counters = dumps(state.counters_dict())
+            decision = {
                 "decision_id": detail["decision_id"], "account_id": ledger.account_id, "intent_id": intent.intent_id,
                 "strategy": intent.strategy, "symbol": intent.symbol, "approved": not veto, "adds_risk": adds_risk,
                 "reservation_id": reservation_id, "ts_ms": now, "config_hash": engine.limits.config_hash,
-                "version": version, "inputs": dumps(inputs), "detail": dumps(detail)},
-                reservation_row, version, None if veto else state)
+                "version": version, "inputs": inputs, "detail": dumps(detail)}
+            hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
             state.version = version
         return veto, detail, reservation_id
 
@@ -174,9 +178,9 @@ class RiskGate:
                            expires_ms=now + self._ttl_ms)
 
     def _reservation_row(self, intent: OrderIntent, detail: Detail, reservation: Reservation, now: int,
-                         version: int) -> dict[str, Any]:
+                         version: int) -> tuple[Any, ...]:
         sized = detail["sized"]
-        return {
+        row = {
             "reservation_id": reservation.reservation_id, "account_id": self.ledger.account_id,
             "intent_id": intent.intent_id, "decision_id": detail["decision_id"], "strategy": intent.strategy,
             "symbol": intent.symbol, "side": reservation.side.value, "qty": float(sized["qty"]),
@@ -185,6 +189,7 @@ class RiskGate:
             "stop_price": intent.stop_price, "take_profit_price": intent.take_profit_price, "filled_qty": 0.0,
             "status": ACTIVE, "created_ms": now, "expires_ms": reservation.expires_ms, "created_version": version,
             "ended_ms": None, "ended_version": None}
+        return tuple(row[c] for c in RESERVATION_COLUMNS)
 
     def _instrument_dict(self, rules: InstrumentRules | None) -> dict[str, Any] | None:
         if rules is None:

@@ -9,13 +9,17 @@ leaves either the whole operation or none of it.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from riskguard.book.book import DAY_MS
@@ -31,6 +35,8 @@ from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot
+
+log = logging.getLogger("riskguard.ledger")
 
 ACTIVE, FILLED, RELEASED, EXPIRED = "ACTIVE", "FILLED", "RELEASED", "EXPIRED"
 _FULL = 1e-9  # relative slack when comparing filled quantity to the reserved quantity
@@ -105,39 +111,23 @@ class DecisionRecord:
     detail: dict[str, Any]
 
 
-# Hot-path statements built once: SQLAlchemy then reuses their compiled form on every call.
+# Statements of the other writers, built once: SQLAlchemy reuses their compiled form (reserve() uses hotpath.py).
 _LOCK_ACCOUNT = select(t.accounts).where(t.accounts.c.account_id == bindparam("a")).with_for_update()
 _READ_ACCOUNT = select(t.accounts).where(t.accounts.c.account_id == bindparam("a"))
 _BUMP = update(t.accounts).where(t.accounts.c.account_id == bindparam("a")).values(version=bindparam("v"))
-_BUMP_COUNTERS = (update(t.accounts).where(t.accounts.c.account_id == bindparam("a"))
-                  .values(version=bindparam("v"), counters=bindparam("c")))
-_INSERT_DECISION = insert(t.decisions)
-_INSERT_RESERVATION = insert(t.reservations)
-_FIRST_DECISION = select(t.decisions).where(t.decisions.c.account_id == bindparam("a"),
-                                            t.decisions.c.intent_id == bindparam("i"))
-_DUPLICATE = (select(t.decisions.c.decision_id)
-              .where(t.decisions.c.account_id == bindparam("a"), t.decisions.c.intent_id == bindparam("i"))
-              .scalar_subquery().label("duplicate_of"))
-_LOCK_FOR_INTENT = (select(t.accounts, _DUPLICATE).where(t.accounts.c.account_id == bindparam("a"))
-                    .with_for_update(of=t.accounts))
 _EXPIRE = (update(t.reservations)
            .where(t.reservations.c.account_id == bindparam("a"), t.reservations.c.status == ACTIVE,
                   t.reservations.c.expires_ms <= bindparam("now"))
            .values(status=EXPIRED, ended_ms=bindparam("now"), ended_version=bindparam("v")))
 
 
-# PostgreSQL runs data-modifying CTEs in one statement: decision + reservation + version bump in a
-# single round trip while the account row is locked (SQLite has no such CTEs: three statements).
-_PG_DECISION = insert(t.decisions).values({c.name: bindparam(f"d_{c.name}") for c in t.decisions.c}).cte("d")
-_PG_RESERVATION = (insert(t.reservations).values({c.name: bindparam(f"r_{c.name}") for c in t.reservations.c})
-                   .cte("r"))
-_PG_APPROVE_ADDING = _BUMP_COUNTERS.add_cte(_PG_DECISION, _PG_RESERVATION)
-_PG_APPROVE_REDUCING = _BUMP_COUNTERS.add_cte(_PG_DECISION)
+# json.dumps builds a new encoder on every call with non-default separators; reuse one.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> str:
     """Compact JSON; floats keep their exact repr (inf as Infinity) so replays compare exactly."""
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODE(value)
 
 
 def canonical_dumps(value: Any) -> str:
@@ -168,13 +158,14 @@ def _position(row: Row[Any]) -> Position:
                     take_profit_price=row.take_profit_price, opened_ts_ms=int(row.opened_ts_ms))
 
 
-def _book_reservation(row: Row[Any]) -> Reservation:
-    # Budget still held = the unfilled fraction; once part is filled the position holds the slot.
+def _book_reservation(row: Row[Any], held: set[tuple[str, str]]) -> Reservation:
+    # Budget still held = the unfilled fraction. Once part is filled the position holds the slot;
+    # if that position was closed since, the unfilled remainder could open it again: a slot again.
     remaining = max(0.0, 1.0 - row.filled_qty / row.qty)
+    opens_new = bool(row.opens_new) and (row.filled_qty == 0.0 or (row.strategy, row.symbol) not in held)
     return Reservation(reservation_id=row.reservation_id, intent_id=row.intent_id, strategy=row.strategy,
                        symbol=row.symbol, side=Side(row.side), notional=row.notional * remaining,
-                       risk_usdt=row.risk_usdt * remaining, opens_new=bool(row.opens_new) and row.filled_qty == 0.0,
-                       expires_ms=int(row.expires_ms))
+                       risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms))
 
 
 class Ledger:
@@ -191,6 +182,14 @@ class Ledger:
         self.engine: Engine = create_db_engine(url)
         self._host_lock = HostLock(self.engine) if is_sqlite(self.engine) else None
         self._postgres = self.engine.dialect.name == "postgresql"
+        self._dbapi: Any = self.engine.dialect.loaded_dbapi
+        self._kept: Any = None  # the pooled connection reserve() keeps checked out, see kept_transaction
+        self._kept_pid = -1
+
+    @property
+    def postgres(self) -> bool:
+        """True on PostgreSQL, False on SQLite."""
+        return self._postgres
 
     # -- plumbing --------------------------------------------------------------------------
     def upgrade(self) -> str:
@@ -209,6 +208,9 @@ class Ledger:
 
     def dispose(self) -> None:
         """Close pooled connections (call in a child after fork, and at shutdown)."""
+        if self._kept is not None and self._kept_pid == os.getpid():
+            self._kept.close()
+        self._kept = None
         self.engine.dispose()
         if self._host_lock is not None:
             self._host_lock.close()
@@ -232,6 +234,60 @@ class Ledger:
             raise LedgerError(f"ledger constraint violated: {self._unavailable(exc).args[0]}") from None
         except SQLAlchemyError as exc:
             raise self._unavailable(exc) from None
+
+    @contextmanager
+    def kept_transaction(self) -> Iterator[Any]:
+        """One serialised write transaction as a plain DBAPI cursor on a connection this process keeps.
+
+        The reserve() hot path: no pool checkout (nor PostgreSQL pre-ping round trip), no statement
+        compilation or events, so the account lock is held for the SQL itself. SQLite begins
+        IMMEDIATE here; psycopg begins implicitly at the first statement. A database error rolls
+        back, discards the connection (the next call reconnects) and surfaces as LedgerUnavailable;
+        a constraint violation as LedgerError.
+        """
+        lock: AbstractContextManager[None] = nullcontext() if self._host_lock is None else self._host_lock.held()
+        with lock:
+            kept = self._kept_connection()
+            connection = kept.driver_connection
+            # psycopg's pipeline mode sends statements without waiting for each result: BEGIN goes
+            # out with the lock query, the write with COMMIT (PostgreSQL keeps transaction order).
+            pipeline: AbstractContextManager[Any] = connection.pipeline() if self._postgres else nullcontext()
+            try:
+                with pipeline:
+                    cursor = connection.cursor()
+                    if not self._postgres:
+                        cursor.execute("BEGIN IMMEDIATE")
+                    yield cursor
+                    connection.commit()
+            except self._dbapi.Error as exc:
+                self._discard_kept()
+                if isinstance(exc, self._dbapi.IntegrityError):
+                    raise LedgerError(f"ledger constraint violated: {self._unavailable(exc).args[0]}") from None
+                raise self._unavailable(exc) from None
+            except BaseException:
+                try:
+                    connection.rollback()
+                except self._dbapi.Error:
+                    self._discard_kept()
+                raise
+
+    def _kept_connection(self) -> Any:
+        # A connection inherited over fork belongs to the parent: leave it alone, open our own.
+        if self._kept is None or self._kept_pid != os.getpid():
+            try:
+                self._kept = self.engine.raw_connection()
+            except (SQLAlchemyError, self._dbapi.Error) as exc:
+                raise self._unavailable(exc) from None
+            self._kept_pid = os.getpid()
+        return self._kept
+
+    def _discard_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            try:
+                kept.invalidate()
+            except Exception:  # the connection is broken already; dropping it is the point
+                log.debug("discarding a broken ledger connection failed", exc_info=True)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -265,13 +321,6 @@ class Ledger:
             raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger {self.url}")
         return _account(row)
 
-    def lock_account_for_intent(self, conn: Connection, intent_id: str) -> tuple[AccountRow, bool]:
-        """Lock the account row and say whether ``intent_id`` already has a decision (one round trip)."""
-        row = conn.execute(_LOCK_FOR_INTENT, {"a": self.account_id, "i": intent_id}).first()
-        if row is None:
-            raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger {self.url}")
-        return _account(row), row.duplicate_of is not None
-
     def read_account(self, conn: Connection) -> AccountRow:
         """Read the account row without locking it."""
         row = conn.execute(_READ_ACCOUNT, {"a": self.account_id}).first()
@@ -287,36 +336,6 @@ class Ledger:
     def bump(self, conn: Connection, version: int) -> None:
         """Store the account's new book version."""
         conn.execute(_BUMP, {"a": self.account_id, "v": version})
-
-    def bump_with_counters(self, conn: Connection, version: int, state: BookState) -> None:
-        """Store the new book version together with the approval counters of ``state``."""
-        conn.execute(_BUMP_COUNTERS, {"a": self.account_id, "v": version, "c": dumps(state.counters_dict())})
-
-    def first_decision(self, conn: Connection, intent_id: str) -> DecisionRecord | None:
-        """The decision already stored for ``intent_id`` in this account, if any."""
-        row = conn.execute(_FIRST_DECISION, {"a": self.account_id, "i": intent_id}).first()
-        return None if row is None else decision_record(row)
-
-    def record_decision(self, conn: Connection, decision: dict[str, Any], reservation: dict[str, Any] | None,
-                        version: int, state: BookState | None) -> None:
-        """Store a decision, its reservation (if any) and, for approvals (``state`` given), the new
-        version and approval counters; one statement on PostgreSQL."""
-        if state is None:
-            conn.execute(_INSERT_DECISION, decision)
-            return
-        if self._postgres:
-            params = {f"d_{k}": v for k, v in decision.items()}
-            params.update(a=self.account_id, v=version, c=dumps(state.counters_dict()))
-            if reservation is None:
-                conn.execute(_PG_APPROVE_REDUCING, params)
-            else:
-                params.update({f"r_{k}": v for k, v in reservation.items()})
-                conn.execute(_PG_APPROVE_ADDING, params)
-            return
-        if reservation is not None:
-            conn.execute(_INSERT_RESERVATION, reservation)
-        conn.execute(_INSERT_DECISION, decision)
-        self.bump_with_counters(conn, version, state)
 
     def _event(self, conn: Connection, now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
         conn.execute(insert(t.events).values(account_id=self.account_id, ts_ms=now, actor=actor, kind=kind,
@@ -368,7 +387,8 @@ class Ledger:
         positions = [_position(r) for r in conn.execute(
             select(t.positions).where(t.positions.c.account_id == account_id)
             .order_by(t.positions.c.strategy, t.positions.c.symbol))]
-        reservations = [_book_reservation(r) for r in conn.execute(
+        held = {(p.strategy, p.symbol) for p in positions}
+        reservations = [_book_reservation(r, held) for r in conn.execute(
             select(t.reservations).where(t.reservations.c.account_id == account_id,
                                          t.reservations.c.status == ACTIVE)
             .order_by(t.reservations.c.created_version, t.reservations.c.reservation_id))]
@@ -394,11 +414,12 @@ class Ledger:
 
     def store_posture(self, config_hash: str, name: str, canonical: str) -> None:
         """Keep the canonical posture JSON behind a config hash (once)."""
+        # Several gates may start at once on a new ledger: insert-or-ignore, never read-then-insert.
         with self.transaction() as conn:
-            exists = conn.execute(select(t.postures.c.config_hash).where(
-                t.postures.c.config_hash == config_hash)).first()
-            if exists is None:
-                conn.execute(insert(t.postures).values(config_hash=config_hash, name=name, canonical_json=canonical))
+            dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(dialect_insert(t.postures)
+                         .values(config_hash=config_hash, name=name, canonical_json=canonical)
+                         .on_conflict_do_nothing(index_elements=[t.postures.c.config_hash]))
 
     def posture_json(self, config_hash: str) -> str:
         """The canonical posture JSON stored under ``config_hash``."""

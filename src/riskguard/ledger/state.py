@@ -6,6 +6,7 @@ positions and reservations added in the same order give bit-identical float aggr
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,10 @@ class BookState:
     last_entry_ms: dict[str, int] = field(default_factory=dict)
     trade_day: int = -1
     trades_today: int = 0
+    # JSON of each reservation already encoded, by object identity: a reservation stays in the
+    # stored book of every decision until it ends, so it is encoded once, not once per decision.
+    _encoded: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
@@ -88,6 +93,24 @@ class BookState:
             "trades_today": self.trades_today,
         }
 
+    def to_json(self) -> str:
+        """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
+        encoded = self._encoded
+        parts = []
+        for reservation in self.reservations:
+            cached = encoded.get(id(reservation))
+            if cached is None or cached[0] is not reservation:
+                cached = encoded[id(reservation)] = (reservation, _dumps(reservation_to_dict(reservation)))
+            parts.append(cached[1])
+        if len(encoded) > 2 * len(parts) + 16:
+            live = {id(r) for r in self.reservations}
+            for key in [k for k in encoded if k not in live]:
+                del encoded[key]
+        return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
+                f'"reservations":[{",".join(parts)}],"recent_orders":{_dumps(self.recent_orders)},'
+                f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
+                f'"trades_today":{self.trades_today}}}')
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookState:
         """Inverse of :meth:`to_dict`."""
@@ -100,6 +123,9 @@ class BookState:
             trade_day=int(data["trade_day"]),
             trades_today=int(data["trades_today"]),
         )
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
