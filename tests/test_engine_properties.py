@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import NAV, NOW_MS, PRICES, make_engine, posture_with
-from riskguard import InputValidationError, OrderIntent, Position
+from conftest import NAV, NOW_MS, PRICES, make_engine, posture_with, quote
+from riskguard import AccountSnapshot, InputValidationError, OrderIntent, Position
 from riskguard.gates import SIZE_BOUND_GATES
 
 SYMBOLS = list(PRICES)
@@ -64,9 +64,9 @@ def test_no_sequence_of_intents_and_fills_leaves_the_book_above_any_cap(specs: l
     engine.clock = lambda: now
     for n, spec in enumerate(specs):
         now += spec["advance_ms"]
-        engine.update_account(__import__("riskguard").AccountSnapshot(nav=NAV, ts_ms=now))
+        engine.update_account(AccountSnapshot(nav=NAV, ts_ms=now))
         for symbol, price in PRICES.items():
-            engine.update_market(__import__("conftest").quote(symbol, price, ts_ms=now))
+            engine.update_market(quote(symbol, price, ts_ms=now))
         intent = _intent(n, spec)
         veto, detail = engine.check_order(intent, now_ms=now)
         if veto:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from conftest import NAV, buy, check_of, make_engine, posture_with
+from riskguard import Position, RiskEngine
 
 
-def _resizing_engine():  # type: ignore[no-untyped-def]
+def _resizing_engine() -> RiskEngine:
     return make_engine(posture_with(resize_to_fit=True))
 
 
@@ -35,7 +36,7 @@ def test_resize_never_rescues_a_non_size_veto() -> None:
 
 def test_resize_below_min_notional_stays_vetoed() -> None:
     engine = _resizing_engine()
-    engine.add_position(__import__("riskguard").Position(symbol="BTCUSDT", side="LONG", qty=0.017,
+    engine.add_position(Position(symbol="BTCUSDT", side="LONG", qty=0.017,
                                                           entry_price=60_000.0, strategy="a", stop_price=59_000.0))
     veto, detail = engine.check_order(buy("BTCUSDT", 500.0, strategy="b"))  # 80 USDT of headroom < 100 min
     assert veto is True

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import NAV, NOW_MS, check_of, make_engine, posture_with
-from riskguard import AccountSnapshot, Position, Signal
+from conftest import NAV, NOW_MS, check_of, make_engine, posture_with, quote
+from riskguard import AccountSnapshot, Position, RiskEngine, Signal
 from riskguard.model import Regime
 
 ALL_STAGES = {f"policy.flags.{flag}": True for flag in (
@@ -20,7 +20,7 @@ def _signal(symbol: str = "BTCUSDT", confidence: float = 0.80, **fields: object)
                   side="BUY", confidence=confidence, **defaults)  # type: ignore[arg-type]
 
 
-def _engine(**overrides: object):  # type: ignore[no-untyped-def]
+def _engine(**overrides: object) -> RiskEngine:
     engine = make_engine(posture_with(**overrides))
     for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"):
         engine.policy.update_regime(symbol, Regime.NORMAL)
@@ -113,7 +113,7 @@ def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
     engine.update_account(AccountSnapshot(nav=NAV * 0.925, ts_ms=NOW_MS + 2 * 86_400_000))
     assert engine.ladder_size_multiplier == 0.5
     for symbol in ("BTCUSDT",):
-        engine.update_market(__import__("conftest").quote(symbol, ts_ms=NOW_MS + 2 * 86_400_000))
+        engine.update_market(quote(symbol, ts_ms=NOW_MS + 2 * 86_400_000))
     _, detail = engine.would_emit(_signal(atr=8_000.0), now_ms=NOW_MS + 2 * 86_400_000)
     assert detail["sizing"]["ladder_size_multiplier"] == 0.5
 

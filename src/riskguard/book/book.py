@@ -87,10 +87,6 @@ class Book:
         """The open position of ``strategy`` in ``symbol``, if any."""
         return self.positions.get((strategy, symbol))
 
-    def strategy_count(self, strategy: str) -> int:
-        """Open positions plus new-position reservations of ``strategy``."""
-        return self.strategy_open.get(strategy, 0)
-
     def trades_on(self, day: int) -> int:
         """Risk-adding approvals on UTC day number ``day`` (epoch ms // 86_400_000)."""
         return self.trades_today if day == self.trade_day else 0
@@ -214,13 +210,6 @@ class Book:
             self.open_count -= 1
             self.strategy_open[reservation.strategy] -= 1
         return reservation
-
-    def expire_reservations(self, now_ms: int) -> list[Reservation]:
-        """Remove every reservation whose TTL has passed; O(reservations), called off the hot path."""
-        expired = [r for r in self.reservations.values() if r.expires_ms <= now_ms]
-        for reservation in expired:
-            self.remove_reservation(reservation.reservation_id)
-        return expired
 
     # -- clocks and counters ---------------------------------------------------------------
     def record_approval(self, intent_id: str, decision_id: str, strategy: str, now_ms: int,

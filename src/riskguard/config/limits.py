@@ -86,9 +86,6 @@ class Limits:
         """Limits of ``strategy``, or the posture's default."""
         return self.strategies.get(strategy, self.default_strategy)
 
-    def severity(self, gate: str) -> str:
-        """"soft" or "hard" for ``gate`` in this posture."""
-        return "soft" if gate in self.soft_gates else "hard"
 
 
 def _minutes(hhmm: str) -> int:
