@@ -300,3 +300,13 @@ def test_trades_of_the_previous_utc_day_do_not_count_today() -> None:
     for n in range(20):
         engine.book.record_approval(f"prior-{n}", f"d{n}", f"s{n}", NOW_MS - 1, True)
     assert engine.check_order(buy("BTCUSDT", 300.0))[0] is False
+
+
+def test_adding_to_a_position_at_a_wider_stop_counts_the_open_legs_new_risk() -> None:
+    engine = make_engine(posture_with(**{"portfolio.max_total_risk_nav_pct": 0.005}))  # 22 USDT
+    engine.add_position(Position(symbol="ETHUSDT", side="LONG", qty=0.2, entry_price=3_000.0,
+                                 strategy="eth_trend", stop_price=2_970.0))  # 6 USDT at risk
+    # Adding 300 USDT with a stop 3 % away: the new leg risks 9, but the open leg now risks 18 too.
+    veto, detail = engine.check_order(buy("ETHUSDT", 300.0, stop_pct=0.03, strategy="eth_trend"))
+    assert veto and "total_risk_exceeded" in detail["reasons"]
+    assert check_of(detail, "total_risk_exceeded")["observed"] == 18.0 + 9.0

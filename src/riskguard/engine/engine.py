@@ -11,7 +11,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -246,6 +245,13 @@ class RiskEngine:
                 and (target <= price if intent.is_buy else target >= price)):
             invalid = invalid or f"take-profit {target} is on the wrong side of price {price} for a {intent.side}"
 
+        book_risk = book.total_risk_usdt
+        if position is not None and not opposite and intent.stop_price is not None:
+            # One position has one stop: adding at a new stop restates the open leg's risk at it.
+            stop_distance = (position.entry_price - intent.stop_price if position.is_long
+                             else intent.stop_price - position.entry_price)
+            book_risk += max(0.0, stop_distance * position.qty) - book.position_risk[position.key]
+
         account = self.account
         exposure = book.symbols.get(symbol)
         return GateContext(
@@ -256,7 +262,7 @@ class RiskEngine:
             float(now_ms - account.ts_ms) if account is not None else None,
             self.daily_drawdown, self.trading_state,
             price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
-            exposure.gross if exposure is not None else 0.0,
+            exposure.gross if exposure is not None else 0.0, book_risk,
             reducing, not reducing and position is None, invalid,
             views.applied, self.cvar,
         )
@@ -393,7 +399,3 @@ def _placeholder_intent(signal: Signal) -> OrderIntent:
                        confidence=signal.confidence, expected_rr=signal.expected_rr, source=signal.source,
                        ts_ms=signal.ts_ms)
 
-
-def policy_applied(engine: RiskEngine, symbol: str) -> dict[str, Any]:
-    """The applied policy of ``symbol`` as JSON (for status displays)."""
-    return engine.policy.views_for(symbol).applied.to_dict()

@@ -43,6 +43,9 @@ class GateContext:
     risk_fraction: float | None
     risk_estimated: bool
     symbol_gross: float
+    book_risk_usdt: float
+    """Loss at the stops of the book if this intent fills: an add to the strategy's open position
+    moves the whole position to the intent's stop, so that position's risk is restated at it."""
     reducing: bool
     opens_new: bool
     invalid: str | None

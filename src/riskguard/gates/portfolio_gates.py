@@ -187,7 +187,7 @@ def total_risk_exceeded(ctx: GateContext) -> GateCheck:
         check = fill(_T_TOTAL_RISK_EXCEEDED, False, None, None, "risk at stop unknown")
         check["headroom_notional"] = 0.0
         return check
-    return nav_cap(ctx, _T_TOTAL_RISK_EXCEEDED, ctx.limits.max_total_risk_nav_pct, ctx.book.total_risk_usdt,
+    return nav_cap(ctx, _T_TOTAL_RISK_EXCEEDED, ctx.limits.max_total_risk_nav_pct, ctx.book_risk_usdt,
                    ctx.risk_fraction)
 
 
