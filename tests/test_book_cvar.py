@@ -16,7 +16,7 @@ def _cvar_with(seed: int, held_notional: float) -> tuple[PortfolioCvar, Book]:
     for symbol, vol in (("BTCUSDT", 0.006), ("ETHUSDT", 0.008)):
         cvar.update_returns(symbol, rng.standard_t(4, 720) * vol)
     book = Book(risk_per_unstopped_notional=0.02)
-    if held_notional > 0.0:
+    if held_notional >= 0.01:  # below a cent the qty may underflow to 0, which a Position refuses
         book.add_position(Position(symbol="ETHUSDT", side="LONG", qty=held_notional / 3_000.0, entry_price=3_000.0,
                                    strategy="s"))
     return cvar, book
@@ -44,3 +44,18 @@ def test_headroom_is_zero_when_the_book_alone_exceeds_the_limit() -> None:
     cvar, book = _cvar_with(1, 50_000.0)
     _, headroom, _ = cvar.evaluate(book, "BTCUSDT", 100.0, 5.0)
     assert headroom == 0.0
+
+
+def test_a_rebuilt_book_with_as_many_changes_but_other_positions_is_not_served_a_stale_cvar() -> None:
+    # The ledger rebuilds the engine's book from storage before each reserve: a new Book whose
+    # change count can equal the previous book's while it holds other positions.
+    cvar, small = _cvar_with(3, 100.0)
+    _, large = _cvar_with(3, 30_000.0)
+    assert len(small.positions) == len(large.positions) == 1
+    small_cvar, _, _ = cvar.evaluate(small, "BTCUSDT", 100.0, 1e9)
+    large_cvar, _, _ = cvar.evaluate(large, "BTCUSDT", 100.0, 1e9)
+    fresh, _ = _cvar_with(3, 30_000.0)
+    expected, _, _ = fresh.evaluate(large, "BTCUSDT", 100.0, 1e9)
+    assert small_cvar is not None and large_cvar is not None
+    assert large_cvar == expected
+    assert large_cvar > small_cvar * 10

@@ -8,6 +8,7 @@ of their symbol (entry price until a mark arrives); reservations at their approv
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from riskguard.model.enums import PositionSide, Side
 from riskguard.model.position import Position
 
 DAY_MS = 86_400_000
+_VERSIONS = itertools.count(1)
+"""Book versions are unique in the process, not per book: the ledger rebuilds the engine's book
+before every reserve, and a cache keyed by version must never mistake one book for another."""
 _SEEN_INTENTS_KEPT = 200_000
 
 
@@ -58,8 +62,9 @@ class Book:
     trades_today: int = 0
     recent_orders: deque[int] = field(default_factory=deque)
     seen_intents: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    version: int = 0
-    """Bumped whenever positions or reservations change (not on marks)."""
+    version: int = field(default_factory=lambda: next(_VERSIONS))
+    """Changes whenever positions or reservations change (not on marks); unique across all books of
+    the process, so that caches keyed by it (the CVaR gate's) never confuse two books."""
 
     # -- reading ---------------------------------------------------------------------------
     @property
@@ -86,10 +91,6 @@ class Book:
     def position(self, strategy: str, symbol: str) -> Position | None:
         """The open position of ``strategy`` in ``symbol``, if any."""
         return self.positions.get((strategy, symbol))
-
-    def trades_on(self, day: int) -> int:
-        """Risk-adding approvals on UTC day number ``day`` (epoch ms // 86_400_000)."""
-        return self.trades_today if day == self.trade_day else 0
 
     def orders_since(self, since_ms: float) -> int:
         """Approvals at or after ``since_ms``; drops older ones (amortised O(1))."""
@@ -143,7 +144,7 @@ class Book:
             self._shift(position.symbol, 0.0, value)
         risk = self._position_risk(position)
         self.positions[position.key] = position
-        self.version += 1
+        self.version = next(_VERSIONS)
         self.position_risk[position.key] = risk
         self.total_risk_usdt += risk
         self.open_count += 1
@@ -158,7 +159,7 @@ class Book:
         position = self.positions.pop((strategy, symbol), None)
         if position is None:
             return None
-        self.version += 1
+        self.version = next(_VERSIONS)
         exposure = self.symbols[symbol]
         value = position.qty * exposure.price
         if position.side is PositionSide.LONG:
@@ -190,14 +191,14 @@ class Book:
             self.open_count += 1
             self.strategy_open[reservation.strategy] = self.strategy_open.get(reservation.strategy, 0) + 1
         self.reservations[reservation.reservation_id] = reservation
-        self.version += 1
+        self.version = next(_VERSIONS)
 
     def remove_reservation(self, reservation_id: str) -> Reservation | None:
         """Return a reservation's budget (on fill, release or expiry)."""
         reservation = self.reservations.pop(reservation_id, None)
         if reservation is None:
             return None
-        self.version += 1
+        self.version = next(_VERSIONS)
         exposure = self.symbols[reservation.symbol]
         if reservation.side is Side.BUY:
             exposure.reserved_long = max(0.0, exposure.reserved_long - reservation.notional)

@@ -37,6 +37,7 @@ class PortfolioCvar:
         self._base: FloatArray | None = None
         self._headroom: dict[tuple[object, ...], float] = {}
         self._observed: dict[tuple[object, ...], float] = {}
+        self._results: dict[tuple[object, ...], tuple[float | None, float | None, str | None]] = {}
         self._data_version = 0
 
     def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
@@ -51,6 +52,7 @@ class PortfolioCvar:
         self._data_version += 1
         self._headroom.clear()
         self._observed.clear()
+        self._results.clear()
 
     def history(self, symbol: str) -> int:
         """Number of return periods held for ``symbol``."""
@@ -91,6 +93,18 @@ class PortfolioCvar:
     def evaluate(self, book: Book, symbol: str, signed_notional: float,
                  limit_usdt: float) -> tuple[float | None, float | None, str | None]:
         """(CVaR USDT with the candidate, largest notional within ``limit_usdt``, note). None = unknown."""
+        # A bot repeats the same question until the book changes: answer it from one memo look-up.
+        result_key = (book.version, self._data_version, symbol, signed_notional, limit_usdt)
+        result = self._results.get(result_key)
+        if result is None:
+            result = self._evaluate(book, symbol, signed_notional, limit_usdt)
+            if len(self._results) > 4096:
+                self._results.clear()
+            self._results[result_key] = result
+        return result
+
+    def _evaluate(self, book: Book, symbol: str, signed_notional: float,
+                  limit_usdt: float) -> tuple[float | None, float | None, str | None]:
         matrix = self._aligned()
         if matrix is None:
             return None, None, "no return history: CVaR unknown"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ from riskguard.model.errors import InputValidationError
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.position import Position
+from riskguard.model.rounding import floor_to_step
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.flags import PolicyViews
@@ -45,6 +47,8 @@ state_log = logging.getLogger("riskguard.state")
 Clock = Callable[[], int]
 _QTY_MISMATCH = 0.005  # qty and notional both given must agree within 0.5 %
 _LADDER_REASON = "drawdown ladder"
+_PASSED = operator.itemgetter("passed")
+_INF = float("inf")
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.HALTED: 1, TradingState.REDUCING: 2}
 
 
@@ -75,9 +79,11 @@ class RiskEngine:
         self.account: AccountSnapshot | None = None
         self.day: int = -1
         self.day_high_nav: float = 0.0
-        self.trading_state = TradingState.ACTIVE
+        self._trading_state = TradingState.ACTIVE
+        self._trading_state_text = TradingState.ACTIVE.value
         self.trading_state_reason = "initial"
-        self.mode: Mode = self.posture.mode
+        self._mode: Mode = self.posture.mode
+        self._mode_text = self._mode.value
         self.ladder_size_multiplier = 1.0
         self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
         self.sizing_params = SizingParams.from_posture(self.posture)
@@ -85,11 +91,33 @@ class RiskEngine:
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
         self._checks = tuple(g.check for g in GATES)
-        self._size_bound = tuple(i for i, g in enumerate(GATES) if g.size_bound)
+        self._size_bound = tuple((i, g.name) for i, g in enumerate(GATES) if g.size_bound)
         self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.name in self.limits.soft_gates)
         self._policy_details: dict[str, tuple[PolicyViews, dict[str, object]]] = {}
         self._id_prefix = uuid.uuid4().hex[:12]
         self._sequence = itertools.count(1)
+
+    # -- state ---------------------------------------------------------------------------
+    # Properties, so that the text each decision reports is computed once per change, not per check.
+    @property
+    def trading_state(self) -> TradingState:
+        """ACTIVE, REDUCING or HALTED; change it with :meth:`set_trading_state`."""
+        return self._trading_state
+
+    @trading_state.setter
+    def trading_state(self, state: TradingState) -> None:
+        self._trading_state = state
+        self._trading_state_text = state.value
+
+    @property
+    def mode(self) -> Mode:
+        """The execution mode in force (the posture's, unless a drawdown-ladder rung overrides it)."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self._mode = mode
+        self._mode_text = mode.value
 
     # -- feeding ---------------------------------------------------------------------------
     @property
@@ -217,7 +245,9 @@ class RiskEngine:
             qty = intent.qty
             notional = qty * price if (qty is not None and price) else None
 
-        sized_qty = rules.floor_qty(qty) if (rules is not None and qty is not None) else None
+        # qty derives from validated positive sizes; a negative one would be unknown, never floored.
+        sized_qty = (floor_to_step(qty, rules.step_size) if (rules is not None and qty is not None and qty >= 0.0)
+                     else None)
         sized_notional = sized_qty * price if (sized_qty is not None and price) else None
 
         position = book.positions.get((intent.strategy, symbol))
@@ -253,6 +283,7 @@ class RiskEngine:
             book_risk += max(0.0, stop_distance * position.qty) - book.position_risk[position.key]
 
         account = self.account
+        day_high = self.day_high_nav
         exposure = book.symbols.get(symbol)
         return GateContext(
             intent, limits, book, now_ms, market, rules,
@@ -260,7 +291,8 @@ class RiskEngine:
             limits.strategies.get(intent.strategy, limits.default_strategy),
             account.nav if account is not None else None,
             float(now_ms - account.ts_ms) if account is not None else None,
-            self.daily_drawdown, self.trading_state,
+            (None if account is None or day_high <= 0.0 else max(0.0, (day_high - account.nav) / day_high)),
+            self._trading_state,
             price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
             exposure.gross if exposure is not None else 0.0, book_risk,
             reducing, not reducing and position is None, invalid,
@@ -273,20 +305,19 @@ class RiskEngine:
             checks[i]["severity"] = "soft"
         hard: list[str] = []
         soft: list[str] = []
-        for c in checks:
-            if not c["passed"]:
-                (soft if c["severity"] == "soft" else hard).append(c["reason"])
-        allowed = float("inf")
+        if not all(map(_PASSED, checks)):  # C-level scan; most checks pass
+            for c in checks:
+                if not c["passed"]:
+                    (soft if c["severity"] == "soft" else hard).append(c["reason"])
+        allowed = _INF
         binding: str | None = None
-        for i in self._size_bound:
+        for i, name in self._size_bound:
             headroom = checks[i]["headroom_notional"]
             # None = this gate puts no bound on the size (e.g. a symbol in no correlation group);
             # gates that cannot compute a bound they do have report 0.0 (fail closed).
             if headroom is not None and headroom < allowed:
-                allowed, binding = headroom, GATES[i].name
-        if allowed == float("inf"):
-            allowed = 0.0
-        return checks, hard, soft, (allowed if allowed > 0.0 else 0.0), binding
+                allowed, binding = headroom, name
+        return checks, hard, soft, (allowed if 0.0 < allowed < _INF else 0.0), binding
 
     def _policy_detail(self, views: PolicyViews) -> dict[str, object]:
         # Policies change only on regime, trade or drawdown updates: render each one once.
@@ -364,8 +395,8 @@ class RiskEngine:
             "max_concurrent_positions": ctx.strategy_limits.max_concurrent_positions,
             "max_open_positions": (limits.max_open_positions_high_confidence if high
                                    else limits.max_open_positions),
-            "trading_state": self.trading_state.value,
-            "mode": self.mode.value,
+            "trading_state": self._trading_state_text,
+            "mode": self._mode_text,
             "posture": limits.name,
             "config_hash": limits.config_hash,
             "ts_ms": now,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from riskguard.book.book import DAY_MS
 from riskguard.gates.context import SIZE_TOLERANCE, GateContext
 from riskguard.gates.order_gates import exempt, fill, nav_cap, template
 from riskguard.model.decision import GateCheck
-from riskguard.model.enums import TradingState
+from riskguard.model.enums import Side, TradingState
 
 _T_STRATEGY_CONCURRENCY_EXCEEDED = template("strategy_concurrency_exceeded")
 _T_GLOBAL_CONCURRENCY_EXCEEDED = template("global_concurrency_exceeded")
@@ -22,6 +23,7 @@ _T_TRADING_HALTED = template("trading_halted")
 _T_REDUCE_ONLY_MODE = template("reduce_only_mode")
 _T_CVAR_LIMIT_EXCEEDED = template("cvar_limit_exceeded")
 _NOT_NEW = "does not open a new position"
+_BUY = Side.BUY
 _HALTED = TradingState.HALTED
 _REDUCING = TradingState.REDUCING
 
@@ -106,7 +108,8 @@ def daily_trade_limit(ctx: GateContext) -> GateCheck:
     limit = ctx.limits.max_trades_per_day
     if ctx.reducing:
         return exempt(_T_DAILY_TRADE_LIMIT, limit)
-    count = ctx.book.trades_on(ctx.now_ms // 86_400_000)
+    book = ctx.book
+    count = book.trades_today if ctx.now_ms // DAY_MS == book.trade_day else 0
     check = _T_DAILY_TRADE_LIMIT.copy()
     check["observed"] = count + 1
     check["threshold"] = limit
@@ -162,23 +165,34 @@ def correlated_exposure_exceeded(ctx: GateContext) -> GateCheck:
         check["threshold"] = None
         check["note"] = "symbol in no correlation group"
         return check
+    group_notional = ctx.book.group_notional
     worst: GateCheck | None = None
     for group in groups:
-        check = nav_cap(ctx, _T_CORRELATED_EXPOSURE_EXCEEDED, limits.group_caps[group],
-                        ctx.book.group_gross(group))
+        gross = group_notional.get(group, 0.0)
+        check = nav_cap(ctx, _T_CORRELATED_EXPOSURE_EXCEEDED, limits.group_caps[group], gross if gross > 0.0 else 0.0)
         if worst is None or (check["headroom_notional"] or 0.0) < (worst["headroom_notional"] or 0.0):
             worst, worst_group = check, group
     assert worst is not None
     if worst["note"] is None:
-        worst["note"] = f"group {worst_group}"
+        worst["note"] = _GROUP_NOTES.get(worst_group) or _group_note(worst_group)
     return worst
+
+
+_GROUP_NOTES: dict[str, str] = {}
+
+
+def _group_note(group: str) -> str:
+    note = _GROUP_NOTES[group] = f"group {group}"
+    return note
 
 
 def same_direction_exposure_exceeded(ctx: GateContext) -> GateCheck:
     """Exposure of all positions on the intent's side after the trade at most
     portfolio.max_same_direction_nav_pct x NAV."""
+    book = ctx.book
+    exposure = book.long_notional if ctx.intent.side is _BUY else book.short_notional
     return nav_cap(ctx, _T_SAME_DIRECTION_EXPOSURE_EXCEEDED, ctx.limits.max_same_direction_nav_pct,
-                   ctx.book.direction_notional(ctx.intent.is_buy))
+                   exposure if exposure > 0.0 else 0.0)
 
 
 def total_risk_exceeded(ctx: GateContext) -> GateCheck:
@@ -262,12 +276,16 @@ def cvar_limit_exceeded(ctx: GateContext) -> GateCheck:
         check = fill(_T_CVAR_LIMIT_EXCEEDED, False, None, limit, "no return history: CVaR unknown")
         check["severity"] = "soft"
         return check
-    signed = notional if ctx.intent.is_buy else -notional
+    signed = notional if ctx.intent.side is _BUY else -notional
     observed, headroom, note = cvar.evaluate(ctx.book, ctx.intent.symbol, signed, limit)
     if observed is None:
         check = fill(_T_CVAR_LIMIT_EXCEEDED, False, None, limit, note)
         check["severity"] = "soft"
         return check
-    check = fill(_T_CVAR_LIMIT_EXCEEDED, observed <= limit + SIZE_TOLERANCE * max(1.0, limit), observed, limit)
+    check = _T_CVAR_LIMIT_EXCEEDED.copy()
+    check["observed"] = observed
+    check["threshold"] = limit
     check["headroom_notional"] = headroom
+    if not (observed <= limit + SIZE_TOLERANCE * (limit if limit > 1.0 else 1.0)):
+        check["passed"] = False
     return check
