@@ -73,4 +73,7 @@ def measure(call: Callable[[], object], samples: int = 20_000, warmup: int = 2_0
 def machine() -> str:
     """A one-line description of the machine."""
     import os
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+    from riskguard.build import hot_path_summary
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{hot_path_summary()}")

@@ -34,7 +34,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"riskguard {__version__}")
+        from riskguard.build import hot_path_summary
+
+        typer.echo(f"riskguard {__version__} ({hot_path_summary()})")
         raise typer.Exit()
 
 
