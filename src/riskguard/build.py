@@ -15,6 +15,7 @@ HOT_PATH_MODULES: tuple[str, ...] = (
     "riskguard.gates.context",
     "riskguard.gates.order_gates",
     "riskguard.gates.portfolio_gates",
+    "riskguard.gates.registry",
     "riskguard.engine.engine",
     "riskguard.book.book",
     "riskguard.book.cvar",

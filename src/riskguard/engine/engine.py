@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -25,10 +24,10 @@ from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
 from riskguard.gates.context import GateContext
-from riskguard.gates.registry import GATES, SIZE_BOUND_GATES
+from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate_all
 from riskguard.math.indicators import atr as wilder_atr
 from riskguard.model.decision import Detail, GateCheck
-from riskguard.model.enums import Mode, TradingState
+from riskguard.model.enums import Mode, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
@@ -47,7 +46,7 @@ state_log = logging.getLogger("riskguard.state")
 Clock = Callable[[], int]
 _QTY_MISMATCH = 0.005  # qty and notional both given must agree within 0.5 %
 _LADDER_REASON = "drawdown ladder"
-_PASSED = operator.itemgetter("passed")
+_BUY = Side.BUY
 _INF = float("inf")
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.HALTED: 1, TradingState.REDUCING: 2}
 
@@ -90,7 +89,6 @@ class RiskEngine:
         self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
-        self._checks = tuple(g.check for g in GATES)
         self._size_bound = tuple((i, g.name) for i, g in enumerate(GATES) if g.size_bound)
         self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.name in self.limits.soft_gates)
         self._policy_details: dict[str, tuple[PolicyViews, dict[str, object]]] = {}
@@ -250,8 +248,9 @@ class RiskEngine:
                      else None)
         sized_notional = sized_qty * price if (sized_qty is not None and price) else None
 
+        is_buy = intent.side is _BUY
         position = book.positions.get((intent.strategy, symbol))
-        opposite = position is not None and position.is_long != intent.is_buy
+        opposite = position is not None and position.is_long != is_buy
         reducing = opposite and (intent.reduce_only or (qty is not None and position is not None
                                                         and qty <= position.qty * (1.0 + 1e-9)))
         if intent.reduce_only and not opposite:
@@ -264,7 +263,7 @@ class RiskEngine:
         elif price:
             stop = intent.stop_price
             assert stop is not None
-            wrong_side = stop >= price if intent.is_buy else stop <= price
+            wrong_side = stop >= price if is_buy else stop <= price
             if wrong_side and not reducing:
                 invalid = invalid or f"stop {stop} is on the wrong side of price {price} for a {intent.side}"
             risk_fraction = abs(price - stop) / price
@@ -272,7 +271,7 @@ class RiskEngine:
             risk_fraction = None
         target = intent.take_profit_price
         if (target is not None and price and not reducing
-                and (target <= price if intent.is_buy else target >= price)):
+                and (target <= price if is_buy else target >= price)):
             invalid = invalid or f"take-profit {target} is on the wrong side of price {price} for a {intent.side}"
 
         book_risk = book.total_risk_usdt
@@ -300,15 +299,14 @@ class RiskEngine:
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
-        checks = [check(ctx) for check in self._checks]
+        checks = evaluate_all(ctx)
         for i in self._soft_indices:
             checks[i]["severity"] = "soft"
         hard: list[str] = []
         soft: list[str] = []
-        if not all(map(_PASSED, checks)):  # C-level scan; most checks pass
-            for c in checks:
-                if not c["passed"]:
-                    (soft if c["severity"] == "soft" else hard).append(c["reason"])
+        for c in checks:
+            if not c["passed"]:
+                (soft if c["severity"] == "soft" else hard).append(c["reason"])
         allowed = _INF
         binding: str | None = None
         for i, name in self._size_bound:

@@ -60,4 +60,48 @@ GATES: tuple[GateSpec, ...] = (
 )
 
 GATE_NAMES: tuple[str, ...] = tuple(g.name for g in GATES)
+
+
+def evaluate_all(ctx: GateContext) -> list[GateCheck]:
+    """Every gate's result for ``ctx``, in :data:`GATES` order (a test holds the two in step).
+
+    Spelled out call by call rather than looping over ``GATES`` so that the compiled build calls
+    each gate directly instead of through a Python function object: about 34 calls per decision.
+    """
+    return [
+        o.invalid_intent(ctx),
+        o.unknown_symbol(ctx),
+        o.symbol_not_allowed(ctx),
+        o.nav_stale(ctx),
+        o.market_data_stale(ctx),
+        p.trading_halted(ctx),
+        p.reduce_only_mode(ctx),
+        p.drawdown_halt(ctx),
+        p.duplicate_intent(ctx),
+        o.below_min_notional(ctx),
+        o.qty_below_min(ctx),
+        o.price_outside_band(ctx),
+        o.trade_gt_max_trade_nav_pct(ctx),
+        o.trade_gt_10pct_equity(ctx),
+        o.symbol_nav_cap_exceeded(ctx),
+        o.leverage_exceeded(ctx),
+        o.exchange_leverage_bracket_exceeded(ctx),
+        o.max_loss_exceeded(ctx),
+        p.gross_exposure_exceeded(ctx),
+        p.correlated_exposure_exceeded(ctx),
+        p.same_direction_exposure_exceeded(ctx),
+        p.total_risk_exceeded(ctx),
+        p.cvar_limit_exceeded(ctx),
+        p.strategy_concurrency_exceeded(ctx),
+        p.global_concurrency_exceeded(ctx),
+        p.cooldown_active(ctx),
+        p.daily_trade_limit(ctx),
+        p.order_rate_exceeded(ctx),
+        o.rr_below_min(ctx),
+        o.confidence_below_min(ctx),
+        o.source_credibility_low(ctx),
+        o.outside_trading_window(ctx),
+        o.spread_too_wide(ctx),
+        o.feed_latency_too_high(ctx),
+    ]
 SIZE_BOUND_GATES: frozenset[str] = frozenset(g.name for g in GATES if g.size_bound)
