@@ -6,8 +6,9 @@ positions and reservations added in the same order give bit-identical float aggr
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,17 +44,32 @@ class BookState:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
         book = Book(risk_per_unstopped_notional=limits.default_stop_distance_pct,
                     symbol_groups=dict(limits.symbol_groups))
+        # Caches keyed by Book.version (the CVaR gate's) must never take one rebuilt book for
+        # another that happens to hold as many items: every built book counts from its own base.
+        book.version = next(_BOOK_VERSION_BASES)
         for symbol in sorted(marks):
             book.mark(symbol, marks[symbol])
         for position in self.positions:
             book.add_position(position)
         for reservation in self.reservations:
             book.add_reservation(reservation)
-        book.recent_orders = deque(self.recent_orders)
-        for strategy, ms in self.last_entry_ms.items():
-            book.last_entry_ms[strategy] = max(book.last_entry_ms.get(strategy, -1), ms)
-        book.trade_day, book.trades_today = self.trade_day, self.trades_today
+        self.apply_counters(book)
         return book
+
+    def apply_counters(self, book: Book) -> None:
+        """Set a book's clocks and counters to what :meth:`build_book` gives it: the approval counters
+        of this state, entry clocks of its positions, no remembered intents."""
+        last_entry: dict[str, int] = {}
+        for position in self.positions:
+            if position.opened_ts_ms is not None:
+                last_entry[position.strategy] = max(last_entry.get(position.strategy, -1), position.opened_ts_ms)
+        for strategy, ms in self.last_entry_ms.items():
+            last_entry[strategy] = max(last_entry.get(strategy, -1), ms)
+        book.last_entry_ms = last_entry
+        book.recent_orders = deque(self.recent_orders)
+        book.trade_day, book.trades_today = self.trade_day, self.trades_today
+        if book.seen_intents:
+            book.seen_intents = OrderedDict()
 
     def absorb_counters(self, book: Book, limits: Limits, now_ms: int) -> None:
         """Take the approval counters back from a book after the engine recorded an approval; only
@@ -125,6 +141,8 @@ class BookState:
         )
 
 
+# 2**32 apart: a book would need 4 billion changes to reach the next one's versions.
+_BOOK_VERSION_BASES = itertools.count(1 << 32, 1 << 32)
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
