@@ -28,6 +28,7 @@ from riskguard.config.limits import Limits
 from riskguard.engine.engine import wall_clock_ms
 from riskguard.ledger import tables as t
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
+from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.ledger.migrate import current_revision, head_revision, upgrade
 from riskguard.ledger.state import BookState
@@ -122,13 +123,9 @@ _EXPIRE = (update(t.reservations)
            .values(status=EXPIRED, ended_ms=bindparam("now"), ended_version=bindparam("v")))
 
 
-# json.dumps builds a new encoder on every call with non-default separators; reuse one.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def dumps(value: Any) -> str:
     """Compact JSON; floats keep their exact repr (inf as Infinity) so replays compare exactly."""
-    return _ENCODE(value)
+    return _dumps(value)
 
 
 def canonical_dumps(value: Any) -> str:

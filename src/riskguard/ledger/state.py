@@ -7,7 +7,6 @@ positions and reservations added in the same order give bit-identical float aggr
 from __future__ import annotations
 
 import itertools
-import json
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
+from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.model.enums import Side
 from riskguard.model.position import Position
 
@@ -143,7 +143,6 @@ class BookState:
 
 # 2**32 apart: a book would need 4 billion changes to reach the next one's versions.
 _BOOK_VERSION_BASES = itertools.count(1 << 32, 1 << 32)
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
