@@ -79,6 +79,7 @@ class RiskGate:
         self._book: Book | None = None
         self._book_marks: dict[str, float] = {}
         self._book_print: tuple[Any, ...] = ()
+        self._prefetch = ledger.postgres  # read the book with the lock query (see ReserveCursor.lock_for_intent)
         self._ttl_ms = round(limits.posture.ledger.reservation_ttl_s * 1000.0)
 
     # -- feeding ---------------------------------------------------------------------------
@@ -126,13 +127,17 @@ class RiskGate:
         marks = {symbol: m.mark_price for symbol, m in markets.items()}
         with ledger.kept_transaction() as cursor:
             hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
-            account, duplicate = hot.lock_for_intent(intent.intent_id)
+            account, duplicate = hot.lock_for_intent(intent.intent_id, prefetch=self._prefetch)
             if duplicate:
                 record = hot.first_decision(intent.intent_id)
                 return not record.approved, record.detail, record.reservation_id
             version = account.version
+            # Another process wrote since this one's last reserve: it probably will again.
+            self._prefetch = ledger.postgres and version != self.state.version
             if version != self.state.version:
-                self.state, self._book = hot.load_state(engine.limits, now, account), None
+                reloaded = hot.load_state(engine.limits, now, account)
+                reloaded.share_encodings(self.state)
+                self.state, self._book = reloaded, None
             state = self.state
             # The cached book equals the ledger here, so it knows what is stale.
             stale = sum(1 for r in state.reservations if r.expires_ms <= now)

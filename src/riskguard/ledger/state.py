@@ -35,10 +35,12 @@ class BookState:
     last_entry_ms: dict[str, int] = field(default_factory=dict)
     trade_day: int = -1
     trades_today: int = 0
-    # JSON of each reservation already encoded, by object identity: a reservation stays in the
-    # stored book of every decision until it ends, so it is encoded once, not once per decision.
-    _encoded: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
-                                                          compare=False)
+    # JSON of each reservation already encoded: a reservation stays in the stored book of every
+    # decision until it ends, so it is encoded once, not once per decision. Keyed by the (frozen)
+    # reservation itself, so an equal one read back from the ledger after another process wrote
+    # hits too: its fields are str, int, bool and floats >= 0 (never -0.0), whose equality means
+    # identical JSON.
+    _encoded: dict[Reservation, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
@@ -114,18 +116,23 @@ class BookState:
         encoded = self._encoded
         parts = []
         for reservation in self.reservations:
-            cached = encoded.get(id(reservation))
-            if cached is None or cached[0] is not reservation:
-                cached = encoded[id(reservation)] = (reservation, _dumps(reservation_to_dict(reservation)))
-            parts.append(cached[1])
+            text = encoded.get(reservation)
+            if text is None:
+                text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
+            parts.append(text)
         if len(encoded) > 2 * len(parts) + 16:
-            live = {id(r) for r in self.reservations}
+            live = set(self.reservations)
             for key in [k for k in encoded if k not in live]:
                 del encoded[key]
         return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
                 f'"reservations":[{",".join(parts)}],"recent_orders":{_dumps(self.recent_orders)},'
                 f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
                 f'"trades_today":{self.trades_today}}}')
+
+    def share_encodings(self, previous: BookState) -> None:
+        """Reuse the reservation encodings of the state this one replaces (a reload after another
+        process wrote still holds most of the same reservations)."""
+        self._encoded = previous._encoded
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookState:
