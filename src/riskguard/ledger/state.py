@@ -36,11 +36,13 @@ class BookState:
     trade_day: int = -1
     trades_today: int = 0
     # JSON of each reservation already encoded: a reservation stays in the stored book of every
-    # decision until it ends, so it is encoded once, not once per decision. Keyed by the (frozen)
-    # reservation itself, so an equal one read back from the ledger after another process wrote
-    # hits too: its fields are str, int, bool and floats >= 0 (never -0.0), whose equality means
-    # identical JSON.
+    # decision until it ends, so it is encoded once, not once per decision. Looked up by object
+    # identity first (cheap), then by the (frozen) reservation's value, so an equal one read back
+    # from the ledger after another process wrote hits too: its fields are str, int, bool and
+    # floats >= 0 (never -0.0), whose equality means identical JSON.
     _encoded: dict[Reservation, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _encoded_ids: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
@@ -113,17 +115,20 @@ class BookState:
 
     def to_json(self) -> str:
         """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
-        encoded = self._encoded
+        encoded, by_id = self._encoded, self._encoded_ids
         parts = []
         for reservation in self.reservations:
-            text = encoded.get(reservation)
-            if text is None:
-                text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
-            parts.append(text)
-        if len(encoded) > 2 * len(parts) + 16:
-            live = set(self.reservations)
-            for key in [k for k in encoded if k not in live]:
-                del encoded[key]
+            cached = by_id.get(id(reservation))
+            if cached is None or cached[0] is not reservation:
+                text = encoded.get(reservation)
+                if text is None:
+                    text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
+                cached = by_id[id(reservation)] = (reservation, text)
+            parts.append(cached[1])
+        if len(by_id) > 2 * len(parts) + 16:
+            live = {id(r) for r in self.reservations}
+            for key in [k for k in by_id if k not in live]:
+                encoded.pop(by_id.pop(key)[0], None)
         return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
                 f'"reservations":[{",".join(parts)}],"recent_orders":{_dumps(self.recent_orders)},'
                 f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
@@ -132,7 +137,7 @@ class BookState:
     def share_encodings(self, previous: BookState) -> None:
         """Reuse the reservation encodings of the state this one replaces (a reload after another
         process wrote still holds most of the same reservations)."""
-        self._encoded = previous._encoded
+        self._encoded, self._encoded_ids = previous._encoded, previous._encoded_ids
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookState:
