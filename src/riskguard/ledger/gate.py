@@ -7,8 +7,9 @@ process) until it is filled, released or expires.
 
 The process keeps the book it last read together with the account's ``version``; under the lock
 it reloads positions, reservations and counters only when another writer bumped the version. The
-engine's book is rebuilt from that state before every check, so a decision depends only on its
-stored inputs and replays bit-for-bit.
+engine's book is rebuilt from that state before every check, or kept from the last reserve when it
+is bit-identical to that rebuild (see ``RiskGate._reusable_book``), so a decision depends only on
+its stored inputs and replays bit-for-bit.
 """
 
 from __future__ import annotations
