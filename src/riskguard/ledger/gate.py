@@ -7,8 +7,9 @@ process) until it is filled, released or expires.
 
 The process keeps the book it last read together with the account's ``version``; under the lock
 it reloads positions, reservations and counters only when another writer bumped the version. The
-engine's book is rebuilt from that state before every check, so a decision depends only on its
-stored inputs and replays bit-for-bit.
+engine's book is rebuilt from that state before every check, or kept from the last reserve when it
+is bit-identical to that rebuild (see ``RiskGate._reusable_book``), so a decision depends only on
+its stored inputs and replays bit-for-bit.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from riskguard.book.book import Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
@@ -71,7 +73,14 @@ class RiskGate:
         limits = engine.limits
         ledger.ensure_account(limits.posture.mode.value, actor=actor)
         ledger.store_posture(limits.config_hash, limits.name, canonical_json(limits.posture))
-        self._instrument_cache: dict[str, tuple[InstrumentRules, dict[str, Any]]] = {}
+        self._instrument_cache: dict[str, tuple[InstrumentRules, str]] = {}
+        self._market_cache: dict[str, tuple[MarketSnapshot, str]] = {}
+        # The engine book the last successful reserve left behind, the marks it was built with and
+        # the fingerprint of its aggregates then (see _reusable_book).
+        self._book: Book | None = None
+        self._book_marks: dict[str, float] = {}
+        self._book_print: tuple[Any, ...] = ()
+        self._prefetch = ledger.postgres  # read the book with the lock query (see ReserveCursor.lock_for_intent)
         self._ttl_ms = round(limits.posture.ledger.reservation_ttl_s * 1000.0)
 
     # -- feeding ---------------------------------------------------------------------------
@@ -101,11 +110,11 @@ class RiskGate:
         try:
             return self._reserve(intent)
         except LedgerUnavailable as exc:
-            self.state = BookState()
+            self.state, self._book = BookState(), None
             log.error("reserve %s vetoed: %s", intent.intent_id, exc)
             return True, self._unavailable_detail(intent, str(exc)), None
         except BaseException:
-            self.state = BookState()
+            self.state, self._book = BookState(), None
             raise
 
     def _reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
@@ -113,20 +122,23 @@ class RiskGate:
         now = engine.clock()
         # Everything that does not depend on the ledger is encoded before the lock is taken.
         markets = engine.markets
-        before_lock = (f'{{"intent":{dumps(intent.to_dict())},'
-                       f'"markets":{dumps([markets[s].to_dict() for s in sorted(markets)])},'
-                       f'"instrument":{dumps(self._instrument_dict(engine.instruments.get(intent.symbol)))},'
+        before_lock = (f'{{"intent":{dumps(intent.to_dict())},"markets":[{self._markets_json(markets)}],'
+                       f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},'
                        f'"ttl_ms":{self._ttl_ms},')
         marks = {symbol: m.mark_price for symbol, m in markets.items()}
         with ledger.kept_transaction() as cursor:
             hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
-            account, duplicate = hot.lock_for_intent(intent.intent_id)
+            account, duplicate = hot.lock_for_intent(intent.intent_id, prefetch=self._prefetch)
             if duplicate:
                 record = hot.first_decision(intent.intent_id)
                 return not record.approved, record.detail, record.reservation_id
             version = account.version
+            # Another process wrote since this one's last reserve: it probably will again.
+            self._prefetch = ledger.postgres and version != self.state.version
             if version != self.state.version:
-                self.state = hot.load_state(engine.limits, now, account)
+                reloaded = hot.load_state(engine.limits, now, account)
+                reloaded.share_encodings(self.state)
+                self.state, self._book = reloaded, None
             state = self.state
             # The cached book equals the ledger here, so it knows what is stale.
             stale = sum(1 for r in state.reservations if r.expires_ms <= now)
@@ -140,7 +152,11 @@ class RiskGate:
             inputs = (f'{before_lock}"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
                       f'"trading_state":{dumps(account.trading_state.value)},'
                       f'"state_reason":{dumps(account.state_reason)},"book":{state.to_json()}}}')
-            book = engine.book = state.build_book(engine.limits, marks)
+            if expire is None and self._reusable_book(marks):
+                book = engine.book
+                state.apply_counters(book)
+            else:
+                book = engine.book = state.build_book(engine.limits, marks)
             veto, detail = engine.check_order(intent, now_ms=now, commit=True)
             adds_risk = not veto and not detail["reducing"]
             reservation_id: str | None = None
@@ -163,7 +179,27 @@ class RiskGate:
                 "version": version, "inputs": inputs, "detail": dumps(detail)}
             hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
             state.version = version
+        # Committed: the book now equals a fresh build of the state (see _reusable_book).
+        self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
         return veto, detail, reservation_id
+
+    def _reusable_book(self, marks: dict[str, float]) -> bool:
+        """True when the engine's book is bit-identical, aggregates included, to what
+        ``state.build_book(limits, marks)`` would build now, so the rebuild can be skipped.
+
+        The last successful reserve built that book from the state (or reused one) and, at most,
+        appended the reservation it stored, which ``build_book`` of the new state adds last, in the
+        same order, so every float aggregate comes out of the same additions. Since then this state
+        must not have been reloaded (another writer) or lost a reservation to expiry (removing one
+        subtracts floats, which a fresh build never does), the engine must still hold that book,
+        with the same marks, and nothing else (a mark moved and back, a position added by hand) may
+        have touched its aggregates: their fingerprint compares exactly (no aggregate can become
+        -0.0, which alone would compare equal to 0.0, from sums starting at 0.0). Counters and
+        remembered intents are reset from the state by ``apply_counters``.
+        """
+        book = self._book
+        return (book is not None and book is self.engine.book and marks == self._book_marks
+                and _fingerprint(book) == self._book_print)
 
     def _reservation(self, intent: OrderIntent, detail: Detail, now: int, version: int) -> Reservation:
         sized = detail["sized"]
@@ -191,13 +227,26 @@ class RiskGate:
             "ended_ms": None, "ended_version": None}
         return tuple(row[c] for c in RESERVATION_COLUMNS)
 
-    def _instrument_dict(self, rules: InstrumentRules | None) -> dict[str, Any] | None:
+    def _instrument_json(self, rules: InstrumentRules | None) -> str:
         if rules is None:
-            return None
+            return "null"
         cached = self._instrument_cache.get(rules.symbol)
         if cached is None or cached[0] is not rules:
-            cached = self._instrument_cache[rules.symbol] = (rules, dataclasses.asdict(rules))
+            cached = self._instrument_cache[rules.symbol] = (rules, dumps(dataclasses.asdict(rules)))
         return cached[1]
+
+    def _markets_json(self, markets: dict[str, MarketSnapshot]) -> str:
+        """The snapshots' JSON objects in symbol order, comma-separated; each snapshot (immutable)
+        is encoded once, however many decisions it feeds."""
+        cache = self._market_cache
+        parts = []
+        for symbol in sorted(markets):
+            snapshot = markets[symbol]
+            cached = cache.get(symbol)
+            if cached is None or cached[0] is not snapshot:
+                cached = cache[symbol] = (snapshot, dumps(snapshot.to_dict()))
+            parts.append(cached[1])
+        return ",".join(parts)
 
     def _unavailable_detail(self, intent: OrderIntent, message: str) -> Detail:
         limits = self.engine.limits
@@ -233,3 +282,12 @@ class RiskGate:
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
         engine.book = self.state.build_book(engine.limits, marks)
         return self.state
+
+
+def _fingerprint(book: Book) -> tuple[Any, ...]:
+    """Every aggregate of ``book`` that adding or removing a position, reservation or mark changes."""
+    return (book.version, book.long_notional, book.short_notional, book.total_risk_usdt, book.open_count,
+            tuple(book.group_notional.items()), tuple(book.strategy_open.items()),
+            tuple(book.strategy_positions.items()),
+            tuple((s, e.long_qty, e.short_qty, e.price, e.reserved_long, e.reserved_short)
+                  for s, e in book.symbols.items()))

@@ -106,10 +106,20 @@ class ReserveCursor:
         self.cursor = cursor
         self.account_id = account_id
         self.sql = _STATEMENTS[postgres]
+        self._prefetched: tuple[Any, Any] | None = None
 
-    def lock_for_intent(self, intent_id: str) -> tuple[AccountRow, bool]:
-        """Lock the account row and say whether ``intent_id`` already has a decision."""
+    def lock_for_intent(self, intent_id: str, *, prefetch: bool = False) -> tuple[AccountRow, bool]:
+        """Lock the account row and say whether ``intent_id`` already has a decision.
+
+        ``prefetch`` (PostgreSQL pipeline mode): the book's queries go out with the lock query and
+        run as soon as the lock is granted, so their rows arrive with the account row instead of
+        one more round trip (and one more wake-up of this process) later, while the lock is held.
+        Worth it when another process probably wrote since this one's last reserve; otherwise
+        the rows are read for nothing.
+        """
         self.cursor.execute(self.sql.lock, (self.account_id, intent_id, self.account_id))
+        if prefetch:
+            self._prefetched = self._send_book_queries()
         row = self.cursor.fetchone()
         if row is None:
             raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger")
@@ -122,18 +132,24 @@ class ReserveCursor:
 
     def load_state(self, limits: Limits, now_ms: int, account: AccountRow) -> BookState:
         """Positions, active reservations and approval counters as of now, in the ledger's order."""
-        # Both queries go out before either result is awaited (one round trip in pipeline mode).
-        other = self.cursor.connection.cursor()
-        self.cursor.execute(self.sql.positions, (self.account_id,))
-        other.execute(self.sql.reservations, (self.account_id,))
-        positions = [_position(_PositionRow(*r)) for r in self.cursor.fetchall()]  # type: ignore[arg-type]
+        positions_cursor, reservations_cursor = self._prefetched or self._send_book_queries()
+        self._prefetched = None
+        positions = [_position(_PositionRow(*r)) for r in positions_cursor.fetchall()]  # type: ignore[arg-type]
         held = {(p.strategy, p.symbol) for p in positions}
         reservations = [_book_reservation(_ReservationRow(*r), held)  # type: ignore[arg-type]
-                        for r in other.fetchall()]
+                        for r in reservations_cursor.fetchall()]
         state = BookState(version=account.version, positions=positions, reservations=reservations)
         if account.counters is not None:
             state.load_counters(json.loads(account.counters), limits, now_ms)
         return state
+
+    def _send_book_queries(self) -> tuple[Any, Any]:
+        # Both queries go out before either result is awaited (one round trip in pipeline mode).
+        connection = self.cursor.connection
+        positions, reservations = connection.cursor(), connection.cursor()
+        positions.execute(self.sql.positions, (self.account_id,))
+        reservations.execute(self.sql.reservations, (self.account_id,))
+        return positions, reservations
 
     def write(self, decision: tuple[Any, ...], reservation: tuple[Any, ...] | None,
               expire: tuple[int, int, int] | None, version: int, counters: str | None) -> None:

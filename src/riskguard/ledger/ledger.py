@@ -28,9 +28,11 @@ from riskguard.config.limits import Limits
 from riskguard.engine.engine import wall_clock_ms
 from riskguard.ledger import tables as t
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
+from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.ledger.migrate import current_revision, head_revision, upgrade
 from riskguard.ledger.state import BookState
+from riskguard.ledger.walcheckpoint import WalCheckpointer
 from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
@@ -121,13 +123,9 @@ _EXPIRE = (update(t.reservations)
            .values(status=EXPIRED, ended_ms=bindparam("now"), ended_version=bindparam("v")))
 
 
-# json.dumps builds a new encoder on every call with non-default separators; reuse one.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def dumps(value: Any) -> str:
     """Compact JSON; floats keep their exact repr (inf as Infinity) so replays compare exactly."""
-    return _ENCODE(value)
+    return _dumps(value)
 
 
 def canonical_dumps(value: Any) -> str:
@@ -181,6 +179,8 @@ class Ledger:
         self.account_id = account_id
         self.engine: Engine = create_db_engine(url)
         self._host_lock = HostLock(self.engine) if is_sqlite(self.engine) else None
+        database = self.engine.url.database
+        self._checkpointer = WalCheckpointer(database) if self._host_lock is not None and database else None
         self._postgres = self.engine.dialect.name == "postgresql"
         self._dbapi: Any = self.engine.dialect.loaded_dbapi
         self._kept: Any = None  # the pooled connection reserve() keeps checked out, see kept_transaction
@@ -211,6 +211,8 @@ class Ledger:
         if self._kept is not None and self._kept_pid == os.getpid():
             self._kept.close()
         self._kept = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.engine.dispose()
         if self._host_lock is not None:
             self._host_lock.close()
@@ -270,12 +272,16 @@ class Ledger:
                 except self._dbapi.Error:
                     self._discard_kept()
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _kept_connection(self) -> Any:
         # A connection inherited over fork belongs to the parent: leave it alone, open our own.
         if self._kept is None or self._kept_pid != os.getpid():
             try:
                 self._kept = self.engine.raw_connection()
+                if self._checkpointer is not None:
+                    self._checkpointer.configure(self._kept.driver_connection)
             except (SQLAlchemyError, self._dbapi.Error) as exc:
                 raise self._unavailable(exc) from None
             self._kept_pid = os.getpid()

@@ -6,14 +6,15 @@ positions and reservations added in the same order give bit-identical float aggr
 
 from __future__ import annotations
 
-import json
-from collections import deque
+import itertools
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
+from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.model.enums import Side
 from riskguard.model.position import Position
 
@@ -34,26 +35,45 @@ class BookState:
     last_entry_ms: dict[str, int] = field(default_factory=dict)
     trade_day: int = -1
     trades_today: int = 0
-    # JSON of each reservation already encoded, by object identity: a reservation stays in the
-    # stored book of every decision until it ends, so it is encoded once, not once per decision.
-    _encoded: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
-                                                          compare=False)
+    # JSON of each reservation already encoded: a reservation stays in the stored book of every
+    # decision until it ends, so it is encoded once, not once per decision. Looked up by object
+    # identity first (cheap), then by the (frozen) reservation's value, so an equal one read back
+    # from the ledger after another process wrote hits too: its fields are str, int, bool and
+    # floats >= 0 (never -0.0), whose equality means identical JSON.
+    _encoded: dict[Reservation, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _encoded_ids: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
+                                                              compare=False)
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
         book = Book(risk_per_unstopped_notional=limits.default_stop_distance_pct,
                     symbol_groups=dict(limits.symbol_groups))
+        # Caches keyed by Book.version (the CVaR gate's) must never take one rebuilt book for
+        # another that happens to hold as many items: every built book counts from its own base.
+        book.version = next(_BOOK_VERSION_BASES)
         for symbol in sorted(marks):
             book.mark(symbol, marks[symbol])
         for position in self.positions:
             book.add_position(position)
         for reservation in self.reservations:
             book.add_reservation(reservation)
-        book.recent_orders = deque(self.recent_orders)
-        for strategy, ms in self.last_entry_ms.items():
-            book.last_entry_ms[strategy] = max(book.last_entry_ms.get(strategy, -1), ms)
-        book.trade_day, book.trades_today = self.trade_day, self.trades_today
+        self.apply_counters(book)
         return book
+
+    def apply_counters(self, book: Book) -> None:
+        """Set a book's clocks and counters to what :meth:`build_book` gives it: the approval counters
+        of this state, entry clocks of its positions, no remembered intents."""
+        last_entry: dict[str, int] = {}
+        for position in self.positions:
+            if position.opened_ts_ms is not None:
+                last_entry[position.strategy] = max(last_entry.get(position.strategy, -1), position.opened_ts_ms)
+        for strategy, ms in self.last_entry_ms.items():
+            last_entry[strategy] = max(last_entry.get(strategy, -1), ms)
+        book.last_entry_ms = last_entry
+        book.recent_orders = deque(self.recent_orders)
+        book.trade_day, book.trades_today = self.trade_day, self.trades_today
+        if book.seen_intents:
+            book.seen_intents = OrderedDict()
 
     def absorb_counters(self, book: Book, limits: Limits, now_ms: int) -> None:
         """Take the approval counters back from a book after the engine recorded an approval; only
@@ -95,21 +115,29 @@ class BookState:
 
     def to_json(self) -> str:
         """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
-        encoded = self._encoded
+        encoded, by_id = self._encoded, self._encoded_ids
         parts = []
         for reservation in self.reservations:
-            cached = encoded.get(id(reservation))
+            cached = by_id.get(id(reservation))
             if cached is None or cached[0] is not reservation:
-                cached = encoded[id(reservation)] = (reservation, _dumps(reservation_to_dict(reservation)))
+                text = encoded.get(reservation)
+                if text is None:
+                    text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
+                cached = by_id[id(reservation)] = (reservation, text)
             parts.append(cached[1])
-        if len(encoded) > 2 * len(parts) + 16:
+        if len(by_id) > 2 * len(parts) + 16:
             live = {id(r) for r in self.reservations}
-            for key in [k for k in encoded if k not in live]:
-                del encoded[key]
+            for key in [k for k in by_id if k not in live]:
+                encoded.pop(by_id.pop(key)[0], None)
         return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
                 f'"reservations":[{",".join(parts)}],"recent_orders":{_dumps(self.recent_orders)},'
                 f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
                 f'"trades_today":{self.trades_today}}}')
+
+    def share_encodings(self, previous: BookState) -> None:
+        """Reuse the reservation encodings of the state this one replaces (a reload after another
+        process wrote still holds most of the same reservations)."""
+        self._encoded, self._encoded_ids = previous._encoded, previous._encoded_ids
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookState:
@@ -125,7 +153,8 @@ class BookState:
         )
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+# 2**32 apart: a book would need 4 billion changes to reach the next one's versions.
+_BOOK_VERSION_BASES = itertools.count(1 << 32, 1 << 32)
 
 
 def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
