@@ -41,6 +41,7 @@ from riskguard.exits import (
     trade_cashflows,
 )
 from riskguard.math.indicators import atr as atr_indicator
+from riskguard.model import validation as v
 from riskguard.model.decision import Detail
 from riskguard.model.enums import PositionSide, Regime, Side
 from riskguard.model.errors import InputValidationError
@@ -51,7 +52,8 @@ from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.regime import detect_regimes
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
-from riskguard.replay.strategies import BarView, Strategy
+from riskguard.replay.strategies import BarView, Strategy, signal_bars
+from riskguard.replay.trusted import market_snapshot, position
 
 if TYPE_CHECKING:
     from riskguard.ledger.gate import RiskGate
@@ -178,6 +180,22 @@ class _SignalEvent:
     source: str | None
 
 
+def _normalised_symbol(symbol: str) -> bool:
+    """True when the model's symbol check would keep ``symbol`` as it is."""
+    try:
+        return v.symbol("symbol", symbol) == symbol
+    except InputValidationError:
+        return False
+
+
+def _stripped_name(name: str) -> bool:
+    """True when the model's identifier check would keep ``name`` as it is."""
+    try:
+        return v.identifier("strategy", name) == name
+    except InputValidationError:
+        return False
+
+
 Progress = Callable[[int, int], None]
 """Called with (events done, events total) as the replay advances."""
 
@@ -191,7 +209,7 @@ def _signal_events(market: MarketData, strategies: Sequence[Strategy],
         closes = series.close_times_ms
         for strategy in strategies:
             strategy.prepare(series.symbol, bars)
-            for i in range(len(bars) - 1):  # the last bar has no next open to enter at
+            for i in signal_bars(strategy, series.symbol, len(bars) - 1):  # the last bar has no next open
                 entry = strategy(BarView(series.symbol, i, bars))
                 if entry is None:
                     continue
@@ -243,6 +261,8 @@ class Replay:
         self._regimes: dict[str, list[Regime | None]] = {}
         self._returns: dict[str, npt.NDArray[np.float64]] = {}
         self._close_times: dict[str, npt.NDArray[np.int64]] = {}
+        self._trusted_marks: dict[str, bool] = {}
+        self._strategy_names: dict[str, str | None] = {}
         self._last_regime: dict[str, Regime | None] = {}
         self._returns_fed_ms: int | None = None
         self._marks_fed_ms: int | None = None
@@ -257,7 +277,12 @@ class Replay:
             returns = np.zeros(len(bars))
             returns[1:] = bars.close[1:] / bars.close[:-1] - 1.0
             self._returns[s.symbol] = returns
-            self._close_times[s.symbol] = s.close_times_ms
+            closes = s.close_times_ms  # a property computing a new array: once per run, not per use
+            self._close_times[s.symbol] = closes
+            # Marks come from these closes: checked once here, the snapshots skip the per-call checks.
+            self._trusted_marks[s.symbol] = (
+                _normalised_symbol(s.symbol) and bool(np.all(np.isfinite(bars.close)) and np.all(bars.close > 0.0))
+                and (len(closes) == 0 or int(closes[0]) >= 0))
 
     def _skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
@@ -265,7 +290,7 @@ class Replay:
     # -- market state at the current time ----------------------------------------------------
     def _bar_at(self, symbol: str, t: int) -> int:
         """Index of the last bar of ``symbol`` closed at or before ``t`` (-1 before the first)."""
-        return int(np.searchsorted(self._close_times[symbol], t, side="right")) - 1
+        return int(self._close_times[symbol].searchsorted(t, side="right")) - 1
 
     def _nav(self, t: int) -> float:
         unrealized = 0.0
@@ -291,15 +316,20 @@ class Replay:
 
     def _feed_marks(self, t: int) -> None:
         half = self.options.spread_bps * _BPS / 2.0
+        update = self.engine.update_market
         for s in self.market.series:
-            k = self._bar_at(s.symbol, t)
+            symbol = s.symbol
+            k = int(self._close_times[symbol].searchsorted(t, side="right")) - 1
             if k < 0:
                 continue
             mark = float(s.bars.close[k])
-            atr_k = float(self._atr[s.symbol][k])
-            snapshot = MarketSnapshot(s.symbol, mark, t, bid=mark * (1.0 - half), ask=mark * (1.0 + half),
-                                      exchange_ts_ms=t, atr=atr_k if math.isfinite(atr_k) and atr_k > 0 else None)
-            self.engine.update_market(snapshot)
+            atr_k = float(self._atr[symbol][k])
+            atr = atr_k if math.isfinite(atr_k) and atr_k > 0 else None
+            bid, ask = mark * (1.0 - half), mark * (1.0 + half)
+            if self._trusted_marks[symbol] and bid > 0.0 and ask < math.inf and t >= 0:
+                update(market_snapshot(symbol, mark, t, bid, ask, atr))
+            else:
+                update(MarketSnapshot(symbol, mark, t, bid=bid, ask=ask, exchange_ts_ms=t, atr=atr))
 
     def _feed_returns(self, t: int) -> None:
         """Every symbol's bar returns up to ``t`` for the CVaR gate, at most once per refresh period:
@@ -409,12 +439,27 @@ class Replay:
             self._gate.fill(reservation_id, plan.qty, entry_price, entry_fee)
             self._dirty = True
         else:
-            self.engine.add_position(Position(symbol, side, plan.qty, entry_price, ev.strategy,
-                                              leverage=float(detail["sized"].get("leverage") or 1.0),
-                                              stop_price=plan.stop_price, opened_ts_ms=t))
-        closes = series.close_times_ms
+            self.engine.add_position(self._position(symbol, side, plan.qty, entry_price, ev.strategy,
+                                                    float(detail["sized"].get("leverage") or 1.0),
+                                                    plan.stop_price, t))
+        closes = self._close_times[symbol]
         for number, fill in enumerate(result.fills):
             self._push(int(closes[e + fill.bar]), _EXIT, (ev.strategy, symbol, number))
+
+    def _position(self, symbol: str, side: PositionSide, qty: float, entry_price: float, strategy: str,
+                  leverage: float, stop_price: float, opened_ts_ms: int) -> Position:
+        """The engine's Position of a replayed trade; the validating constructor unless every value
+        is known valid (the symbol and prices were checked up front, the plan checked the rest)."""
+        name = self._strategy_names.get(strategy, "")
+        if name == "":
+            name = self._strategy_names[strategy] = strategy if _stripped_name(strategy) else None
+        if (name is not None and self._trusted_marks[symbol] and qty > 0.0 and entry_price > 0.0
+                and stop_price > 0.0 and 0.0 < leverage < math.inf and max(qty, entry_price, stop_price) < math.inf
+                and opened_ts_ms >= 0):
+            return position(symbol, side, qty, entry_price, name, leverage=leverage, stop_price=stop_price,
+                            opened_ts_ms=opened_ts_ms)
+        return Position(symbol, side, qty, entry_price, strategy, leverage=leverage, stop_price=stop_price,
+                        opened_ts_ms=opened_ts_ms)
 
     # -- exits ---------------------------------------------------------------------------
     def _on_exit(self, key: tuple[str, str], number: int, t: int) -> None:
@@ -441,13 +486,13 @@ class Replay:
         elif last:
             self.engine.close_position(symbol, strategy)
         else:
-            self.engine.add_position(Position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
-                                              stop_price=plan.stop_price, opened_ts_ms=held.entry_ts_ms))
+            self.engine.add_position(self._position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
+                                                    1.0, plan.stop_price, held.entry_ts_ms))
         if not last:
             return
         del self.open[key]
         series = held.series
-        closes = series.close_times_ms
+        closes = self._close_times[symbol]
         e = held.entry_bar
         self.trades.append(TradeRow(
             symbol, strategy, "BUY" if plan.direction == 1 else "SELL", int(series.bars.time_ms[e]),
@@ -484,7 +529,8 @@ class Replay:
         signal_events = _signal_events(self.market, self.strategies, self.file_signals)
         # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
         # growing faster than the bar count); they live until the run ends, so exempt them.
-        gc.collect()
+        # No gc.collect() first: a full pass over the caller's heap (pandas, NumPy, ...) costs more
+        # than the whole loop of a short replay, and garbage frozen here is freed after unfreeze.
         gc.freeze()
         try:
             return self._loop(signal_events, progress)
@@ -537,7 +583,7 @@ class Replay:
         by_symbol = {s.symbol: s for s in self.market.series}
         for trade in self.trades:
             series = by_symbol[trade.symbol]
-            closes = series.close_times_ms
+            closes = self._close_times[trade.symbol]
             direction = 1.0 if trade.side == "BUY" else -1.0
             first = int(np.searchsorted(closes, trade.entry_ts_ms, side="right"))  # the entry bar
             lo = int(np.searchsorted(timeline, closes[first], side="left"))

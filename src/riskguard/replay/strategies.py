@@ -9,7 +9,7 @@ is a lookup; they must not look at bars after ``view.index`` (the replay cannot 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -143,6 +143,18 @@ class Breakout(_Directional):
             down[1:] &= ~down[:-1]
             direction[w:] = np.where(up, 1, np.where(down, -1, 0)).astype(np.int8)
         self.directions[symbol] = direction
+
+
+def signal_bars(strategy: Strategy, symbol: str, count: int) -> Iterable[int]:
+    """The bars among the first ``count`` of ``symbol`` (prepared) at which ``strategy`` may return
+    an entry: for the shipped directional strategies only the bars with a direction (a year of
+    hourly bars has a few hundred), so the replay does not call them on every bar; for any other
+    strategy every bar."""
+    call: object = type(strategy).__call__
+    if isinstance(strategy, _Directional) and call is _Directional.__call__:
+        found: list[int] = np.flatnonzero(strategy.directions[symbol][:count]).tolist()
+        return found
+    return range(count)
 
 
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
