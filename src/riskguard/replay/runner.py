@@ -266,6 +266,7 @@ class Replay:
         self._last_regime: dict[str, Regime | None] = {}
         self._returns_fed_ms: int | None = None
         self._marks_fed_ms: int | None = None
+        self._account_fed: AccountSnapshot | None = None
 
     # -- set-up ----------------------------------------------------------------------------
     def _prepare_series(self) -> None:
@@ -308,9 +309,17 @@ class Replay:
         nav = self._nav(t)
         if nav <= 0.0:
             raise InputValidationError("nav", f"the replayed account is wiped out at {t} ms", nav)
+        if self._gate is None:
+            fed = self._account_fed
+            if fed is not None and fed.ts_ms == t and fed.nav == nav and self.engine.account is fed:
+                # The same mark again (signals at one bar close after a veto): feeding it is a no-op
+                # for the engine, its drawdown windows and the ladder, so skip the work.
+                return nav
         account = AccountSnapshot(nav=nav, ts_ms=t)
         self.engine.update_account(account)
+        self._account_fed = account
         if self._gate is not None:
+            # The ledger stores every mark as a row: feed it each one, repeated or not.
             self._gate.mark_nav(account, source="replay")
         return nav
 
@@ -518,9 +527,20 @@ class Replay:
                     self._gate.ledger.dispose()
 
     def _open_ledger(self, path: Path) -> None:
+        from sqlalchemy import event
+
         from riskguard.ledger import Ledger, RiskGate
 
         ledger = Ledger(f"sqlite:///{path}", account_id="replay")
+
+        # The file is a scratch copy deleted after the run: no sync to disk at WAL checkpoints (the
+        # ledger's own NORMAL setting guards a live account against power loss). Same rows.
+        @event.listens_for(ledger.engine, "connect")
+        def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
+
         ledger.upgrade()
         self._gate = RiskGate(self.engine, ledger, actor="replay")
 
