@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from riskguard.model.enums import PositionSide
+from riskguard.model.enums import PositionSide, Side
 from riskguard.model.position import Position
 from riskguard.model.snapshots import MarketSnapshot
 from riskguard.replay.market import synthetic_market
-from riskguard.replay.strategies import BarView, Breakout, EmaTrend, Entry, signal_bars
+from riskguard.replay.strategies import BarView, Breakout, EmaTrend, Entry, signal_entries
 from riskguard.replay.trusted import market_snapshot, position
 
 
@@ -33,22 +33,26 @@ def test_position_equals_the_validated_one(side: PositionSide) -> None:
 
 
 @pytest.mark.parametrize("make", [EmaTrend, Breakout])
-def test_signal_bars_are_exactly_the_bars_with_an_entry(make: type[EmaTrend] | type[Breakout]) -> None:
+def test_signal_entries_are_exactly_the_per_bar_calls(make: type[EmaTrend] | type[Breakout]) -> None:
     strategy = make()
     for series in synthetic_market(days=60).series:
         strategy.prepare(series.symbol, series.bars)
         n = len(series.bars) - 1
-        every = [i for i in range(n) if strategy(BarView(series.symbol, i, series.bars)) is not None]
+        every = [(i, e) for i in range(n) if (e := strategy(BarView(series.symbol, i, series.bars))) is not None]
         assert every
-        assert list(signal_bars(strategy, series.symbol, n)) == every
+        assert signal_entries(strategy, series.symbol, series.bars, n) == every
 
 
 def test_a_strategy_with_its_own_call_is_asked_at_every_bar() -> None:
+    asked: list[int] = []
+
     class Custom(EmaTrend):
         def __call__(self, view: BarView) -> Entry | None:
-            return None
+            asked.append(view.index)
+            return Entry(Side.BUY, 0.5) if view.index == 7 else None
 
     strategy = Custom()
     series = synthetic_market(days=10).series[0]
     strategy.prepare(series.symbol, series.bars)
-    assert list(signal_bars(strategy, series.symbol, 50)) == list(range(50))
+    assert signal_entries(strategy, series.symbol, series.bars, 50) == [(7, Entry(Side.BUY, 0.5))]
+    assert asked == list(range(50))

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +52,7 @@ from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.regime import detect_regimes
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
-from riskguard.replay.strategies import BarView, Strategy, signal_bars
+from riskguard.replay.strategies import Strategy, signal_entries
 from riskguard.replay.trusted import market_snapshot, position
 
 if TYPE_CHECKING:
@@ -164,10 +164,12 @@ class _Open:
     realized: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _SignalEvent:
+class _SignalEvent(NamedTuple):
+    """One signal to decide (a tuple: a 10-million-bar run builds hundreds of thousands up front,
+    and a frozen dataclass costs several times more to construct)."""
+
     series: SymbolSeries
-    index: int
+    bar: int
     strategy: str
     side: Side
     signal_id: str
@@ -203,34 +205,37 @@ Progress = Callable[[int, int], None]
 def _signal_events(market: MarketData, strategies: Sequence[Strategy],
                    file_signals: Sequence[FileSignal]) -> list[tuple[int, int, int, _SignalEvent]]:
     by_symbol = {s.symbol: s for s in market.series}
-    events: list[tuple[int, int, int, _SignalEvent]] = []
+    # (time, symbol, strategy, bar, arrival, event): sorted as tuples, arrival breaking ties the way
+    # a stable sort on the first four would (the event itself is never compared).
+    keyed: list[tuple[int, str, str, int, int, _SignalEvent]] = []
     for series in market.series:
         bars = series.bars
+        symbol = series.symbol
         closes = series.close_times_ms
         for strategy in strategies:
-            strategy.prepare(series.symbol, bars)
-            for i in signal_bars(strategy, series.symbol, len(bars) - 1):  # the last bar has no next open
-                entry = strategy(BarView(series.symbol, i, bars))
-                if entry is None:
-                    continue
-                events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
-                    series, i, strategy.name, entry.side, f"{strategy.name}-{series.symbol}-{int(bars.time_ms[i])}",
-                    entry.confidence, entry.expected_rr, entry.leverage, None, None, None, None)))
+            strategy.prepare(symbol, bars)
+            name = strategy.name
+            found = signal_entries(strategy, symbol, bars, len(bars) - 1)  # the last bar has no next open
+            at = [i for i, _ in found]
+            for (i, entry), t, opened in zip(found, closes[at].tolist(), bars.time_ms[at].tolist(), strict=True):
+                keyed.append((t, symbol, name, i, len(keyed), _SignalEvent(
+                    series, i, name, entry.side, f"{name}-{symbol}-{opened}", entry.confidence,
+                    entry.expected_rr, entry.leverage, None, None, None, None)))
     for row_number, fs in enumerate(file_signals, start=1):
-        found = by_symbol.get(fs.symbol)
-        if found is None:
+        found_series = by_symbol.get(fs.symbol)
+        if found_series is None:
             raise InputValidationError(f"signals row {row_number}.symbol", f"no market data for {fs.symbol}",
                                        fs.symbol)
-        series = found
+        series = found_series
         closes = series.close_times_ms
         i = int(np.searchsorted(closes, fs.ts_ms, side="left"))
         if i >= len(closes) - 1:
             continue  # after the data (or on its last bar): nothing to enter at
-        events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
+        keyed.append((int(closes[i]), series.symbol, fs.strategy, i, len(keyed), _SignalEvent(
             series, i, fs.strategy, fs.side, fs.signal_id or f"{fs.strategy}-{fs.symbol}-{row_number}",
             fs.confidence, fs.expected_rr, fs.leverage, fs.stop_price, fs.take_profit_price, fs.atr, fs.source)))
-    events.sort(key=lambda e: (e[0], e[3].series.symbol, e[3].strategy, e[3].index))
-    return [(t, p, seq, ev) for seq, (t, p, _, ev) in enumerate(events)]
+    keyed.sort()  # the arrival number is unique: tuples never get as far as comparing the events
+    return [(t, _SIGNAL, seq, ev) for seq, (t, _, _, _, _, ev) in enumerate(keyed)]
 
 
 class Replay:
@@ -389,12 +394,12 @@ class Replay:
         if (ev.strategy, symbol) in self.open:
             self._skip("strategy_already_in_symbol")
             return
-        atr_i = float(self._atr[symbol][ev.index]) if ev.atr is None else ev.atr
+        atr_i = float(self._atr[symbol][ev.bar]) if ev.atr is None else ev.atr
         if not (math.isfinite(atr_i) and atr_i > 0.0):
             self._skip("atr_warmup")
             return
         self._feed(t)
-        regime = self._regimes[symbol][ev.index]
+        regime = self._regimes[symbol][ev.bar]
         if symbol not in self._last_regime or self._last_regime[symbol] != regime:
             self.engine.policy.update_regime(symbol, regime)
             self._last_regime[symbol] = regime
@@ -414,7 +419,7 @@ class Replay:
         series = ev.series
         symbol = series.symbol
         bars = series.bars
-        e = ev.index + 1
+        e = ev.bar + 1
         qty = float(detail["sized"]["qty"] or 0.0)
         entry_price = float(bars.open[e])
         reservation_id: str | None = detail.get("reservation_id")
@@ -545,12 +550,20 @@ class Replay:
         self._gate = RiskGate(self.engine, ledger, actor="replay")
 
     def _run(self, progress: Progress | None) -> ReplayResult:
-        self._prepare_series()
-        signal_events = _signal_events(self.market, self.strategies, self.file_signals)
         # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
-        # growing faster than the bar count); they live until the run ends, so exempt them.
-        # No gc.collect() first: a full pass over the caller's heap (pandas, NumPy, ...) costs more
-        # than the whole loop of a short replay, and garbage frozen here is freed after unfreeze.
+        # growing faster than the bar count); they live until the run ends, so exempt them. Building
+        # them creates no reference cycles: the collector is paused meanwhile (it would otherwise
+        # rescan the growing list many times over). No gc.collect() first: a full pass over the
+        # caller's heap (pandas, NumPy, ...) costs more than the whole loop of a short replay, and
+        # garbage frozen here is freed after unfreeze.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._prepare_series()
+            signal_events = _signal_events(self.market, self.strategies, self.file_signals)
+        finally:
+            if enabled:
+                gc.enable()
         gc.freeze()
         try:
             return self._loop(signal_events, progress)

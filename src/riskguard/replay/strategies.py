@@ -9,7 +9,7 @@ is a lookup; they must not look at bars after ``view.index`` (the replay cannot 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -94,6 +94,14 @@ class _Directional:
         side = Side.BUY if direction > 0 else Side.SELL
         return Entry(side, self.confidence, self.expected_rr, self.leverage)
 
+    def entries(self, symbol: str, count: int) -> list[tuple[int, Entry]]:
+        """What :meth:`__call__` returns at each of the first ``count`` bars that has a direction."""
+        directions = self.directions[symbol][:count]
+        buy = Entry(Side.BUY, self.confidence, self.expected_rr, self.leverage)
+        sell = Entry(Side.SELL, self.confidence, self.expected_rr, self.leverage)
+        bars = np.flatnonzero(directions)
+        return [(i, buy if d > 0 else sell) for i, d in zip(bars.tolist(), directions[bars].tolist(), strict=True)]
+
 
 class EmaTrend(_Directional):
     """Trend following: BUY when the fast EMA crosses above the slow EMA, SELL on the cross below."""
@@ -145,16 +153,20 @@ class Breakout(_Directional):
         self.directions[symbol] = direction
 
 
-def signal_bars(strategy: Strategy, symbol: str, count: int) -> Iterable[int]:
-    """The bars among the first ``count`` of ``symbol`` (prepared) at which ``strategy`` may return
-    an entry: for the shipped directional strategies only the bars with a direction (a year of
-    hourly bars has a few hundred), so the replay does not call them on every bar; for any other
-    strategy every bar."""
+def signal_entries(strategy: Strategy, symbol: str, bars: OhlcvArrays, count: int) -> list[tuple[int, Entry]]:
+    """(bar, entry) for every bar among the first ``count`` of ``symbol`` (prepared) at which
+    ``strategy`` returns an entry. The shipped directional strategies are read off their direction
+    arrays (a year of hourly bars has a few hundred entries, no call per bar); any other strategy
+    (or one overriding ``__call__``) is called at every bar."""
     call: object = type(strategy).__call__
     if isinstance(strategy, _Directional) and call is _Directional.__call__:
-        found: list[int] = np.flatnonzero(strategy.directions[symbol][:count]).tolist()
-        return found
-    return range(count)
+        return strategy.entries(symbol, count)
+    found: list[tuple[int, Entry]] = []
+    for i in range(count):
+        entry = strategy(BarView(symbol, i, bars))
+        if entry is not None:
+            found.append((i, entry))
+    return found
 
 
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
