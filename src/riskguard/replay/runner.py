@@ -551,11 +551,10 @@ class Replay:
 
     def _run(self, progress: Progress | None) -> ReplayResult:
         # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
-        # growing faster than the bar count); they live until the run ends, so exempt them. Building
-        # them creates no reference cycles: the collector is paused meanwhile (it would otherwise
-        # rescan the growing list many times over). No gc.collect() first: a full pass over the
-        # caller's heap (pandas, NumPy, ...) costs more than the whole loop of a short replay, and
-        # garbage frozen here is freed after unfreeze.
+        # growing faster than the bar count); they live until the run ends, so exempt them. While
+        # they are built the collector is paused (it would rescan the growing list many times over);
+        # then one young-generation pass frees the cycles of the set-up (pandas temporaries) without
+        # walking the caller's whole heap, as a full gc.collect() would (longer than a short replay).
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -564,6 +563,7 @@ class Replay:
         finally:
             if enabled:
                 gc.enable()
+        gc.collect(0)
         gc.freeze()
         try:
             return self._loop(signal_events, progress)
