@@ -276,3 +276,24 @@ def test_vectorized_search_matches_the_bar_by_bar_reference(seed: int, side: str
     assert [(f.bar, f.kind) for f in got] == [(b, k) for b, _, _, k in want]
     assert [f.price for f in got] == pytest.approx([p for _, p, _, _ in want])
     assert [f.fraction for f in got] == pytest.approx([q for _, _, q, _ in want])
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), side=st.sampled_from(["LONG", "SHORT"]),
+       mode=st.sampled_from(sorted(MODES)), n=st.integers(1, 120))
+def test_bar_loop_of_the_first_window_is_exactly_the_vectorized_search(seed: int, side: str, mode: str,
+                                                                       n: int) -> None:
+    # simulate_exits scans the first window bar by bar (_scan) and only then switches to the
+    # vectorized search (_Run): both must give the same fills to the last bit, closed or not.
+    from riskguard.exits.simulate import _Run, _scan
+
+    rng = np.random.default_rng(seed)
+    gaps = rng.normal(0, 0.4, n) * (rng.random(n) < 0.1)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.004, n) + gaps / 100))
+    open_ = np.concatenate(([100.0], close[:-1])) * np.exp(gaps / 100)
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    plan = make_plan(side, MODES[mode])
+    entry = plan.direction * plan.entry_price
+    got = _scan(plan, open_.tolist(), high.tolist(), low.tolist(), entry)
+    assert got == _Run(plan, open_, high, low).run(entry)

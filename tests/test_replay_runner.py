@@ -184,3 +184,21 @@ def test_equity_and_caps_hold_for_any_signal_sequence(sample: MarketData,
     assert result.equity[-1] == pytest.approx(4_400.0 + sum(t.net_usdt for t in result.trades), abs=1e-6)
     assert len(result.trades) == sum(d.approved for d in result.decisions)
     assert float((result.exposure / result.equity).max(initial=0.0)) <= 1.05
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_replay_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    import gc
+
+    was = gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        if not enabled:
+            gc.disable()
+        run_replay(preset("moderate"), synthetic_market(days=20), strategies=[EmaTrend()],
+                   options=ReplayOptions(use_ledger=False))
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() == frozen
+    finally:
+        if was:
+            gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,14 +91,37 @@ def trade_cashflows(
             raise InputValidationError("funding_rates", "must be finite", None)
         start = int(times[0]) if entry_time_ms is None else v.timestamp_ms("entry_time_ms", entry_time_ms)
         last = int(times[result.exit_bar])
-        lo = int(np.searchsorted(f_times, start, side="right"))
-        hi = int(np.searchsorted(f_times, last, side="right"))
+        lo = int(f_times.searchsorted(start, side="right"))
+        hi = int(f_times.searchsorted(last, side="right"))
         if hi > lo:
-            window_t = f_times[lo:hi]
-            fill_times = times[[f.bar for f in result.fills]]
-            closed_before = np.concatenate(([0.0], np.cumsum([f.fraction for f in result.fills])))
-            open_share = 1.0 - closed_before[np.searchsorted(fill_times, window_t, side="left")]
-            bar_of = np.clip(np.searchsorted(times, window_t, side="right") - 1, 0, None)
-            funding = -direction * float(np.sum(rates[lo:hi] * open_share * qty * opens[bar_of]))
+            funding = -direction * _funding_sum(result, times, opens, f_times[lo:hi], rates[lo:hi], qty)
     net = gross - fee_total + funding
     return TradeCashflows(gross, fee_total, funding, net, net / plan.risk_usdt)
+
+
+_PAIRWISE_MIN = 8
+"""NumPy sums 8 or more float64 values pairwise; fewer in one plain loop from 0.0."""
+
+
+def _funding_sum(result: ExitResult, times: npt.NDArray[np.int64], opens: npt.NDArray[np.float64],
+                 window_t: npt.NDArray[np.int64], rates: npt.NDArray[np.float64], qty: float) -> float:
+    """Sum over the funding times ``window_t`` of rate x share still open x qty x open of the bar
+    holding the time (USDT, the sign as paid by a long). A trade spans a few funding times: those
+    are summed in plain floats, bit for bit what ``np.sum`` gives (a plain loop from 0.0 below 8
+    terms); longer windows use NumPy itself."""
+    fills = result.fills
+    fill_times = [int(times[f.bar]) for f in fills]
+    closed_before = [0.0]
+    closed = 0.0
+    for index, f in enumerate(fills):  # np.cumsum: running sums from the first fraction
+        closed = f.fraction if index == 0 else closed + f.fraction
+        closed_before.append(closed)
+    bar_of = times.searchsorted(window_t, side="right").tolist()
+    terms = [rate * (1.0 - closed_before[bisect_left(fill_times, t)]) * qty * float(opens[max(bar - 1, 0)])
+             for t, rate, bar in zip(window_t.tolist(), rates.tolist(), bar_of, strict=True)]
+    if len(terms) >= _PAIRWISE_MIN:
+        return float(np.sum(np.array(terms)))
+    total = 0.0
+    for term in terms:
+        total += term
+    return total

@@ -102,6 +102,8 @@ def _toward_entry(price: float, tick: float, direction: int, below_entry: bool) 
 
 
 def _parse_regime(value: Regime | str) -> Regime:
+    if type(value) is Regime:  # already parsed (the replay's and the engine's calls): skip the round trip
+        return value
     try:
         return Regime(str(value).strip().upper())
     except ValueError:
@@ -111,6 +113,8 @@ def _parse_regime(value: Regime | str) -> Regime:
 def _parse_volatility(value: VolState | str | None, regime: Regime) -> VolState:
     if value is None:
         return volatility_of_regime(regime)
+    if type(value) is VolState:
+        return value
     try:
         return VolState(str(value).strip().lower())
     except ValueError:

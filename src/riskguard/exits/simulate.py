@@ -16,6 +16,7 @@ Bar conventions (OHLC carries no intrabar path, so the rules below are pessimist
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -203,6 +204,75 @@ class _Run:
         return FillKind.TRAILING if line_value > level else level_kind
 
 
+def _scan(plan: ExitPlan, op: list[float], hi: list[float], lo: list[float],
+          entry: float) -> tuple[list[ExitFill], bool]:
+    """:meth:`_Run.run` bar by bar over the bars given (finite, checked by the caller): identical
+    fills and flag, the same float operations in the same order, no array temporaries."""
+    width = len(op)
+    if plan.direction == 1:
+        s = 1.0
+        o, h, low = op, hi, lo
+    else:  # long-only form of a short: negated prices, lows become highs
+        s = -1.0
+        o = [-x for x in op]
+        h = [-x for x in lo]
+        low = [-x for x in hi]
+    targets = [s * leg.price for leg in plan.targets]
+    fractions = [leg.steps / plan.steps for leg in plan.targets]
+    n_targets = len(targets)
+    be_after = -1 if plan.break_even_after is None else plan.break_even_after
+    be_level = -np.inf if plan.break_even_price is None else s * plan.break_even_price
+    trailing = plan.trailing
+    has_trailing = trailing is not None
+    activation = np.inf if trailing is None else s * trailing.activation_price
+    trail_distance = 0.0 if trailing is None or trailing.distance is None else trailing.distance
+    trail_pct = 0.0 if trailing is None or trailing.distance_pct is None else trailing.distance_pct
+    fills: list[ExitFill] = []
+    k = 0
+    level = s * plan.stop_price
+    level_kind = FillKind.STOP
+    remaining = 1.0
+    best = entry  # best (long-form) price of the bars before the current one
+    carried: tuple[float, FillKind] | None = None  # the line of a bar re-checked after a target fill
+    bar = 0
+    while bar < width:
+        if carried is not None:
+            line = carried[0]
+        elif has_trailing:
+            trail = -np.inf if best < activation else best - trail_distance - abs(best) * trail_pct
+            line = trail if trail > level else level
+        else:
+            line = level
+        stop_hit = low[bar] <= line
+        target_hit = k < n_targets and h[bar] >= targets[k]
+        if not (stop_hit or target_hit):
+            high = h[bar]
+            if high > best:
+                best = high
+            carried = None
+            bar += 1
+            continue
+        opened = o[bar]
+        if target_hit and (opened >= targets[k] or not stop_hit):
+            old_kind = carried[1] if carried is not None else _Run._kind(line, level, level_kind)
+            high = h[bar]
+            while k < n_targets and high >= targets[k]:
+                price = max(opened, targets[k])
+                fills.append(ExitFill(bar, s * price, fractions[k], FillKind.TAKE_PROFIT))
+                remaining -= fractions[k]
+                if k == be_after and be_level > level:
+                    level, level_kind = be_level, FillKind.BREAK_EVEN
+                k += 1
+            if k == n_targets:
+                return fills, True
+            carried = (line, old_kind)
+            continue  # the same bar again, against the line it opened with
+        kind = carried[1] if carried is not None else _Run._kind(line, level, level_kind)
+        fills.append(ExitFill(bar, s * min(opened, line), max(remaining, 0.0), kind))
+        return fills, True
+    return fills, False
+
+
 def simulate_exits(
     plan: ExitPlan,
     open_: npt.ArrayLike,
@@ -234,15 +304,20 @@ def simulate_exits(
     entry = plan.direction * plan.entry_price
     fills: list[ExitFill] = []
     closed = False
-    checked = 0
     width = min(_FIRST_WINDOW, end)
-    while width > 0:
+    if width > 0:
+        # Most positions close within the first window: a plain loop over a few bars beats a dozen
+        # NumPy calls on the whole window; the same search, fill for fill (a test checks it).
+        o, h, lw = op[:width].tolist(), hi[:width].tolist(), lo[:width].tolist()
+        if not math.isfinite(sum(o) + sum(h) + sum(lw)):  # finite sum => every price finite
+            _check_finite(0, width, open=op, high=hi, low=lo)
+        fills, closed = _scan(plan, o, h, lw, entry)
+    checked = width
+    while not closed and width < end:
+        width = min(width * _WINDOW_GROWTH, end)
         _check_finite(checked, width, open=op, high=hi, low=lo)
         checked = width
         fills, closed = _Run(plan, op[:width], hi[:width], lo[:width]).run(entry)
-        if closed or width >= end:
-            break
-        width = min(width * _WINDOW_GROWTH, end)
     if closed:
         return ExitResult(tuple(fills), True)
     left = 1.0 - sum(f.fraction for f in fills)

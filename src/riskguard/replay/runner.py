@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,7 @@ from riskguard.exits import (
     trade_cashflows,
 )
 from riskguard.math.indicators import atr as atr_indicator
+from riskguard.model import validation as v
 from riskguard.model.decision import Detail
 from riskguard.model.enums import PositionSide, Regime, Side
 from riskguard.model.errors import InputValidationError
@@ -51,7 +52,8 @@ from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.regime import detect_regimes
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
-from riskguard.replay.strategies import BarView, Strategy
+from riskguard.replay.strategies import Strategy, signal_entries
+from riskguard.replay.trusted import market_snapshot, position
 
 if TYPE_CHECKING:
     from riskguard.ledger.gate import RiskGate
@@ -162,10 +164,12 @@ class _Open:
     realized: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _SignalEvent:
+class _SignalEvent(NamedTuple):
+    """One signal to decide (a tuple: a 10-million-bar run builds hundreds of thousands up front,
+    and a frozen dataclass costs several times more to construct)."""
+
     series: SymbolSeries
-    index: int
+    bar: int
     strategy: str
     side: Side
     signal_id: str
@@ -178,6 +182,22 @@ class _SignalEvent:
     source: str | None
 
 
+def _normalised_symbol(symbol: str) -> bool:
+    """True when the model's symbol check would keep ``symbol`` as it is."""
+    try:
+        return v.symbol("symbol", symbol) == symbol
+    except InputValidationError:
+        return False
+
+
+def _stripped_name(name: str) -> bool:
+    """True when the model's identifier check would keep ``name`` as it is."""
+    try:
+        return v.identifier("strategy", name) == name
+    except InputValidationError:
+        return False
+
+
 Progress = Callable[[int, int], None]
 """Called with (events done, events total) as the replay advances."""
 
@@ -185,34 +205,37 @@ Progress = Callable[[int, int], None]
 def _signal_events(market: MarketData, strategies: Sequence[Strategy],
                    file_signals: Sequence[FileSignal]) -> list[tuple[int, int, int, _SignalEvent]]:
     by_symbol = {s.symbol: s for s in market.series}
-    events: list[tuple[int, int, int, _SignalEvent]] = []
+    # (time, symbol, strategy, bar, arrival, event): sorted as tuples, arrival breaking ties the way
+    # a stable sort on the first four would (the event itself is never compared).
+    keyed: list[tuple[int, str, str, int, int, _SignalEvent]] = []
     for series in market.series:
         bars = series.bars
+        symbol = series.symbol
         closes = series.close_times_ms
         for strategy in strategies:
-            strategy.prepare(series.symbol, bars)
-            for i in range(len(bars) - 1):  # the last bar has no next open to enter at
-                entry = strategy(BarView(series.symbol, i, bars))
-                if entry is None:
-                    continue
-                events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
-                    series, i, strategy.name, entry.side, f"{strategy.name}-{series.symbol}-{int(bars.time_ms[i])}",
-                    entry.confidence, entry.expected_rr, entry.leverage, None, None, None, None)))
+            strategy.prepare(symbol, bars)
+            name = strategy.name
+            found = signal_entries(strategy, symbol, bars, len(bars) - 1)  # the last bar has no next open
+            at = [i for i, _ in found]
+            for (i, entry), t, opened in zip(found, closes[at].tolist(), bars.time_ms[at].tolist(), strict=True):
+                keyed.append((t, symbol, name, i, len(keyed), _SignalEvent(
+                    series, i, name, entry.side, f"{name}-{symbol}-{opened}", entry.confidence,
+                    entry.expected_rr, entry.leverage, None, None, None, None)))
     for row_number, fs in enumerate(file_signals, start=1):
-        found = by_symbol.get(fs.symbol)
-        if found is None:
+        found_series = by_symbol.get(fs.symbol)
+        if found_series is None:
             raise InputValidationError(f"signals row {row_number}.symbol", f"no market data for {fs.symbol}",
                                        fs.symbol)
-        series = found
+        series = found_series
         closes = series.close_times_ms
         i = int(np.searchsorted(closes, fs.ts_ms, side="left"))
         if i >= len(closes) - 1:
             continue  # after the data (or on its last bar): nothing to enter at
-        events.append((int(closes[i]), _SIGNAL, 0, _SignalEvent(
+        keyed.append((int(closes[i]), series.symbol, fs.strategy, i, len(keyed), _SignalEvent(
             series, i, fs.strategy, fs.side, fs.signal_id or f"{fs.strategy}-{fs.symbol}-{row_number}",
             fs.confidence, fs.expected_rr, fs.leverage, fs.stop_price, fs.take_profit_price, fs.atr, fs.source)))
-    events.sort(key=lambda e: (e[0], e[3].series.symbol, e[3].strategy, e[3].index))
-    return [(t, p, seq, ev) for seq, (t, p, _, ev) in enumerate(events)]
+    keyed.sort()  # the arrival number is unique: tuples never get as far as comparing the events
+    return [(t, _SIGNAL, seq, ev) for seq, (t, _, _, _, _, ev) in enumerate(keyed)]
 
 
 class Replay:
@@ -243,9 +266,12 @@ class Replay:
         self._regimes: dict[str, list[Regime | None]] = {}
         self._returns: dict[str, npt.NDArray[np.float64]] = {}
         self._close_times: dict[str, npt.NDArray[np.int64]] = {}
+        self._trusted_marks: dict[str, bool] = {}
+        self._strategy_names: dict[str, str | None] = {}
         self._last_regime: dict[str, Regime | None] = {}
         self._returns_fed_ms: int | None = None
         self._marks_fed_ms: int | None = None
+        self._account_fed: AccountSnapshot | None = None
 
     # -- set-up ----------------------------------------------------------------------------
     def _prepare_series(self) -> None:
@@ -257,7 +283,12 @@ class Replay:
             returns = np.zeros(len(bars))
             returns[1:] = bars.close[1:] / bars.close[:-1] - 1.0
             self._returns[s.symbol] = returns
-            self._close_times[s.symbol] = s.close_times_ms
+            closes = s.close_times_ms  # a property computing a new array: once per run, not per use
+            self._close_times[s.symbol] = closes
+            # Marks come from these closes: checked once here, the snapshots skip the per-call checks.
+            self._trusted_marks[s.symbol] = (
+                _normalised_symbol(s.symbol) and bool(np.all(np.isfinite(bars.close)) and np.all(bars.close > 0.0))
+                and (len(closes) == 0 or int(closes[0]) >= 0))
 
     def _skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
@@ -265,7 +296,7 @@ class Replay:
     # -- market state at the current time ----------------------------------------------------
     def _bar_at(self, symbol: str, t: int) -> int:
         """Index of the last bar of ``symbol`` closed at or before ``t`` (-1 before the first)."""
-        return int(np.searchsorted(self._close_times[symbol], t, side="right")) - 1
+        return int(self._close_times[symbol].searchsorted(t, side="right")) - 1
 
     def _nav(self, t: int) -> float:
         unrealized = 0.0
@@ -283,23 +314,36 @@ class Replay:
         nav = self._nav(t)
         if nav <= 0.0:
             raise InputValidationError("nav", f"the replayed account is wiped out at {t} ms", nav)
+        if self._gate is None:
+            fed = self._account_fed
+            if fed is not None and fed.ts_ms == t and fed.nav == nav and self.engine.account is fed:
+                # The same mark again (signals at one bar close after a veto): feeding it is a no-op
+                # for the engine, its drawdown windows and the ladder, so skip the work.
+                return nav
         account = AccountSnapshot(nav=nav, ts_ms=t)
         self.engine.update_account(account)
+        self._account_fed = account
         if self._gate is not None:
+            # The ledger stores every mark as a row: feed it each one, repeated or not.
             self._gate.mark_nav(account, source="replay")
         return nav
 
     def _feed_marks(self, t: int) -> None:
         half = self.options.spread_bps * _BPS / 2.0
+        update = self.engine.update_market
         for s in self.market.series:
-            k = self._bar_at(s.symbol, t)
+            symbol = s.symbol
+            k = int(self._close_times[symbol].searchsorted(t, side="right")) - 1
             if k < 0:
                 continue
             mark = float(s.bars.close[k])
-            atr_k = float(self._atr[s.symbol][k])
-            snapshot = MarketSnapshot(s.symbol, mark, t, bid=mark * (1.0 - half), ask=mark * (1.0 + half),
-                                      exchange_ts_ms=t, atr=atr_k if math.isfinite(atr_k) and atr_k > 0 else None)
-            self.engine.update_market(snapshot)
+            atr_k = float(self._atr[symbol][k])
+            atr = atr_k if math.isfinite(atr_k) and atr_k > 0 else None
+            bid, ask = mark * (1.0 - half), mark * (1.0 + half)
+            if self._trusted_marks[symbol] and bid > 0.0 and ask < math.inf and t >= 0:
+                update(market_snapshot(symbol, mark, t, bid, ask, atr))
+            else:
+                update(MarketSnapshot(symbol, mark, t, bid=bid, ask=ask, exchange_ts_ms=t, atr=atr))
 
     def _feed_returns(self, t: int) -> None:
         """Every symbol's bar returns up to ``t`` for the CVaR gate, at most once per refresh period:
@@ -350,12 +394,12 @@ class Replay:
         if (ev.strategy, symbol) in self.open:
             self._skip("strategy_already_in_symbol")
             return
-        atr_i = float(self._atr[symbol][ev.index]) if ev.atr is None else ev.atr
+        atr_i = float(self._atr[symbol][ev.bar]) if ev.atr is None else ev.atr
         if not (math.isfinite(atr_i) and atr_i > 0.0):
             self._skip("atr_warmup")
             return
         self._feed(t)
-        regime = self._regimes[symbol][ev.index]
+        regime = self._regimes[symbol][ev.bar]
         if symbol not in self._last_regime or self._last_regime[symbol] != regime:
             self.engine.policy.update_regime(symbol, regime)
             self._last_regime[symbol] = regime
@@ -375,7 +419,7 @@ class Replay:
         series = ev.series
         symbol = series.symbol
         bars = series.bars
-        e = ev.index + 1
+        e = ev.bar + 1
         qty = float(detail["sized"]["qty"] or 0.0)
         entry_price = float(bars.open[e])
         reservation_id: str | None = detail.get("reservation_id")
@@ -409,12 +453,27 @@ class Replay:
             self._gate.fill(reservation_id, plan.qty, entry_price, entry_fee)
             self._dirty = True
         else:
-            self.engine.add_position(Position(symbol, side, plan.qty, entry_price, ev.strategy,
-                                              leverage=float(detail["sized"].get("leverage") or 1.0),
-                                              stop_price=plan.stop_price, opened_ts_ms=t))
-        closes = series.close_times_ms
+            self.engine.add_position(self._position(symbol, side, plan.qty, entry_price, ev.strategy,
+                                                    float(detail["sized"].get("leverage") or 1.0),
+                                                    plan.stop_price, t))
+        closes = self._close_times[symbol]
         for number, fill in enumerate(result.fills):
             self._push(int(closes[e + fill.bar]), _EXIT, (ev.strategy, symbol, number))
+
+    def _position(self, symbol: str, side: PositionSide, qty: float, entry_price: float, strategy: str,
+                  leverage: float, stop_price: float, opened_ts_ms: int) -> Position:
+        """The engine's Position of a replayed trade; the validating constructor unless every value
+        is known valid (the symbol and prices were checked up front, the plan checked the rest)."""
+        name = self._strategy_names.get(strategy, "")
+        if name == "":
+            name = self._strategy_names[strategy] = strategy if _stripped_name(strategy) else None
+        if (name is not None and self._trusted_marks[symbol] and qty > 0.0 and entry_price > 0.0
+                and stop_price > 0.0 and 0.0 < leverage < math.inf and max(qty, entry_price, stop_price) < math.inf
+                and opened_ts_ms >= 0):
+            return position(symbol, side, qty, entry_price, name, leverage=leverage, stop_price=stop_price,
+                            opened_ts_ms=opened_ts_ms)
+        return Position(symbol, side, qty, entry_price, strategy, leverage=leverage, stop_price=stop_price,
+                        opened_ts_ms=opened_ts_ms)
 
     # -- exits ---------------------------------------------------------------------------
     def _on_exit(self, key: tuple[str, str], number: int, t: int) -> None:
@@ -441,13 +500,13 @@ class Replay:
         elif last:
             self.engine.close_position(symbol, strategy)
         else:
-            self.engine.add_position(Position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
-                                              stop_price=plan.stop_price, opened_ts_ms=held.entry_ts_ms))
+            self.engine.add_position(self._position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
+                                                    1.0, plan.stop_price, held.entry_ts_ms))
         if not last:
             return
         del self.open[key]
         series = held.series
-        closes = series.close_times_ms
+        closes = self._close_times[symbol]
         e = held.entry_bar
         self.trades.append(TradeRow(
             symbol, strategy, "BUY" if plan.direction == 1 else "SELL", int(series.bars.time_ms[e]),
@@ -473,18 +532,38 @@ class Replay:
                     self._gate.ledger.dispose()
 
     def _open_ledger(self, path: Path) -> None:
+        from sqlalchemy import event
+
         from riskguard.ledger import Ledger, RiskGate
 
         ledger = Ledger(f"sqlite:///{path}", account_id="replay")
+
+        # The file is a scratch copy deleted after the run: no sync to disk at WAL checkpoints (the
+        # ledger's own NORMAL setting guards a live account against power loss). Same rows.
+        @event.listens_for(ledger.engine, "connect")
+        def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
+
         ledger.upgrade()
         self._gate = RiskGate(self.engine, ledger, actor="replay")
 
     def _run(self, progress: Progress | None) -> ReplayResult:
-        self._prepare_series()
-        signal_events = _signal_events(self.market, self.strategies, self.file_signals)
         # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
-        # growing faster than the bar count); they live until the run ends, so exempt them.
-        gc.collect()
+        # growing faster than the bar count); they live until the run ends, so exempt them. While
+        # they are built the collector is paused (it would rescan the growing list many times over);
+        # then one young-generation pass frees the cycles of the set-up (pandas temporaries) without
+        # walking the caller's whole heap, as a full gc.collect() would (longer than a short replay).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._prepare_series()
+            signal_events = _signal_events(self.market, self.strategies, self.file_signals)
+        finally:
+            if enabled:
+                gc.enable()
+        gc.collect(0)
         gc.freeze()
         try:
             return self._loop(signal_events, progress)
@@ -537,7 +616,7 @@ class Replay:
         by_symbol = {s.symbol: s for s in self.market.series}
         for trade in self.trades:
             series = by_symbol[trade.symbol]
-            closes = series.close_times_ms
+            closes = self._close_times[trade.symbol]
             direction = 1.0 if trade.side == "BUY" else -1.0
             first = int(np.searchsorted(closes, trade.entry_ts_ms, side="right"))  # the entry bar
             lo = int(np.searchsorted(timeline, closes[first], side="left"))

@@ -94,6 +94,14 @@ class _Directional:
         side = Side.BUY if direction > 0 else Side.SELL
         return Entry(side, self.confidence, self.expected_rr, self.leverage)
 
+    def entries(self, symbol: str, count: int) -> list[tuple[int, Entry]]:
+        """What :meth:`__call__` returns at each of the first ``count`` bars that has a direction."""
+        directions = self.directions[symbol][:count]
+        buy = Entry(Side.BUY, self.confidence, self.expected_rr, self.leverage)
+        sell = Entry(Side.SELL, self.confidence, self.expected_rr, self.leverage)
+        bars = np.flatnonzero(directions)
+        return [(i, buy if d > 0 else sell) for i, d in zip(bars.tolist(), directions[bars].tolist(), strict=True)]
+
 
 class EmaTrend(_Directional):
     """Trend following: BUY when the fast EMA crosses above the slow EMA, SELL on the cross below."""
@@ -143,6 +151,22 @@ class Breakout(_Directional):
             down[1:] &= ~down[:-1]
             direction[w:] = np.where(up, 1, np.where(down, -1, 0)).astype(np.int8)
         self.directions[symbol] = direction
+
+
+def signal_entries(strategy: Strategy, symbol: str, bars: OhlcvArrays, count: int) -> list[tuple[int, Entry]]:
+    """(bar, entry) for every bar among the first ``count`` of ``symbol`` (prepared) at which
+    ``strategy`` returns an entry. The shipped directional strategies are read off their direction
+    arrays (a year of hourly bars has a few hundred entries, no call per bar); any other strategy
+    (or one overriding ``__call__``) is called at every bar."""
+    call: object = type(strategy).__call__
+    if isinstance(strategy, _Directional) and call is _Directional.__call__:
+        return strategy.entries(symbol, count)
+    found: list[tuple[int, Entry]] = []
+    for i in range(count):
+        entry = strategy(BarView(symbol, i, bars))
+        if entry is not None:
+            found.append((i, entry))
+    return found
 
 
 STRATEGIES: dict[str, Callable[[], Strategy]] = {
