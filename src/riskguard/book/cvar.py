@@ -23,6 +23,12 @@ _NEWTON_STEPS = 30
 _MAX_NOTIONAL = 1e12  # USDT; beyond any account riskguard guards
 
 
+def _mean(values: FloatArray) -> float:
+    # ndarray.mean's own arithmetic (one add.reduce, one division) without its dispatch overhead:
+    # bit-identical results at a fraction of the cost on these ~36-element tails.
+    return float(np.add.reduce(values)) / len(values)
+
+
 class PortfolioCvar:
     """Historical CVaR (USDT loss) of the book with a candidate position added."""
 
@@ -88,7 +94,7 @@ class PortfolioCvar:
         # The tolerance keeps 720 x 0.05 = 36.00000000000003 at 36 scenarios.
         count = max(1, math.ceil(pnl.size * (1.0 - self.alpha) - 1e-9))
         worst = np.partition(pnl, count - 1)[:count]
-        return float(-worst.mean())
+        return float(-_mean(worst))
 
     def evaluate(self, book: Book, symbol: str, signed_notional: float,
                  limit_usdt: float) -> tuple[float | None, float | None, str | None]:
@@ -148,8 +154,8 @@ class PortfolioCvar:
         for _ in range(_NEWTON_STEPS):
             pnl = base + returns * x
             tail = np.argpartition(pnl, count - 1)[:count]
-            value = float(-pnl[tail].mean())
-            slope = float(-returns[tail].mean())
+            value = float(-_mean(pnl[tail]))
+            slope = float(-_mean(returns[tail]))
             if value <= limit:
                 feasible = max(feasible, x)
             if slope <= 0.0:

@@ -129,6 +129,8 @@ class RiskEngine:
         the size multiplier and the mode."""
         if self.account is not None and snapshot.ts_ms < self.account.ts_ms:
             return False
+        if snapshot == self.account:
+            return True  # the same snapshot again (a ledger reload, a replay mark) changes nothing
         day = snapshot.ts_ms // DAY_MS
         if day != self.day:
             self.day = day

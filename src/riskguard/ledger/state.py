@@ -6,7 +6,6 @@ positions and reservations added in the same order give bit-identical float aggr
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +47,6 @@ class BookState:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
         book = Book(risk_per_unstopped_notional=limits.default_stop_distance_pct,
                     symbol_groups=dict(limits.symbol_groups))
-        # Caches keyed by Book.version (the CVaR gate's) must never take one rebuilt book for
-        # another that happens to hold as many items: every built book counts from its own base.
-        book.version = next(_BOOK_VERSION_BASES)
         for symbol in sorted(marks):
             book.mark(symbol, marks[symbol])
         for position in self.positions:
@@ -151,10 +147,6 @@ class BookState:
             trade_day=int(data["trade_day"]),
             trades_today=int(data["trades_today"]),
         )
-
-
-# 2**32 apart: a book would need 4 billion changes to reach the next one's versions.
-_BOOK_VERSION_BASES = itertools.count(1 << 32, 1 << 32)
 
 
 def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
