@@ -295,6 +295,15 @@ def test_older_nav_snapshot_does_not_replace_a_newer_one() -> None:
     assert engine.account is not None and engine.account.nav == NAV
 
 
+def test_the_same_nav_snapshot_again_is_accepted_and_changes_nothing() -> None:
+    engine = make_engine()
+    assert engine.update_account(AccountSnapshot(nav=NAV * 0.9, ts_ms=NOW_MS + 1))
+    before = (engine.trading_state, engine.ladder_size_multiplier, engine.day_high_nav, engine.policy.status())
+    assert engine.update_account(AccountSnapshot(nav=NAV * 0.9, ts_ms=NOW_MS + 1)) is True
+    assert (engine.trading_state, engine.ladder_size_multiplier, engine.day_high_nav,
+            engine.policy.status()) == before
+
+
 def test_trades_of_the_previous_utc_day_do_not_count_today() -> None:
     engine = make_engine(posture_with(**{"portfolio.max_orders_per_window": 100}))
     for n in range(20):
