@@ -55,19 +55,33 @@ def btc_intent() -> OrderIntent:
                        leverage=3.0, stop_price=58_800.0, take_profit_price=62_400.0, confidence=0.8)
 
 
-def measure(call: Callable[[], object], samples: int = 20_000, warmup: int = 2_000) -> dict[str, float]:
-    """p50 / p99 / mean of ``call`` in microseconds, one perf_counter_ns sample per call."""
+def measure(call: Callable[[], object], samples: int = 20_000, warmup: int = 2_000,
+            rounds: int = 10) -> dict[str, float]:
+    """Latency of ``call`` in microseconds, one perf_counter_ns sample per call, in ``rounds`` rounds.
+
+    ``p50_us`` is the median of the rounds' p50s, ``p50_best_us`` the lowest round p50: on this VM
+    the same process flips between an uncontended core and one whose SMT sibling is busy (p50 about
+    1.7x higher) for seconds at a time, so the best round is the code's own cost and the median says
+    what a shared host gave. ``p99_us`` and ``mean_us`` are over all samples.
+    """
     for _ in range(warmup):
         call()
-    timings = []
     clock = time.perf_counter_ns
-    for _ in range(samples):
-        start = clock()
-        call()
-        timings.append(clock() - start)
+    per_round = max(1, samples // rounds)
+    timings: list[int] = []
+    round_p50: list[float] = []
+    for _ in range(rounds):
+        chunk = []
+        for _ in range(per_round):
+            start = clock()
+            call()
+            chunk.append(clock() - start)
+        chunk.sort()
+        round_p50.append(chunk[len(chunk) // 2] / 1000)
+        timings.extend(chunk)
     timings.sort()
-    return {"p50_us": timings[len(timings) // 2] / 1000, "p99_us": timings[int(len(timings) * 0.99)] / 1000,
-            "mean_us": statistics.fmean(timings) / 1000}
+    return {"p50_us": statistics.median(round_p50), "p50_best_us": min(round_p50),
+            "p99_us": timings[int(len(timings) * 0.99)] / 1000, "mean_us": statistics.fmean(timings) / 1000}
 
 
 def machine() -> str:

@@ -18,7 +18,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from riskguard.book.book import Book
+from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
@@ -46,11 +46,15 @@ LEDGER_UNAVAILABLE = "ledger_unavailable"
 
 def apply_account(engine: RiskEngine, account: AccountSnapshot | None, state: TradingState, reason: str) -> None:
     """Set the engine's NAV and trading state from the ledger, discarding any private history."""
-    engine.account = None
-    engine.day = -1
-    engine.day_high_nav = 0.0
-    if account is not None:
-        engine.update_account(account)
+    if (account is None or account != engine.account or engine.day != account.ts_ms // DAY_MS
+            or engine.day_high_nav != max(account.day_start_nav or account.nav, account.nav)):
+        engine.account = None
+        engine.day = -1
+        engine.day_high_nav = 0.0
+        if account is not None:
+            engine.update_account(account)
+    # else: the engine holds exactly what a reset and re-feed of this mark would give it (a repeated
+    # mark is a no-op for the drawdown windows and the ladder), so the ~40 us re-feed is skipped.
     engine.set_trading_state(state, reason)
 
 
