@@ -1,5 +1,6 @@
-"""The replay's unvalidated builders give exactly the validated model objects, and the directional
-strategies are asked only at the bars where they can fire."""
+"""The unvalidated builders the replay uses (MarketSnapshot.trusted, Position.trusted) give exactly
+the validated model objects, and the directional strategies are asked only at the bars where they
+can fire."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from riskguard.model.position import Position
 from riskguard.model.snapshots import MarketSnapshot
 from riskguard.replay.market import synthetic_market
 from riskguard.replay.strategies import BarView, Breakout, EmaTrend, Entry, signal_entries
-from riskguard.replay.trusted import market_snapshot, position
 
 
 @pytest.mark.parametrize("atr", [None, 12.5])
 def test_market_snapshot_equals_the_validated_one(atr: float | None) -> None:
     want = MarketSnapshot("BTCUSDT", 43_000.5, 1_700_000_000_000, bid=42_998.35, ask=43_002.65,
                           exchange_ts_ms=1_700_000_000_000, atr=atr)
-    got = market_snapshot("BTCUSDT", 43_000.5, 1_700_000_000_000, 42_998.35, 43_002.65, atr)
+    got = MarketSnapshot.trusted("BTCUSDT", 43_000.5, 1_700_000_000_000, 42_998.35, 43_002.65, atr)
     assert got == want
     assert got.to_dict() == want.to_dict()  # every slot set (a new field would be missing here)
 
@@ -26,7 +26,7 @@ def test_market_snapshot_equals_the_validated_one(atr: float | None) -> None:
 def test_position_equals_the_validated_one(side: PositionSide) -> None:
     want = Position("ETHUSDT", side, 0.123, 2_300.25, "ema_trend", leverage=3.0, stop_price=2_250.0,
                     opened_ts_ms=1_700_000_000_000)
-    got = position("ETHUSDT", side, 0.123, 2_300.25, "ema_trend", leverage=3.0, stop_price=2_250.0,
+    got = Position.trusted("ETHUSDT", side, 0.123, 2_300.25, "ema_trend", leverage=3.0, stop_price=2_250.0,
                    opened_ts_ms=1_700_000_000_000)
     assert got == want
     assert got.to_dict() == want.to_dict()

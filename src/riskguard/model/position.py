@@ -37,6 +37,28 @@ class Position:
     opened_ts_ms: int | None = None
     position_id: str | None = None
 
+    @classmethod
+    def trusted(cls, symbol: str, side: PositionSide, qty: float, entry_price: float, strategy: str, *,
+                leverage: float, stop_price: float, opened_ts_ms: int) -> Position:
+        """``Position(symbol, side, qty, entry_price, strategy, leverage=..., stop_price=...,
+        opened_ts_ms=...)`` without the boundary checks, for values riskguard validated itself (the
+        replay restating a validated position after a partial exit): a normalised symbol, a stripped
+        non-empty ``strategy``, finite ``qty``, ``entry_price``, ``leverage`` and ``stop_price`` all
+        > 0, an int ``opened_ts_ms >= 0``. Anything from outside goes through the constructor."""
+        held = object.__new__(cls)
+        put = object.__setattr__
+        put(held, "symbol", symbol)
+        put(held, "side", side)
+        put(held, "qty", qty)
+        put(held, "entry_price", entry_price)
+        put(held, "strategy", strategy)
+        put(held, "leverage", leverage)
+        put(held, "stop_price", stop_price)
+        put(held, "take_profit_price", None)
+        put(held, "opened_ts_ms", opened_ts_ms)
+        put(held, "position_id", None)
+        return held
+
     def __post_init__(self) -> None:
         s = object.__setattr__
         s(self, "symbol", v.symbol("symbol", self.symbol))

@@ -53,6 +53,25 @@ class MarketSnapshot:
     exchange_ts_ms: int | None = None
     atr: float | None = None
 
+    @classmethod
+    def trusted(cls, symbol: str, mark: float, ts_ms: int, bid: float, ask: float, atr: float | None,
+                ) -> MarketSnapshot:
+        """``MarketSnapshot(symbol, mark, ts_ms, bid=bid, ask=ask, exchange_ts_ms=ts_ms, atr=atr)``
+        without the boundary checks, for values riskguard validated itself (the replay's marks from
+        series checked once up front): a normalised symbol, finite ``0 < bid <= mark <= ask``, an int
+        ``ts_ms >= 0``, ``atr`` None or finite and > 0 (prices USDT, time epoch ms). Anything from
+        outside goes through the constructor."""
+        snapshot = object.__new__(cls)
+        put = object.__setattr__
+        put(snapshot, "symbol", symbol)
+        put(snapshot, "mark_price", mark)
+        put(snapshot, "ts_ms", ts_ms)
+        put(snapshot, "bid", bid)
+        put(snapshot, "ask", ask)
+        put(snapshot, "exchange_ts_ms", ts_ms)
+        put(snapshot, "atr", atr)
+        return snapshot
+
     def __post_init__(self) -> None:
         s = object.__setattr__
         s(self, "symbol", v.symbol("symbol", self.symbol))

@@ -53,7 +53,6 @@ from riskguard.policy.regime import detect_regimes
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Strategy, signal_entries
-from riskguard.replay.trusted import market_snapshot, position
 
 if TYPE_CHECKING:
     from riskguard.ledger.gate import RiskGate
@@ -341,7 +340,7 @@ class Replay:
             atr = atr_k if math.isfinite(atr_k) and atr_k > 0 else None
             bid, ask = mark * (1.0 - half), mark * (1.0 + half)
             if self._trusted_marks[symbol] and bid > 0.0 and ask < math.inf and t >= 0:
-                update(market_snapshot(symbol, mark, t, bid, ask, atr))
+                update(MarketSnapshot.trusted(symbol, mark, t, bid, ask, atr))
             else:
                 update(MarketSnapshot(symbol, mark, t, bid=bid, ask=ask, exchange_ts_ms=t, atr=atr))
 
@@ -470,7 +469,7 @@ class Replay:
         if (name is not None and self._trusted_marks[symbol] and qty > 0.0 and entry_price > 0.0
                 and stop_price > 0.0 and 0.0 < leverage < math.inf and max(qty, entry_price, stop_price) < math.inf
                 and opened_ts_ms >= 0):
-            return position(symbol, side, qty, entry_price, name, leverage=leverage, stop_price=stop_price,
+            return Position.trusted(symbol, side, qty, entry_price, name, leverage=leverage, stop_price=stop_price,
                             opened_ts_ms=opened_ts_ms)
         return Position(symbol, side, qty, entry_price, strategy, leverage=leverage, stop_price=stop_price,
                         opened_ts_ms=opened_ts_ms)
