@@ -284,7 +284,6 @@ class RiskEngine:
             book_risk += max(0.0, stop_distance * position.qty) - book.position_risk[position.key]
 
         account = self.account
-        day_high = self.day_high_nav
         exposure = book.symbols.get(symbol)
         return GateContext(
             intent, limits, book, now_ms, market, rules,
@@ -292,7 +291,7 @@ class RiskEngine:
             limits.strategies.get(intent.strategy, limits.default_strategy),
             account.nav if account is not None else None,
             float(now_ms - account.ts_ms) if account is not None else None,
-            (None if account is None or day_high <= 0.0 else max(0.0, (day_high - account.nav) / day_high)),
+            self.daily_drawdown,
             self._trading_state,
             price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
             exposure.gross if exposure is not None else 0.0, book_risk,

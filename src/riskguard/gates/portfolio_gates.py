@@ -165,34 +165,22 @@ def correlated_exposure_exceeded(ctx: GateContext) -> GateCheck:
         check["threshold"] = None
         check["note"] = "symbol in no correlation group"
         return check
-    group_notional = ctx.book.group_notional
     worst: GateCheck | None = None
     for group in groups:
-        gross = group_notional.get(group, 0.0)
-        check = nav_cap(ctx, _T_CORRELATED_EXPOSURE_EXCEEDED, limits.group_caps[group], gross if gross > 0.0 else 0.0)
+        check = nav_cap(ctx, _T_CORRELATED_EXPOSURE_EXCEEDED, limits.group_caps[group], ctx.book.group_gross(group))
         if worst is None or (check["headroom_notional"] or 0.0) < (worst["headroom_notional"] or 0.0):
             worst, worst_group = check, group
     assert worst is not None
     if worst["note"] is None:
-        worst["note"] = _GROUP_NOTES.get(worst_group) or _group_note(worst_group)
+        worst["note"] = f"group {worst_group}"
     return worst
-
-
-_GROUP_NOTES: dict[str, str] = {}
-
-
-def _group_note(group: str) -> str:
-    note = _GROUP_NOTES[group] = f"group {group}"
-    return note
 
 
 def same_direction_exposure_exceeded(ctx: GateContext) -> GateCheck:
     """Exposure of all positions on the intent's side after the trade at most
     portfolio.max_same_direction_nav_pct x NAV."""
-    book = ctx.book
-    exposure = book.long_notional if ctx.intent.side is _BUY else book.short_notional
     return nav_cap(ctx, _T_SAME_DIRECTION_EXPOSURE_EXCEEDED, ctx.limits.max_same_direction_nav_pct,
-                   exposure if exposure > 0.0 else 0.0)
+                   ctx.book.direction_notional(ctx.intent.side is _BUY))
 
 
 def total_risk_exceeded(ctx: GateContext) -> GateCheck:
