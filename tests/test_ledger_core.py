@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import update
 
@@ -26,6 +27,7 @@ from riskguard.ledger import (
     LedgerError,
     LedgerNotFound,
     LedgerUnavailable,
+    RiskGate,
     replay_decision,
 )
 from riskguard.ledger import tables as t
@@ -304,6 +306,38 @@ def test_every_decision_replays_exactly(db_url: str) -> None:
     for decision_id in ids:
         result = replay_decision(gate.ledger, decision_id)
         assert result.matches, result.differences
+
+
+def _feed_returns(gate: RiskGate, seed: int) -> None:
+    for k, symbol in enumerate(sorted(PRICES)):
+        gate.engine.update_returns(symbol, np.random.default_rng(seed + k).normal(0.0, 0.03, 300))
+
+
+def test_decision_with_cvar_return_data_replays_with_the_stored_return_set(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock)
+    _feed_returns(gate, 1)
+    _, detail, _ = gate.reserve(buy("a", notional=300.0))
+    cvar = next(c for c in detail["checks"] if c["gate"] == "cvar_limit_exceeded")
+    assert cvar["observed"] is not None and cvar["headroom_notional"] is not None
+    result = replay_decision(gate.ledger, detail["decision_id"])
+    assert result.matches, result.differences
+
+
+def test_return_set_is_stored_once_per_change_of_the_return_data(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock)
+    _, first, _ = gate.reserve(buy("none", "ETHUSDT", strategy="s0"))
+    _feed_returns(gate, 1)
+    _, second, _ = gate.reserve(buy("a", "BTCUSDT", strategy="s1"))
+    _, third, _ = gate.reserve(buy("b", "SOLUSDT", strategy="s2"))
+    _feed_returns(gate, 2)
+    _, fourth, _ = gate.reserve(buy("c", "ETHUSDT", strategy="s3"))
+    refs = [gate.ledger.decision(d["decision_id"]).inputs["returns"] for d in (first, second, third, fourth)]
+    assert refs[0] is None
+    assert refs[1] == refs[2] != refs[3]
+    assert len(rows(gate.ledger, t.return_sets)) == 2
+    assert gate.ledger.return_set(refs[3]) == gate.engine.cvar.returns_by_symbol()
 
 
 def test_stored_decision_keeps_its_inputs_and_posture_hash(db_url: str) -> None:

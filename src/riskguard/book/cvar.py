@@ -65,6 +65,16 @@ class PortfolioCvar:
         array = self._returns.get(symbol)
         return 0 if array is None else int(array.size)
 
+    @property
+    def data_version(self) -> int:
+        """Bumped by every ``update_returns``: equal versions mean the same return data."""
+        return self._data_version
+
+    def returns_by_symbol(self) -> dict[str, list[float]]:
+        """The return history held per symbol (oldest first), in symbol order: feeding it back to a
+        fresh PortfolioCvar with the same window reproduces every result exactly."""
+        return {symbol: self._returns[symbol].tolist() for symbol in sorted(self._returns)}
+
     def _aligned(self) -> FloatArray | None:
         if self._matrix is None and self._returns:
             length = min(a.size for a in self._returns.values())

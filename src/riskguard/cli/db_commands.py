@@ -215,8 +215,10 @@ def replay(
     with _ledger(db_url) as ledger:
         record = ledger.decision(decision_id)
         posture_json = ledger.posture_json(record.config_hash)
+        returns_hash = record.inputs.get("returns")
+        returns = None if returns_hash is None else ledger.return_set(str(returns_hash))
     try:
-        result = replay_record(record, posture_json)
+        result = replay_record(record, posture_json, returns)
     except (ValueError, KeyError, TypeError) as exc:
         output.fail(f"decision {decision_id} cannot be replayed: {exc}")
     if json:

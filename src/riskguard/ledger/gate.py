@@ -86,6 +86,10 @@ class RiskGate:
         self._book_print: tuple[Any, ...] = ()
         self._prefetch = ledger.postgres  # read the book with the lock query (see ReserveCursor.lock_for_intent)
         self._ttl_ms = round(limits.posture.ledger.reservation_ttl_s * 1000.0)
+        # The engine's CVaR return data as last stored in the ledger: its data version and the JSON
+        # reference (the return set's hash, or null without data) every decision's inputs carry.
+        self._returns_version = -1
+        self._returns_json = "null"
 
     # -- feeding ---------------------------------------------------------------------------
     def update_market(self, snapshot: MarketSnapshot) -> bool:
@@ -128,7 +132,7 @@ class RiskGate:
         markets = engine.markets
         before_lock = (f'{{"intent":{dumps(intent.to_dict())},"markets":[{self._markets_json(markets)}],'
                        f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},'
-                       f'"ttl_ms":{self._ttl_ms},')
+                       f'"returns":{self._returns_reference()},"ttl_ms":{self._ttl_ms},')
         marks = {symbol: m.mark_price for symbol, m in markets.items()}
         with ledger.kept_transaction() as cursor:
             hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
@@ -238,6 +242,17 @@ class RiskGate:
         if cached is None or cached[0] is not rules:
             cached = self._instrument_cache[rules.symbol] = (rules, dumps(dataclasses.asdict(rules)))
         return cached[1]
+
+    def _returns_reference(self) -> str:
+        """JSON of the reference to the engine's CVaR return data (``null`` without any): the data
+        is stored in the ledger once per change, content-addressed, so a replay feeds the same."""
+        cvar = self.engine.cvar
+        version = cvar.data_version
+        if version != self._returns_version:
+            returns = cvar.returns_by_symbol()
+            self._returns_json = dumps(self.ledger.store_return_set(dumps(returns))) if returns else "null"
+            self._returns_version = version
+        return self._returns_json
 
     def _markets_json(self, markets: dict[str, MarketSnapshot]) -> str:
         """The snapshots' JSON objects in symbol order, comma-separated; each snapshot (immutable)

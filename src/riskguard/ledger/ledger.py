@@ -8,6 +8,7 @@ leaves either the whole operation or none of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -435,6 +436,27 @@ class Ledger:
         if value is None:
             raise LedgerNotFound(f"posture {config_hash} is not stored in the ledger")
         return str(value)
+
+    def store_return_set(self, returns_json: str) -> str:
+        """Keep a return set (the JSON of ``PortfolioCvar.returns_by_symbol``) under the SHA-256 of
+        its text, once; returns the hash that decisions refer to."""
+        returns_hash = hashlib.sha256(returns_json.encode("ascii")).hexdigest()
+        with self.transaction() as conn:
+            dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(dialect_insert(t.return_sets)
+                         .values(returns_hash=returns_hash, returns_json=returns_json)
+                         .on_conflict_do_nothing(index_elements=[t.return_sets.c.returns_hash]))
+        return returns_hash
+
+    def return_set(self, returns_hash: str) -> dict[str, list[float]]:
+        """The return set stored under ``returns_hash`` (symbol -> simple returns, oldest first)."""
+        with self.reading() as conn:
+            value = conn.execute(select(t.return_sets.c.returns_json).where(
+                t.return_sets.c.returns_hash == returns_hash)).scalar()
+        if value is None:
+            raise LedgerNotFound(f"return set {returns_hash} is not stored in the ledger")
+        data: dict[str, list[float]] = json.loads(value)
+        return data
 
     # -- fills, releases, closes -----------------------------------------------------------
     def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0, *,

@@ -36,8 +36,10 @@ def _normalised(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in _IGNORED}
 
 
-def replay_record(record: DecisionRecord, posture_json: str) -> ReplayResult:
-    """Re-run ``record`` with its stored posture and inputs, clock fixed at its timestamp."""
+def replay_record(record: DecisionRecord, posture_json: str,
+                  returns: dict[str, list[float]] | None = None) -> ReplayResult:
+    """Re-run ``record`` with its stored posture and inputs, clock fixed at its timestamp.
+    ``returns``: the return set its inputs refer to (``inputs["returns"]``, a hash), if any."""
     posture = validate_posture(json.loads(posture_json), source=f"posture {record.config_hash}")
     if config_hash(posture) != record.config_hash:
         raise ValueError(f"stored posture hashes to {config_hash(posture)}, not {record.config_hash}")
@@ -46,6 +48,11 @@ def replay_record(record: DecisionRecord, posture_json: str) -> ReplayResult:
     instruments = [] if instrument is None else [InstrumentRules.from_dict(instrument)]
     ts = record.ts_ms
     engine = RiskEngine(posture, clock=lambda: ts, instruments=instruments)
+    if inputs.get("returns") is not None:
+        if returns is None:
+            raise ValueError(f"decision {record.decision_id} refers to return set {inputs['returns']}; pass it")
+        for symbol, values in returns.items():
+            engine.update_returns(symbol, values)
     for market in inputs["markets"]:
         engine.update_market(MarketSnapshot(**market))
     account = inputs["account"]
@@ -63,4 +70,6 @@ def replay_record(record: DecisionRecord, posture_json: str) -> ReplayResult:
 def replay_decision(ledger: Ledger, decision_id: str) -> ReplayResult:
     """Load decision ``decision_id`` and its posture from ``ledger`` and replay it."""
     record = ledger.decision(decision_id)
-    return replay_record(record, ledger.posture_json(record.config_hash))
+    returns_hash = record.inputs.get("returns")
+    returns = None if returns_hash is None else ledger.return_set(str(returns_hash))
+    return replay_record(record, ledger.posture_json(record.config_hash), returns)

@@ -131,6 +131,14 @@ postures = Table(
     Column("canonical_json", Text, nullable=False),
 )
 
+return_sets = Table(
+    # The CVaR gate's return history a decision saw, stored once under the hash of its JSON
+    # (``{symbol: [simple returns, oldest first]}``); decisions refer to it from their inputs.
+    "rg_return_sets", metadata,
+    Column("returns_hash", String(64), primary_key=True),
+    Column("returns_json", Text, nullable=False),
+)
+
 events = Table(
     "rg_events", metadata,
     Column("event_id", Integer, primary_key=True, autoincrement=True),
