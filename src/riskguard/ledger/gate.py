@@ -22,6 +22,7 @@ from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
+from riskguard.ledger.bookchain import BookChain
 from riskguard.ledger.errors import LedgerError, LedgerUnavailable
 from riskguard.ledger.hotpath import DECISION_COLUMNS, RESERVATION_COLUMNS, ReserveCursor
 from riskguard.ledger.ledger import (
@@ -90,6 +91,7 @@ class RiskGate:
         # reference (the return set's hash, or null without data) every decision's inputs carry.
         self._returns_version = -1
         self._returns_json = "null"
+        self.book_chain = BookChain()  # each decision's book stored by reference to the last one's
 
     # -- feeding ---------------------------------------------------------------------------
     def update_market(self, snapshot: MarketSnapshot) -> bool:
@@ -119,10 +121,12 @@ class RiskGate:
             return self._reserve(intent)
         except LedgerUnavailable as exc:
             self.state, self._book = BookState(), None
+            self.book_chain.reset()
             log.error("reserve %s vetoed: %s", intent.intent_id, exc)
             return True, self._unavailable_detail(intent, str(exc)), None
         except BaseException:
             self.state, self._book = BookState(), None
+            self.book_chain.reset()
             raise
 
     def _reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
@@ -147,6 +151,7 @@ class RiskGate:
                 reloaded = hot.load_state(engine.limits, now, account)
                 reloaded.share_encodings(self.state)
                 self.state, self._book = reloaded, None
+                self.book_chain.reset()
             state = self.state
             # The cached book equals the ledger here, so it knows what is stale.
             stale = sum(1 for r in state.reservations if r.expires_ms <= now)
@@ -159,7 +164,7 @@ class RiskGate:
             apply_account(engine, snapshot, account.trading_state, account.state_reason)
             inputs = (f'{before_lock}"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
                       f'"trading_state":{dumps(account.trading_state.value)},'
-                      f'"state_reason":{dumps(account.state_reason)},"book":{state.to_json()}}}')
+                      f'"state_reason":{dumps(account.state_reason)},"book":{self.book_chain.encode(state)}}}')
             if expire is None and self._reusable_book(marks):
                 book = engine.book
                 state.apply_counters(book)
@@ -187,6 +192,7 @@ class RiskGate:
                 "version": version, "inputs": inputs, "detail": dumps(detail)}
             hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
             state.version = version
+        self.book_chain.stored(decision["decision_id"])
         # Committed: the book now equals a fresh build of the state (see _reusable_book).
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
         return veto, detail, reservation_id
@@ -297,6 +303,7 @@ class RiskGate:
         with self.ledger.reading() as conn:
             account = self.ledger.read_account(conn)
             self.state = self.ledger.load_state(conn, engine.limits, now, account)
+        self.book_chain.reset()
         apply_account(engine, account.snapshot(), account.trading_state, account.state_reason)
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
         engine.book = self.state.build_book(engine.limits, marks)

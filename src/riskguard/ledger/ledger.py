@@ -8,6 +8,7 @@ leaves either the whole operation or none of it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
 from riskguard.engine.engine import wall_clock_ms
 from riskguard.ledger import tables as t
+from riskguard.ledger.bookchain import resolve_book
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
 from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
@@ -631,9 +633,9 @@ class Ledger:
         """One stored decision (any account of this database)."""
         with self.reading() as conn:
             row = conn.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
-        if row is None:
-            raise LedgerNotFound(f"decision {decision_id!r} does not exist")
-        return decision_record(row)
+            if row is None:
+                raise LedgerNotFound(f"decision {decision_id!r} does not exist")
+            return _with_full_books(conn, [decision_record(row)])[0]
 
     def decisions(self, *, limit: int = 50, approved: bool | None = None, symbol: str | None = None,
                   strategy: str | None = None, all_accounts: bool = False) -> list[DecisionRecord]:
@@ -650,11 +652,33 @@ class Ledger:
             query = query.where(d.strategy == strategy)
         with self.reading() as conn:
             rows = conn.execute(query.order_by(d.ts_ms.desc(), d.decision_id.desc()).limit(limit))
-            return [decision_record(r) for r in rows]
+            return _with_full_books(conn, [decision_record(r) for r in rows])
+
+
+def _with_full_books(conn: Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
+    """``records`` with every book stored by reference (``ledger.bookchain``) resolved to the full book."""
+    stored: dict[str, dict[str, Any]] = {}
+
+    def stored_book_of(decision_id: str) -> dict[str, Any]:
+        book = stored.get(decision_id)
+        if book is None:
+            text = conn.execute(select(t.decisions.c.inputs).where(t.decisions.c.decision_id == decision_id)).scalar()
+            if text is None:
+                raise LedgerError(f"a stored book refers to decision {decision_id!r}, which does not exist")
+            book = stored[decision_id] = json.loads(text)["book"]
+        return book
+
+    resolved = []
+    for record in records:
+        book = record.inputs.get("book")
+        if isinstance(book, dict) and "base" in book:
+            record = dataclasses.replace(record, inputs={**record.inputs, "book": resolve_book(book, stored_book_of)})
+        resolved.append(record)
+    return resolved
 
 
 def decision_record(row: Row[Any]) -> DecisionRecord:
-    """Parse a decisions row."""
+    """Parse a decisions row; its inputs as stored (a book may be a reference, see ``Ledger.decision``)."""
     return DecisionRecord(row.decision_id, row.account_id, row.intent_id, row.strategy, row.symbol,
                           bool(row.approved), bool(row.adds_risk), row.reservation_id, int(row.ts_ms),
                           row.config_hash, int(row.version), json.loads(row.inputs), json.loads(row.detail))

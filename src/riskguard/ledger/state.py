@@ -111,9 +111,25 @@ class BookState:
 
     def to_json(self) -> str:
         """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
+        return self._json(f'"reservations":[{self._reservations_json(self.reservations)}]')
+
+    def to_delta_json(self, base: str, removed: list[str], added: list[Reservation]) -> str:
+        """JSON of this state stored against the book of decision ``base``: its reservations are
+        those of the base book without the ``removed`` ids, in their order, then ``added``
+        (``ledger.bookchain.resolve_book`` gives back :meth:`to_dict`'s document)."""
+        return self._json(f'"base":{_dumps(base)},"removed":{_dumps(removed)},'
+                          f'"added":[{self._reservations_json(added)}]')
+
+    def _json(self, reservations: str) -> str:
+        return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
+                f'{reservations},"recent_orders":{_dumps(self.recent_orders)},'
+                f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
+                f'"trades_today":{self.trades_today}}}')
+
+    def _reservations_json(self, reservations: list[Reservation]) -> str:
         encoded, by_id = self._encoded, self._encoded_ids
         parts = []
-        for reservation in self.reservations:
+        for reservation in reservations:
             cached = by_id.get(id(reservation))
             if cached is None or cached[0] is not reservation:
                 text = encoded.get(reservation)
@@ -121,14 +137,11 @@ class BookState:
                     text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
                 cached = by_id[id(reservation)] = (reservation, text)
             parts.append(cached[1])
-        if len(by_id) > 2 * len(parts) + 16:
+        if len(by_id) > 2 * len(self.reservations) + 16:
             live = {id(r) for r in self.reservations}
             for key in [k for k in by_id if k not in live]:
                 encoded.pop(by_id.pop(key)[0], None)
-        return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
-                f'"reservations":[{",".join(parts)}],"recent_orders":{_dumps(self.recent_orders)},'
-                f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
-                f'"trades_today":{self.trades_today}}}')
+        return ",".join(parts)
 
     def share_encodings(self, previous: BookState) -> None:
         """Reuse the reservation encodings of the state this one replaces (a reload after another
