@@ -73,7 +73,7 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
     symbols = sorted(PRICES)
     run = uuid.uuid4().hex[:8]
     barrier.wait()
-    started = time.perf_counter()
+    started, busy_before = time.perf_counter(), busy_cpu_seconds()
     approved = 0
     for k in range(reserves):
         now = time.time_ns() // 1_000_000
@@ -87,23 +87,45 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
                              take_profit_price=price * (1.03 if long else 0.97), expected_rr=3.0, confidence=0.8)
         veto, _, _ = gate.reserve(intent)
         approved += not veto
-    results.put((started, time.perf_counter(), approved))
+    results.put((started, time.perf_counter(), approved, busy_before, busy_cpu_seconds()))
     ledger.dispose()
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (all vCPUs; Linux /proc/stat), or None.
+
+    The difference over a run, divided by its reserves, is the CPU that one reserve costs the
+    machine: the client's Python, the database server's backend and the kernel, together. On a
+    machine with N vCPUs, N / that cost is the most reserves per second it could do at all.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
 class Figure:
-    """One measurement."""
+    """One measurement; ``cpu_seconds`` is the machine's busy CPU over the run (None if unknown)."""
 
     backend: str
     clients: int
     reserves: int
     seconds: float
     approved: int
+    cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
         return self.reserves / self.seconds
+
+    @property
+    def cpu_us(self) -> float | None:
+        """Machine CPU per reserve, microseconds."""
+        return None if self.cpu_seconds is None else self.cpu_seconds / self.reserves * 1e6
 
 
 def measure(url: str, backend: str, clients: int, reserves: int) -> Figure:
@@ -125,7 +147,9 @@ def measure(url: str, backend: str, clients: int, reserves: int) -> Figure:
     for worker in workers:
         worker.join()
     seconds = max(r[1] for r in reports) - min(r[0] for r in reports)
-    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports))
+    busy = [r[3] for r in reports] + [r[4] for r in reports]
+    cpu = None if None in busy else max(r[4] for r in reports) - min(r[3] for r in reports)
+    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports), cpu)
 
 
 def _pg_admin(url: str, sql: str) -> None:
@@ -147,7 +171,16 @@ def pgbench_binary() -> str | None:
     return None
 
 
-def pgbench_tps(url: str, clients: int, seconds: int) -> float | None:
+@dataclass
+class Pgbench:
+    """pgbench -N on the same server: transactions per second and the machine's busy CPU per
+    transaction (microseconds, all processes; None if unknown)."""
+
+    tps: float
+    cpu_us: float | None
+
+
+def pgbench_tps(url: str, clients: int, seconds: int) -> Pgbench | None:
     """pgbench simple-update (-N) TPS with ``clients`` clients on a scratch database."""
     binary = pgbench_binary()
     if binary is None:
@@ -160,22 +193,36 @@ def pgbench_tps(url: str, clients: int, seconds: int) -> float | None:
             "-U", parsed.username or "postgres"]
     try:
         subprocess.run([*base, "-i", "-s", "1", "-q", scratch], check=True, capture_output=True, env=env)
+        busy_before = busy_cpu_seconds()
         done = subprocess.run([*base, "-N", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
                                "-T", str(seconds), scratch], check=True, capture_output=True, text=True, env=env)
+        busy_after = busy_cpu_seconds()
     finally:
         _pg_admin(url, f'DROP DATABASE IF EXISTS "{scratch}"')
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
-    return float(match.group(1)) if match else None
+    count = re.search(r"number of transactions actually processed: ([0-9]+)", done.stdout)
+    if match is None:
+        return None
+    cpu_us = None
+    if count is not None and busy_before is not None and busy_after is not None and int(count.group(1)):
+        cpu_us = (busy_after - busy_before) / int(count.group(1)) * 1e6
+    return Pgbench(float(match.group(1)), cpu_us)
 
 
-def _table(figures: list[Figure], pgbench: dict[int, float | None]) -> list[str]:
-    lines = ["| backend | clients | reserves | seconds | reserves/s | approved | pgbench -N TPS | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _table(figures: list[Figure], pgbench: dict[int, Pgbench | None]) -> list[str]:
+    lines = ["| backend | clients | reserves | seconds | reserves/s | approved | machine CPU per reserve (us) "
+             "| pgbench -N TPS | machine CPU per pgbench txn (us) | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for f in figures:
-        tps = pgbench.get(f.clients) if f.backend == "postgresql" else None
-        ratio = f"{f.rate / tps:.0%}" if tps else "-"
+        bench = pgbench.get(f.clients) if f.backend == "postgresql" else None
+        ratio = f"{f.rate / bench.tps:.0%}" if bench else "-"
         lines.append(f"| {f.backend} | {f.clients} | {f.reserves} | {f.seconds:.2f} | {f.rate:,.0f} | "
-                     f"{f.approved / f.reserves:.0%} | {f'{tps:,.0f}' if tps else '-'} | {ratio} |")
+                     f"{f.approved / f.reserves:.0%} | {_us(f.cpu_us)} | {f'{bench.tps:,.0f}' if bench else '-'} | "
+                     f"{_us(bench.cpu_us) if bench else '-'} | {ratio} |")
     return lines
 
 
@@ -211,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             url = f"sqlite:///{scratch}/bench-{clients}.db"
             figures.append(measure(url, "sqlite", clients, args.reserves))
             print(f"sqlite      {clients} client(s): {figures[-1].rate:8,.0f} reserves/s", flush=True)
-    pgbench: dict[int, float | None] = {}
+    pgbench: dict[int, Pgbench | None] = {}
     if not args.skip_pg:
         for clients in args.clients:
             schema = f"rg_bench_{uuid.uuid4().hex[:8]}"
@@ -222,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 _pg_admin(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             pgbench[clients] = pgbench_tps(args.pg_url, clients, args.pgbench_seconds)
+            bench = pgbench[clients]
             print(f"postgresql  {clients} client(s): {figures[-1].rate:8,.0f} reserves/s; pgbench -N "
-                  f"{pgbench[clients] or float('nan'):,.0f} TPS", flush=True)
+                  f"{bench.tps if bench else float('nan'):,.0f} TPS", flush=True)
     lines = _table(figures, pgbench)
     print("\n".join(lines))
     if args.write_docs:

@@ -11,10 +11,11 @@ positions and approval counters are stored in full every time (they are small).
 ``BookChain`` decides, per reserve, whether a delta is exact: the reservations about to be
 stored must be the base book's reservations still live, in their order, followed by new ones
 (the order matters: the engine's book adds them in this order, and float sums depend on it).
-Anything else (a reload after another process wrote, a failed transaction) starts again from a
-full book, as does every ``keyframe_every``-th decision, which bounds how many rows a reader
-follows. ``resolve_book`` turns a stored book back into the full document, the same JSON a
-full book would have stored.
+The comparison is on the exact JSON each reservation is stored as, so a delta also holds
+after a reload from the ledger (another process wrote). Anything else (a reordered book, a
+failed transaction) starts again from a full book, as does every ``keyframe_every``-th decision,
+which bounds how many rows a reader follows. ``resolve_book`` turns a stored book back into
+the full document, the same JSON a full book would have stored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from riskguard.book.reservation import Reservation
+from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError
 from riskguard.ledger.state import BookState
 
@@ -41,26 +42,28 @@ class BookChain:
             raise ValueError(f"keyframe_every must be between 1 and {KEYFRAME_EVERY}")
         self.keyframe_every = keyframe_every
         self._base_id: str | None = None
-        self._base: list[Reservation] = []
+        self._base: tuple[list[str], list[str]] = ([], [])  # reservation ids and their stored JSON
         self._depth = 0
-        self._pending: tuple[list[Reservation], int] | None = None
+        self._pending: tuple[tuple[list[str], list[str]], int] | None = None
 
     def reset(self) -> None:
         """Forget the base: the next stored book is a full one."""
-        self._base_id, self._base, self._depth, self._pending = None, [], 0, None
+        self._base_id, self._base, self._depth, self._pending = None, ([], []), 0, None
 
     def encode(self, state: BookState) -> str:
         """The JSON to store for ``state``'s book: a delta against the base when that is exact,
         else the full book. Call :meth:`stored` once the decision is committed."""
-        reservations = state.reservations
-        delta = self._delta(reservations)
+        texts = state.reservation_texts()
+        ids = [r.reservation_id for r in state.reservations]
+        delta = self._delta(texts)
         if delta is None:
-            text, depth = state.to_json(), 0
+            text, depth = state.json_with(f'"reservations":[{",".join(texts)}]'), 0
         else:
-            assert self._base_id is not None
             removed, added = delta
-            text, depth = state.to_delta_json(self._base_id, removed, added), self._depth + 1
-        self._pending = (list(reservations), depth)
+            text = state.json_with(f'"base":{dumps(self._base_id)},"removed":{dumps(removed)},'
+                                   f'"added":[{",".join(added)}]')
+            depth = self._depth + 1
+        self._pending = ((ids, texts), depth)
         return text
 
     def stored(self, decision_id: str) -> None:
@@ -70,20 +73,24 @@ class BookChain:
         (self._base, self._depth), self._pending = self._pending, None
         self._base_id = decision_id
 
-    def _delta(self, reservations: list[Reservation]) -> tuple[list[str], list[Reservation]] | None:
-        base = self._base
+    def _delta(self, texts: list[str]) -> tuple[list[str], list[str]] | None:
+        """(ids removed from the base book, JSON of the reservations added) when the book is the
+        base book's reservations still present, unchanged and in order, then new ones; else None.
+        Compared by the exact JSON stored, so it also holds after a reload from the ledger."""
         if self._base_id is None or self._depth + 1 >= self.keyframe_every:
             return None
-        # The base list keeps its reservations alive, so no live object can reuse one of their ids.
-        live = {id(r) for r in reservations}
-        kept = [r for r in base if id(r) in live]
-        if len(kept) > len(reservations) or any(a is not b for a, b in zip(kept, reservations, strict=False)):
+        base_ids, base_texts = self._base
+        current = set(texts)
+        kept = [text for text in base_texts if text in current]
+        if texts[:len(kept)] != kept:
             return None
-        added = reservations[len(kept):]
-        in_base = {id(r) for r in base}
-        if any(id(r) in in_base for r in added):
+        added = texts[len(kept):]
+        in_base = set(base_texts)
+        if any(text in in_base for text in added):
             return None
-        return [r.reservation_id for r in base if id(r) not in live], added
+        # A reservation whose stored JSON changed is removed by id and, when it is still live, must
+        # come back among ``added``.
+        return [i for i, text in zip(base_ids, base_texts, strict=True) if text not in current], added
 
 
 def resolve_book(book: dict[str, Any], stored_book_of: Callable[[str], dict[str, Any]]) -> dict[str, Any]:

@@ -151,7 +151,6 @@ class RiskGate:
                 reloaded = hot.load_state(engine.limits, now, account)
                 reloaded.share_encodings(self.state)
                 self.state, self._book = reloaded, None
-                self.book_chain.reset()
             state = self.state
             # The cached book equals the ledger here, so it knows what is stale.
             stale = sum(1 for r in state.reservations if r.expires_ms <= now)

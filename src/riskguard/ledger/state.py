@@ -111,37 +111,33 @@ class BookState:
 
     def to_json(self) -> str:
         """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
-        return self._json(f'"reservations":[{self._reservations_json(self.reservations)}]')
+        return self.json_with(f'"reservations":[{",".join(self.reservation_texts())}]')
 
-    def to_delta_json(self, base: str, removed: list[str], added: list[Reservation]) -> str:
-        """JSON of this state stored against the book of decision ``base``: its reservations are
-        those of the base book without the ``removed`` ids, in their order, then ``added``
-        (``ledger.bookchain.resolve_book`` gives back :meth:`to_dict`'s document)."""
-        return self._json(f'"base":{_dumps(base)},"removed":{_dumps(removed)},'
-                          f'"added":[{self._reservations_json(added)}]')
-
-    def _json(self, reservations: str) -> str:
+    def json_with(self, reservations: str) -> str:
+        """This state's JSON document with ``reservations`` (a ``"key":value`` fragment, or several)
+        in place of its reservations: :meth:`to_json`, or a stored delta (``ledger.bookchain``)."""
         return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
                 f'{reservations},"recent_orders":{_dumps(self.recent_orders)},'
                 f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
                 f'"trades_today":{self.trades_today}}}')
 
-    def _reservations_json(self, reservations: list[Reservation]) -> str:
+    def reservation_texts(self) -> list[str]:
+        """The JSON of each reservation, in book order; each reservation is encoded once."""
         encoded, by_id = self._encoded, self._encoded_ids
-        parts = []
-        for reservation in reservations:
+        texts = []
+        for reservation in self.reservations:
             cached = by_id.get(id(reservation))
             if cached is None or cached[0] is not reservation:
                 text = encoded.get(reservation)
                 if text is None:
                     text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
                 cached = by_id[id(reservation)] = (reservation, text)
-            parts.append(cached[1])
-        if len(by_id) > 2 * len(self.reservations) + 16:
+            texts.append(cached[1])
+        if len(by_id) > 2 * len(texts) + 16:
             live = {id(r) for r in self.reservations}
             for key in [k for k in by_id if k not in live]:
                 encoded.pop(by_id.pop(key)[0], None)
-        return ",".join(parts)
+        return texts
 
     def share_encodings(self, previous: BookState) -> None:
         """Reuse the reservation encodings of the state this one replaces (a reload after another
