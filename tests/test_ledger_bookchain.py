@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, pg_url, posture
@@ -180,6 +182,25 @@ def test_a_full_book_is_stored_every_keyframe_interval() -> None:
         kinds.append("base" in json.loads(chain.encode(BookState(version=n, reservations=[]))))
         chain.stored(f"d{n}")
     assert kinds == [False, True, True, False, True, True, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.lists(st.integers(0, 30), unique=True, max_size=12),
+       current=st.lists(st.integers(0, 30), unique=True, max_size=12),
+       changed=st.sets(st.integers(0, 30)))
+def test_a_stored_delta_always_resolves_to_the_book_and_is_used_whenever_it_can_be(
+        base: list[int], current: list[int], changed: set[int]) -> None:
+    chain = BookChain()
+    first = json.loads(chain.encode(BookState(version=1, reservations=[_reservation(n) for n in base])))
+    chain.stored("d1")
+    # ``changed`` reservations are stored with another notional now (a partial fill).
+    now = [dataclasses.replace(_reservation(n), notional=1.0) if n in changed else _reservation(n) for n in current]
+    state = BookState(version=2, reservations=now)
+    stored = json.loads(chain.encode(state))
+    unchanged = [n for n in base if n in current and n not in changed]
+    expressible = current[:len(unchanged)] == unchanged
+    assert ("base" in stored) == expressible
+    assert resolve_book(stored, {"d1": first}.__getitem__) == json.loads(state.to_json())
 
 
 def test_keyframe_interval_outside_what_readers_follow_is_refused() -> None:

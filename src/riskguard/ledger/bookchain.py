@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from riskguard.book.reservation import Reservation
 from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError
 from riskguard.ledger.state import BookState
@@ -42,9 +43,9 @@ class BookChain:
             raise ValueError(f"keyframe_every must be between 1 and {KEYFRAME_EVERY}")
         self.keyframe_every = keyframe_every
         self._base_id: str | None = None
-        self._base: tuple[list[str], list[str]] = ([], [])  # reservation ids and their stored JSON
+        self._base: tuple[list[Reservation], list[str]] = ([], [])  # the base book's reservations, their JSON
         self._depth = 0
-        self._pending: tuple[tuple[list[str], list[str]], int] | None = None
+        self._pending: tuple[tuple[list[Reservation], list[str]], int] | None = None
 
     def reset(self) -> None:
         """Forget the base: the next stored book is a full one."""
@@ -54,7 +55,6 @@ class BookChain:
         """The JSON to store for ``state``'s book: a delta against the base when that is exact,
         else the full book. Call :meth:`stored` once the decision is committed."""
         texts = state.reservation_texts()
-        ids = [r.reservation_id for r in state.reservations]
         delta = self._delta(texts)
         if delta is None:
             text, depth = state.json_with(f'"reservations":[{",".join(texts)}]'), 0
@@ -63,7 +63,7 @@ class BookChain:
             text = state.json_with(f'"base":{dumps(self._base_id)},"removed":{dumps(removed)},'
                                    f'"added":[{",".join(added)}]')
             depth = self._depth + 1
-        self._pending = ((ids, texts), depth)
+        self._pending = ((list(state.reservations), texts), depth)
         return text
 
     def stored(self, decision_id: str) -> None:
@@ -76,21 +76,30 @@ class BookChain:
     def _delta(self, texts: list[str]) -> tuple[list[str], list[str]] | None:
         """(ids removed from the base book, JSON of the reservations added) when the book is the
         base book's reservations still present, unchanged and in order, then new ones; else None.
-        Compared by the exact JSON stored, so it also holds after a reload from the ledger."""
+        Compared by the exact JSON stored, so it also holds after a reload from the ledger. (No
+        added text can equal a base text: it would then be among the kept ones too, and a book
+        never holds one reservation twice.)"""
         if self._base_id is None or self._depth + 1 >= self.keyframe_every:
             return None
-        base_ids, base_texts = self._base
+        base, base_texts = self._base
+        size = len(base_texts)
+        # The usual case: the oldest reservations expired, new ones were appended.
+        first = texts[0] if texts else None
+        gone = 0
+        while gone < size and base_texts[gone] != first:
+            gone += 1
+        if gone < size and base_texts[gone:] == texts[:size - gone] and (
+                gone == 0 or set(base_texts[:gone]).isdisjoint(texts)):
+            return [r.reservation_id for r in base[:gone]], texts[size - gone:]
+        # Anything else: the base texts still present must come first, in their order.
         current = set(texts)
         kept = [text for text in base_texts if text in current]
         if texts[:len(kept)] != kept:
             return None
-        added = texts[len(kept):]
-        in_base = set(base_texts)
-        if any(text in in_base for text in added):
-            return None
-        # A reservation whose stored JSON changed is removed by id and, when it is still live, must
-        # come back among ``added``.
-        return [i for i, text in zip(base_ids, base_texts, strict=True) if text not in current], added
+        # A reservation whose stored JSON changed is removed by id and, when it is still live,
+        # comes back among the added ones.
+        return ([r.reservation_id for r, text in zip(base, base_texts, strict=True) if text not in current],
+                texts[len(kept):])
 
 
 def resolve_book(book: dict[str, Any], stored_book_of: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
