@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from sqlalchemy import update
@@ -417,6 +419,37 @@ def test_unfilled_remainder_counts_as_a_slot_again_once_its_position_is_closed(d
     assert not veto, detail["reasons"]
     veto, detail, _ = gate.reserve(buy("c", "SOLUSDT", strategy="s3"))
     assert veto and "global_concurrency_exceeded" in detail["reasons"]
+
+
+def test_threads_sharing_one_gate_never_exceed_a_cap_and_every_decision_replays(db_url: str) -> None:
+    gate = make_gate(db_url, Clock(), posture(**{"portfolio.max_open_positions": 6,
+                                                      "portfolio.max_open_positions_high_confidence": 6}), nav=50_000.0)
+    outcomes: list[tuple[bool, str, str | None]] = []
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for k in range(25):
+                symbol = sorted(PRICES)[(n + k) % len(PRICES)]
+                veto, detail, rid = gate.reserve(buy(f"t{n}-{k}", symbol, notional=300.0, strategy=f"s{n}-{k}"))
+                outcomes.append((veto, detail["decision_id"], rid))
+                if rid is not None and k % 3 == 0:
+                    gate.release(rid)
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(outcomes) == 100
+    assert sum(not veto for veto, _, _ in outcomes) >= 6
+    assert len(gate.ledger.reservations("ACTIVE")) <= 6
+    assert consistency_problems(gate.ledger) == []
+    for _, decision_id, _ in outcomes:
+        assert replay_decision(gate.ledger, decision_id).matches
 
 
 def test_storing_a_posture_that_another_process_stored_first_is_a_no_op(db_url: str) -> None:

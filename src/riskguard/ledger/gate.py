@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from typing import Any
 
 from riskguard.book.book import DAY_MS, Book
@@ -68,12 +69,18 @@ def risk_fraction(engine: RiskEngine, intent: OrderIntent, price: float | None) 
 
 class RiskGate:
     """Engine + ledger for one process. Market snapshots are per process (``update_market``);
-    NAV marks and the trading state live in the ledger (``mark_nav``, ``set_trading_state``)."""
+    NAV marks and the trading state live in the ledger (``mark_nav``, ``set_trading_state``).
+
+    Threads of a process may share one gate: its calls are serialised by a lock (the engine, its
+    book and the cached ledger state are one unit), so two threads' reserves are decided one
+    after the other, exactly as two processes' are.
+    """
 
     def __init__(self, engine: RiskEngine, ledger: Ledger, *, actor: str = "riskguard") -> None:
         self.engine = engine
         self.ledger = ledger
         self.actor = actor
+        self._lock = threading.RLock()
         self.state = BookState()
         limits = engine.limits
         ledger.ensure_account(limits.posture.mode.value, actor=actor)
@@ -96,17 +103,20 @@ class RiskGate:
     # -- feeding ---------------------------------------------------------------------------
     def update_market(self, snapshot: MarketSnapshot) -> bool:
         """Take a mark / top-of-book snapshot for this process's decisions."""
-        return self.engine.update_market(snapshot)
+        with self._lock:
+            return self.engine.update_market(snapshot)
 
     def mark_nav(self, snapshot: AccountSnapshot, *, source: str = "exchange") -> bool:
         """Store a NAV mark in the ledger (seen by every process)."""
-        return self.ledger.mark_nav(snapshot, actor=self.actor, source=source)
+        with self._lock:
+            return self.ledger.mark_nav(snapshot, actor=self.actor, source=source)
 
     def set_trading_state(self, state: TradingState | str, reason: str) -> AccountRow:
         """Change the account's trading state in the ledger (an event with this gate's actor)."""
-        account = self.ledger.set_trading_state(state, reason, actor=self.actor, now_ms=self.engine.clock())
-        self.engine.set_trading_state(account.trading_state, account.state_reason)
-        return account
+        with self._lock:
+            account = self.ledger.set_trading_state(state, reason, actor=self.actor, now_ms=self.engine.clock())
+            self.engine.set_trading_state(account.trading_state, account.state_reason)
+            return account
 
     # -- deciding --------------------------------------------------------------------------
     def reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
@@ -117,6 +127,10 @@ class RiskGate:
         When the database is unreachable the intent is vetoed (reason ``ledger_unavailable``):
         riskguard never approves what it could not record.
         """
+        with self._lock:
+            return self._reserve_or_veto(intent)
+
+    def _reserve_or_veto(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
         try:
             return self._reserve(intent)
         except LedgerUnavailable as exc:
@@ -284,19 +298,26 @@ class RiskGate:
     # -- after the decision ----------------------------------------------------------------
     def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0) -> FillResult:
         """Record a (partial) fill of a reservation (qty base units, price and fee USDT)."""
-        return self.ledger.fill(reservation_id, qty, price, fee, now_ms=self.engine.clock())
+        with self._lock:
+            return self.ledger.fill(reservation_id, qty, price, fee, now_ms=self.engine.clock())
 
     def release(self, reservation_id: str) -> bool:
         """Return a reservation's unfilled budget."""
-        return self.ledger.release(reservation_id, now_ms=self.engine.clock())
+        with self._lock:
+            return self.ledger.release(reservation_id, now_ms=self.engine.clock())
 
     def close(self, strategy: str, symbol: str, price: float, *, qty: float | None = None,
               fee: float = 0.0) -> CloseResult:
         """Close (or reduce) a position at ``price`` USDT, booking realised PnL."""
-        return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, now_ms=self.engine.clock())
+        with self._lock:
+            return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, now_ms=self.engine.clock())
 
     def refresh(self) -> BookState:
         """Reload the engine's book from the ledger now (e.g. before a dry-run ``would_emit``)."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> BookState:
         engine = self.engine
         now = engine.clock()
         with self.ledger.reading() as conn:
