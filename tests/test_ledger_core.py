@@ -221,6 +221,33 @@ def test_close_books_realised_pnl_net_of_fee_and_an_equity_mark(db_url: str) -> 
     assert consistency_problems(gate.ledger) == []
 
 
+def test_funding_received_and_paid_is_realised_pnl_with_an_equity_mark(db_url: str) -> None:
+    gate = make_gate(db_url)
+    _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0))
+    assert reservation_id is not None
+    gate.fill(reservation_id, 0.1, 3_000.0)
+    assert gate.book_funding("s1", "ETHUSDT", 0.25) == pytest.approx(0.25)
+    assert gate.book_funding("s1", "ETHUSDT", -0.05) == pytest.approx(0.20)
+    assert gate.ledger.account().realized_pnl == pytest.approx(0.20)
+    assert [m.source for m in gate.ledger.equity_marks()[-2:]] == ["funding", "funding"]
+    (position,) = gate.ledger.positions()
+    assert position.qty == pytest.approx(0.1)
+    assert consistency_problems(gate.ledger) == []
+
+
+def test_funding_without_an_open_position_is_refused_by_name(db_url: str) -> None:
+    gate = make_gate(db_url)
+    with pytest.raises(LedgerNotFound, match="ETHUSDT"):
+        gate.book_funding("s1", "ETHUSDT", 0.25)
+
+
+@pytest.mark.parametrize("amount", [float("nan"), float("inf"), True])
+def test_non_finite_funding_is_refused_naming_the_field(db_url: str, amount: float) -> None:
+    gate = make_gate(db_url)
+    with pytest.raises(InputValidationError, match="amount"):
+        gate.book_funding("s1", "ETHUSDT", amount)
+
+
 def test_partial_close_of_a_short_books_its_share_of_pnl(db_url: str) -> None:
     gate = make_gate(db_url)
     _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0, side="SELL"))

@@ -312,6 +312,12 @@ class RiskGate:
         with self._lock:
             return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, now_ms=self.engine.clock())
 
+    def book_funding(self, strategy: str, symbol: str, amount: float) -> float:
+        """Book a funding payment on an open position (USDT; > 0 received, < 0 paid) as realised
+        PnL; returns the account's realised PnL after it."""
+        with self._lock:
+            return self.ledger.book_funding(strategy, symbol, amount, now_ms=self.engine.clock())
+
     def refresh(self) -> BookState:
         """Reload the engine's book from the ledger now (e.g. before a dry-run ``would_emit``)."""
         with self._lock:

@@ -547,6 +547,30 @@ class Ledger:
                               signed_after, now, version, "close" if signed_after == 0.0 else "reduce")
             return CloseResult(strategy, symbol, amount, price, realized, signed_after)
 
+    def book_funding(self, strategy: str, symbol: str, amount: float, *, now_ms: int | None = None) -> float:
+        """Book a funding payment on the open position of ``strategy`` in ``symbol``: ``amount``
+        USDT received (> 0) or paid (< 0). It is realised PnL: a ``funding`` row in ``rg_fills``
+        (quantity 0, the position unchanged) and an equity mark. Returns the account's realised
+        PnL after it. Refused by name: a non-finite amount, or no open position to fund."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+            raise InputValidationError("amount", "must be a finite number", amount)
+        now = wall_clock_ms() if now_ms is None else now_ms
+        symbol = symbol.upper()
+        with self.transaction() as conn:
+            account = self.lock_account(conn)
+            row = conn.execute(select(t.positions).where(
+                t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
+                t.positions.c.symbol == symbol)).first()
+            if row is None:
+                raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol} to book funding on")
+            if amount == 0.0:
+                return account.realized_pnl
+            held = row.qty if row.side == PositionSide.LONG.value else -row.qty
+            side = Side.BUY if held > 0 else Side.SELL
+            self._record_fill(conn, account, None, strategy, symbol, side, 0.0, row.entry_price, 0.0, float(amount),
+                              held, now, account.version + 1, "funding")
+            return account.realized_pnl + float(amount)
+
     def _trade(self, conn: Connection, strategy: str, symbol: str, side: Side, qty: float, price: float,
                now: int, version: int, leverage: float, stop: float | None,
                target: float | None) -> tuple[float, float]:
