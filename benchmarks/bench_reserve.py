@@ -10,6 +10,7 @@ process wrote, expiry, all gates, decision + reservation insert, commit.
 
     python benchmarks/bench_reserve.py                      # print the figures
     python benchmarks/bench_reserve.py --write-docs         # and record them in docs/performance.md
+    python benchmarks/bench_reserve.py --batch 1 8          # also reserve_many() of 8 intents per transaction
 
 PostgreSQL: --pg-url (default postgresql+psycopg://postgres@127.0.0.1:5432/test; a private schema
 is created and dropped). pgbench runs on a scratch database it creates and drops.
@@ -66,7 +67,8 @@ def bench_posture() -> Posture:
     return validate_posture(data)
 
 
-def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any, results: Any) -> None:
+def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any, results: Any,
+            batch: int = 1) -> None:
     ledger = Ledger(url)
     gate = RiskGate(RiskEngine(posture), ledger, actor=f"bench-{client}")
     rng = random.Random(client)
@@ -75,6 +77,7 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
     barrier.wait()
     started, busy_before = time.perf_counter(), busy_cpu_seconds()
     approved = 0
+    pending: list[OrderIntent] = []
     for k in range(reserves):
         now = time.time_ns() // 1_000_000
         symbol = symbols[k % len(symbols)]
@@ -85,8 +88,14 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
         intent = OrderIntent(f"b{run}-{client}-{k}", f"bench{client}", symbol, "BUY" if long else "SELL",
                              notional=300.0, stop_price=price * (0.99 if long else 1.01),
                              take_profit_price=price * (1.03 if long else 0.97), expected_rr=3.0, confidence=0.8)
-        veto, _, _ = gate.reserve(intent)
-        approved += not veto
+        if batch == 1:
+            veto, _, _ = gate.reserve(intent)
+            approved += not veto
+            continue
+        pending.append(intent)
+        if len(pending) == batch or k == reserves - 1:
+            approved += sum(not veto for veto, _, _ in gate.reserve_many(pending))
+            pending = []
     results.put((started, time.perf_counter(), approved, busy_before, busy_cpu_seconds()))
     ledger.dispose()
 
@@ -117,6 +126,7 @@ class Figure:
     seconds: float
     approved: int
     cpu_seconds: float | None = None
+    batch: int = 1
 
     @property
     def rate(self) -> float:
@@ -128,7 +138,7 @@ class Figure:
         return None if self.cpu_seconds is None else self.cpu_seconds / self.reserves * 1e6
 
 
-def measure(url: str, backend: str, clients: int, reserves: int) -> Figure:
+def measure(url: str, backend: str, clients: int, reserves: int, batch: int = 1) -> Figure:
     """``clients`` processes x ``reserves`` reserve() calls on a freshly migrated ledger."""
     posture = bench_posture()
     ledger = Ledger(url)
@@ -139,7 +149,7 @@ def measure(url: str, backend: str, clients: int, reserves: int) -> Figure:
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(clients)
     results = context.Queue()
-    workers = [context.Process(target=_client, args=(url, c, reserves, posture, barrier, results))
+    workers = [context.Process(target=_client, args=(url, c, reserves, posture, barrier, results, batch))
                for c in range(clients)]
     for worker in workers:
         worker.start()
@@ -149,7 +159,7 @@ def measure(url: str, backend: str, clients: int, reserves: int) -> Figure:
     seconds = max(r[1] for r in reports) - min(r[0] for r in reports)
     busy = [r[3] for r in reports] + [r[4] for r in reports]
     cpu = None if None in busy else max(r[4] for r in reports) - min(r[3] for r in reports)
-    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports), cpu)
+    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports), cpu, batch)
 
 
 def _pg_admin(url: str, sql: str) -> None:
@@ -214,13 +224,13 @@ def _us(value: float | None) -> str:
 
 
 def _table(figures: list[Figure], pgbench: dict[int, Pgbench | None]) -> list[str]:
-    lines = ["| backend | clients | reserves | seconds | reserves/s | approved | machine CPU per reserve (us) "
-             "| pgbench -N TPS | machine CPU per pgbench txn (us) | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| backend | clients | intents per transaction | reserves | seconds | reserves/s | approved "
+             "| machine CPU per reserve (us) | pgbench -N TPS | machine CPU per pgbench txn (us) | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for f in figures:
         bench = pgbench.get(f.clients) if f.backend == "postgresql" else None
         ratio = f"{f.rate / bench.tps:.0%}" if bench else "-"
-        lines.append(f"| {f.backend} | {f.clients} | {f.reserves} | {f.seconds:.2f} | {f.rate:,.0f} | "
+        lines.append(f"| {f.backend} | {f.clients} | {f.batch} | {f.reserves} | {f.seconds:.2f} | {f.rate:,.0f} | "
                      f"{f.approved / f.reserves:.0%} | {_us(f.cpu_us)} | {f'{bench.tps:,.0f}' if bench else '-'} | "
                      f"{_us(bench.cpu_us) if bench else '-'} | {ratio} |")
     return lines
@@ -245,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reserves", type=int, default=2_000, help="reserve() calls per client (default 2000)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--batch", type=int, nargs="+", default=[1],
+                        help="intents per transaction: 1 = reserve() per intent (the targets); k > 1 also "
+                             "measures reserve_many() of k intents, in extra rows")
     parser.add_argument("--pg-url", default=os.environ.get("RISKGUARD_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
@@ -255,28 +268,33 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as scratch:
         for clients in args.clients:
-            url = f"sqlite:///{scratch}/bench-{clients}.db"
-            figures.append(measure(url, "sqlite", clients, args.reserves))
-            print(f"sqlite      {clients} client(s): {figures[-1].rate:8,.0f} reserves/s", flush=True)
+            for batch in args.batch:
+                url = f"sqlite:///{scratch}/bench-{clients}-{batch}.db"
+                figures.append(measure(url, "sqlite", clients, args.reserves, batch))
+                print(f"sqlite      {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s",
+                      flush=True)
     pgbench: dict[int, Pgbench | None] = {}
     if not args.skip_pg:
         for clients in args.clients:
-            schema = f"rg_bench_{uuid.uuid4().hex[:8]}"
-            _pg_admin(args.pg_url, f'CREATE SCHEMA "{schema}"')
-            try:
-                url = f"{args.pg_url}?options=-csearch_path%3D{schema}"
-                figures.append(measure(url, "postgresql", clients, args.reserves))
-            finally:
-                _pg_admin(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            for batch in args.batch:
+                schema = f"rg_bench_{uuid.uuid4().hex[:8]}"
+                _pg_admin(args.pg_url, f'CREATE SCHEMA "{schema}"')
+                try:
+                    url = f"{args.pg_url}?options=-csearch_path%3D{schema}"
+                    figures.append(measure(url, "postgresql", clients, args.reserves, batch))
+                finally:
+                    _pg_admin(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                print(f"postgresql  {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s",
+                      flush=True)
             pgbench[clients] = pgbench_tps(args.pg_url, clients, args.pgbench_seconds)
             bench = pgbench[clients]
-            print(f"postgresql  {clients} client(s): {figures[-1].rate:8,.0f} reserves/s; pgbench -N "
-                  f"{bench.tps if bench else float('nan'):,.0f} TPS", flush=True)
+            print(f"pgbench -N  {clients} client(s): {bench.tps if bench else float('nan'):,.0f} TPS", flush=True)
     lines = _table(figures, pgbench)
     print("\n".join(lines))
     if args.write_docs:
         note = (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/bench_reserve.py "
-                f"--reserves {args.reserves}` on {platform.node() or 'this machine'} ({os.cpu_count()} vCPU, "
+                f"--reserves {args.reserves} --batch {' '.join(map(str, args.batch))}` on "
+                f"{platform.node() or 'this machine'} ({os.cpu_count()} vCPU, "
                 f"{platform.python_implementation()} {platform.python_version()}, SQLite (WAL, "
                 f"synchronous=NORMAL) on local disk, PostgreSQL 15 on 127.0.0.1 with default settings "
                 f"(synchronous_commit=on)); 1-minute load average {load_before:.1f} before and "

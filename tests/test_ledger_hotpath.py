@@ -120,6 +120,39 @@ def test_kept_book_is_bit_identical_to_a_rebuild_and_every_decision_replays(db_u
         assert result.matches, (decision_id, result.differences)
 
 
+def test_book_inside_a_batch_is_bit_identical_to_a_rebuild_before_every_decision(db_url: str) -> None:
+    clock = Clock()
+    the_posture = posture(**{"ledger.reservation_ttl_s": 0.5, "portfolio.max_open_positions": 50,
+                             "portfolio.max_open_positions_high_confidence": 50})
+    gate = make_gate(db_url, clock, the_posture, nav=50_000.0)
+    other = make_gate(db_url, clock, the_posture, migrate=False, nav=None, actor="other")
+    engine = gate.engine
+    mismatches: list[str] = []
+
+    def compare(intent: Any) -> None:
+        if _bits(engine.book) != _bits(_fresh(gate)):
+            mismatches.append(intent.intent_id)
+
+    gate.engine = _CheckingEngine(engine, compare)  # type: ignore[assignment]
+    decisions = []
+    try:
+        rng = np.random.default_rng(3)
+        for n in range(20):
+            clock.advance(int(rng.integers(0, 200)))
+            if n % 5 == 2:
+                other.reserve(buy(f"o{n}", "ETHUSDT", strategy="s9"))
+            batch = [buy(f"i{n}-{k}", ["BTCUSDT", "ETHUSDT", "SOLUSDT"][k % 3], strategy=f"s{k}",
+                         notional=300.0 + float(rng.integers(0, 5)), side="BUY" if rng.random() < 0.6 else "SELL")
+                     for k in range(1 + n % 4)]
+            decisions += [detail["decision_id"] for _, detail, _ in gate.reserve_many(batch)]
+    finally:
+        gate.engine = engine
+    assert mismatches == []
+    for decision_id in decisions:
+        result = replay_decision(gate.ledger, decision_id)
+        assert result.matches, (decision_id, result.differences)
+
+
 def test_rebuilt_books_with_as_many_items_do_not_share_cached_cvar(db_url: str) -> None:
     # The CVaR gate memoises by Book.version; two rebuilt books holding one reservation each must
     # not be taken for the same book (the second decision would use the first book's exposure).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from riskguard.book.book import DAY_MS, Book
@@ -128,36 +129,59 @@ class RiskGate:
         riskguard never approves what it could not record.
         """
         with self._lock:
-            return self._reserve_or_veto(intent)
+            return self._reserve_or_veto([intent])[0]
 
-    def _reserve_or_veto(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+    def reserve_many(self, intents: Sequence[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+        """Decide on several intents in one transaction, in order: each against the ledger's book
+        plus the reservations of the ones before it, exactly as the same calls of :meth:`reserve`
+        one after the other with no other writer in between would, and each stored as its own
+        decision. For a bot whose signals fire together: one lock, one reload and one commit for
+        all of them. Returns one ``(veto, detail, reservation_id)`` per intent, in order; an
+        ``intent_id`` already decided (before, or earlier in the list) returns that decision.
+        """
+        if not intents:
+            return []
+        with self._lock:
+            return self._reserve_or_veto(list(intents))
+
+    def _reserve_or_veto(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
         try:
-            return self._reserve(intent)
+            return self._reserve(intents)
         except LedgerUnavailable as exc:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
-            log.error("reserve %s vetoed: %s", intent.intent_id, exc)
-            return True, self._unavailable_detail(intent, str(exc)), None
+            log.error("reserve %s vetoed: %s", ", ".join(i.intent_id for i in intents), exc)
+            return [(True, self._unavailable_detail(intent, str(exc)), None) for intent in intents]
         except BaseException:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
             raise
 
-    def _reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+    def _reserve(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
         engine, ledger = self.engine, self.ledger
         now = engine.clock()
         # Everything that does not depend on the ledger is encoded before the lock is taken.
         markets = engine.markets
-        before_lock = (f'{{"intent":{dumps(intent.to_dict())},"markets":[{self._markets_json(markets)}],'
-                       f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},'
-                       f'"returns":{self._returns_reference()},"ttl_ms":{self._ttl_ms},')
+        shared = f'"markets":[{self._markets_json(markets)}],'
+        returns = f'"returns":{self._returns_reference()},"ttl_ms":{self._ttl_ms},'
+        before_lock = [f'{{"intent":{dumps(intent.to_dict())},{shared}'
+                       f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},{returns}'
+                       for intent in intents]
         marks = {symbol: m.mark_price for symbol, m in markets.items()}
+        outcomes: dict[str, tuple[bool, Detail, str | None]] = {}
         with ledger.kept_transaction() as cursor:
             hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
-            account, duplicate = hot.lock_for_intent(intent.intent_id, prefetch=self._prefetch)
-            if duplicate:
-                record = hot.first_decision(intent.intent_id)
-                return not record.approved, record.detail, record.reservation_id
+            account, duplicate = hot.lock_for_intent(intents[0].intent_id, prefetch=self._prefetch)
+            decided = {intents[0].intent_id} if duplicate else set()
+            if len(intents) > 1:
+                decided |= hot.decided(list({i.intent_id for i in intents[1:]}))
+            for intent_id in decided:
+                record = hot.first_decision(intent_id)
+                outcomes[intent_id] = (not record.approved, record.detail, record.reservation_id)
+            fresh = [(intent, text) for intent, text in zip(intents, before_lock, strict=True)
+                     if intent.intent_id not in decided]
+            if not fresh:
+                return [outcomes[i.intent_id] for i in intents]
             version = account.version
             # Another process wrote since this one's last reserve: it probably will again.
             self._prefetch = ledger.postgres and version != self.state.version
@@ -175,40 +199,51 @@ class RiskGate:
                 state.reservations = [r for r in state.reservations if r.expires_ms > now]
             snapshot = account.snapshot()
             apply_account(engine, snapshot, account.trading_state, account.state_reason)
-            inputs = (f'{before_lock}"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
-                      f'"trading_state":{dumps(account.trading_state.value)},'
-                      f'"state_reason":{dumps(account.state_reason)},"book":{self.book_chain.encode(state)}}}')
-            if expire is None and self._reusable_book(marks):
-                book = engine.book
-                state.apply_counters(book)
-            else:
-                book = engine.book = state.build_book(engine.limits, marks)
-            veto, detail = engine.check_order(intent, now_ms=now, commit=True)
-            adds_risk = not veto and not detail["reducing"]
-            reservation_id: str | None = None
-            reservation_row: tuple[Any, ...] | None = None
-            counters: str | None = None
-            if not veto:
-                version += 1
-                if adds_risk:
-                    reservation = self._reservation(intent, detail, now, version)
-                    reservation_id = reservation.reservation_id
-                    reservation_row = self._reservation_row(intent, detail, reservation, now, version)
-                    book.add_reservation(reservation)
-                    state.reservations.append(reservation)
-                state.absorb_counters(book, engine.limits, now)
-                counters = dumps(state.counters_dict())
-            decision = {
-                "decision_id": detail["decision_id"], "account_id": ledger.account_id, "intent_id": intent.intent_id,
-                "strategy": intent.strategy, "symbol": intent.symbol, "approved": not veto, "adds_risk": adds_risk,
-                "reservation_id": reservation_id, "ts_ms": now, "config_hash": engine.limits.config_hash,
-                "version": version, "inputs": inputs, "detail": dumps(detail)}
-            hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
-            state.version = version
-        self.book_chain.stored(decision["decision_id"])
+            ledger_inputs = (f'"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
+                             f'"trading_state":{dumps(account.trading_state.value)},'
+                             f'"state_reason":{dumps(account.state_reason)},')
+            rebuilt = not (expire is None and self._reusable_book(marks))
+            book = engine.book = state.build_book(engine.limits, marks) if rebuilt else engine.book
+            for intent, text in fresh:
+                if intent.intent_id in outcomes:  # the same intent_id earlier in this list
+                    continue
+                # The book holds what a rebuild from the state would: a rebuild adds the state's
+                # reservations in order, and the previous decision appended its own last; the
+                # counters are reset from the state as a rebuild sets them.
+                if not rebuilt:
+                    state.apply_counters(book)
+                rebuilt = False
+                inputs = f'{text}{ledger_inputs}"book":{self.book_chain.encode(state)}}}'
+                veto, detail = engine.check_order(intent, now_ms=now, commit=True)
+                adds_risk = not veto and not detail["reducing"]
+                reservation_id: str | None = None
+                reservation_row: tuple[Any, ...] | None = None
+                counters: str | None = None
+                if not veto:
+                    version += 1
+                    if adds_risk:
+                        reservation = self._reservation(intent, detail, now, version)
+                        reservation_id = reservation.reservation_id
+                        reservation_row = self._reservation_row(intent, detail, reservation, now, version)
+                        book.add_reservation(reservation)
+                        state.reservations.append(reservation)
+                    state.absorb_counters(book, engine.limits, now)
+                    counters = dumps(state.counters_dict())
+                decision = {
+                    "decision_id": detail["decision_id"], "account_id": ledger.account_id,
+                    "intent_id": intent.intent_id, "strategy": intent.strategy, "symbol": intent.symbol,
+                    "approved": not veto, "adds_risk": adds_risk, "reservation_id": reservation_id, "ts_ms": now,
+                    "config_hash": engine.limits.config_hash, "version": version, "inputs": inputs,
+                    "detail": dumps(detail)}
+                hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
+                expire = None  # the expiry rides with the first write
+                # Later books of this transaction may refer to it: they commit, or fail, together.
+                self.book_chain.stored(str(decision["decision_id"]))
+                outcomes[intent.intent_id] = (veto, detail, reservation_id)
+                state.version = version
         # Committed: the book now equals a fresh build of the state (see _reusable_book).
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
-        return veto, detail, reservation_id
+        return [outcomes[i.intent_id] for i in intents]
 
     def _reusable_book(self, marks: dict[str, float]) -> bool:
         """True when the engine's book is bit-identical, aggregates included, to what

@@ -73,8 +73,12 @@ class Statements:
         self.bump_counters = "UPDATE rg_accounts SET version = ?, counters = ? WHERE account_id = ?"
         self._writes: dict[tuple[bool, bool, bool], str] = {}
 
-    def _sql(self, text: str) -> str:
+    def placeholders(self, text: str) -> str:
+        """``text`` with this backend's parameter markers."""
         return text.replace("?", "%s") if self.postgres else text
+
+    def _sql(self, text: str) -> str:
+        return self.placeholders(text)
 
     def write(self, expire: bool, reservation: bool, approved: bool) -> str:
         """PostgreSQL: the whole write of one reserve as one statement (parameters in the order
@@ -124,6 +128,15 @@ class ReserveCursor:
         if row is None:
             raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger")
         return _account(_AccountRow(*row[:-1])), row[-1] is not None  # type: ignore[arg-type]
+
+    def decided(self, intent_ids: list[str]) -> set[str]:
+        """Which of ``intent_ids`` already have a decision in this account."""
+        if not intent_ids:
+            return set()
+        query = (f"SELECT intent_id FROM rg_decisions WHERE account_id = ? "
+                 f"AND intent_id IN ({', '.join('?' * len(intent_ids))})")
+        self.cursor.execute(self.sql.placeholders(query), (self.account_id, *intent_ids))
+        return {str(row[0]) for row in self.cursor.fetchall()}
 
     def first_decision(self, intent_id: str) -> DecisionRecord:
         """The decision stored for ``intent_id``."""
