@@ -302,26 +302,32 @@ def _race_loop(url: str, worker: int, reserves: int, the_posture: Posture, rng: 
     strategy = f"w{worker}"
     held: set[str] = set()
     approved = 0
-    for k in range(reserves):
+    k = 0
+    while k < reserves:
         mark_markets(gate, time.time_ns() // 1_000_000)
         if held and rng.random() < 0.5:
             symbol = rng.choice(sorted(held))
             gate.close(strategy, symbol, PRICES[symbol])
             held.discard(symbol)
         symbol = rng.choice([s for s in sorted(PRICES) if s not in held] or sorted(PRICES))
-        intent = buy(f"{strategy}-{k}", symbol, rng.uniform(150.0, 650.0), strategy, rng.choice(["BUY", "SELL"]))
-        veto, detail, reservation_id = gate.reserve(intent)
-        if veto:
-            continue
-        approved += 1
-        if reservation_id is None:  # an approved reducing order books no reservation
-            continue
-        choice = rng.random()
-        if choice < 0.4:
-            gate.release(reservation_id)
-        elif choice < 0.8 and symbol not in held:
-            gate.fill(reservation_id, detail["sized"]["qty"], PRICES[symbol])
-            held.add(symbol)
+        intents = [buy(f"{strategy}-{k}", symbol, rng.uniform(150.0, 650.0), strategy, rng.choice(["BUY", "SELL"]))]
+        if worker % 2 == 1 and k + 1 < reserves and rng.random() < 0.3:  # odd workers: two signals at once
+            intents.append(buy(f"{strategy}-{k + 1}", rng.choice(sorted(PRICES)), rng.uniform(150.0, 650.0),
+                               strategy, rng.choice(["BUY", "SELL"])))
+        outcomes = gate.reserve_many(intents) if len(intents) > 1 else [gate.reserve(intents[0])]
+        k += len(intents)
+        for intent, (veto, detail, reservation_id) in zip(intents, outcomes, strict=True):
+            if veto:
+                continue
+            approved += 1
+            if reservation_id is None:  # an approved reducing order books no reservation
+                continue
+            choice = rng.random()
+            if choice < 0.4:
+                gate.release(reservation_id)
+            elif choice < 0.8 and intent.symbol not in held:
+                gate.fill(reservation_id, detail["sized"]["qty"], PRICES[intent.symbol])
+                held.add(intent.symbol)
     ledger.dispose()
     return approved
 
