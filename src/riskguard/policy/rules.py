@@ -130,6 +130,28 @@ class PolicyInputs:
     ladder: LadderState
 
 
+def policy_signature(inputs: PolicyInputs, rules: PolicyRules) -> tuple[object, ...]:
+    """Every value :func:`compute_policy` reads from ``inputs``, reduced to what it can tell apart:
+    equal signatures (under the same ``rules``) give equal policies, so a cached policy whose
+    signature is unchanged need not be recomputed.
+
+    Drawdowns count only through the reached step and that window's drawdown (quoted in the
+    note), the losing streak through its multiplier (and its length, quoted when it reduces), the
+    symbol's performance only when it is poor or blocked (then quoted). Floats are compared with
+    ``==``; none of these can be -0.0, which would compare equal to 0.0 but print differently.
+    Keep this in step with compute_policy (tests/test_policy_rules.py checks the implication).
+    """
+    step = rules.drawdown_reduction(inputs.drawdowns)
+    streak = rules.streak_multiplier(inputs.losing_streak)
+    perf, perf_rule = inputs.performance, rules.performance
+    quoted = perf_rule.is_blocked(perf) or perf_rule.is_poor(perf)
+    return (inputs.symbol, inputs.regime, inputs.in_universe, inputs.allowed_symbols,
+            step, None if step is None else inputs.drawdowns[step.window],
+            streak, inputs.losing_streak if streak < MAX_MULTIPLIER else None,
+            (perf.trades, perf.win_rate, perf.avg_r) if quoted else None,
+            inputs.ladder)
+
+
 def compute_policy(inputs: PolicyInputs, rules: PolicyRules) -> TradingPolicy:
     """The TradingPolicy for one symbol. Every reduction appends its reason to ``notes``."""
     notes: list[str] = []
