@@ -14,10 +14,12 @@ from riskguard.config import preset
 from riskguard.config.schema import Posture
 from riskguard.model.enums import Regime, RiskProfile, TradingState
 from riskguard.model.errors import InputValidationError
+from riskguard.policy.drawdown import DrawdownWindow
 from riskguard.policy.flags import PolicyViews, split_policy
 from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.policy.regime import warmup_bars
-from riskguard.policy.rules import PolicyInputs, compute_policy
+from riskguard.policy.risk_state import SymbolPerformance
+from riskguard.policy.rules import compute_policy
 
 WED = int(datetime(2024, 8, 7, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
@@ -172,8 +174,10 @@ class _RecomputingEngine(PolicyEngine):
 
     __slots__ = ()
 
-    def _views(self, inputs: PolicyInputs) -> PolicyViews:
-        return split_policy(compute_policy(inputs, self._rules), self._flags)
+    def _views(self, name: str, drawdowns: dict[DrawdownWindow, float],
+               performance: SymbolPerformance | None = None,
+               account: tuple[object, ...] | None = None) -> PolicyViews:
+        return split_policy(compute_policy(self._inputs(name, drawdowns, performance), self._rules), self._flags)
 
 
 _SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "DOGEUSDT")  # DOGE is outside the universe

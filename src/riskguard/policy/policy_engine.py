@@ -19,7 +19,13 @@ from riskguard.policy.flags import PolicyFlags, PolicyViews, split_policy
 from riskguard.policy.ladder import Clock, DrawdownLadder, LadderEvent, LadderState
 from riskguard.policy.regime import current_regime, warmup_bars
 from riskguard.policy.risk_state import RiskState, SymbolPerformance
-from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy, policy_signature
+from riskguard.policy.rules import (
+    PolicyInputs,
+    PolicyRules,
+    account_signature,
+    compute_policy,
+    symbol_signature,
+)
 from riskguard.policy.trading_policy import TradingPolicy
 
 
@@ -181,19 +187,35 @@ class PolicyEngine:
             ladder=self._ladder.state,
         )
 
-    def _views(self, inputs: PolicyInputs) -> PolicyViews:
-        """The views of ``inputs``' policy: the last ones computed for the symbol when their inputs
-        had the same signature (an equal policy), else freshly computed."""
-        signature = policy_signature(inputs, self._rules)
-        computed = self._computed.get(inputs.symbol)
+    def _views(self, name: str, drawdowns: dict[DrawdownWindow, float],
+               performance: SymbolPerformance | None = None,
+               account: tuple[object, ...] | None = None) -> PolicyViews:
+        """The views of ``name``'s policy now: the last ones computed for the symbol when their inputs
+        had the same signature (``rules.policy_signature``: an equal policy), else freshly computed.
+        ``performance`` and ``account`` (the account-wide part of the signature) may be passed in
+        when a refresh already has them."""
+        if performance is None:
+            performance = self._risk.performance(name)
+        if account is None:
+            account = self._account_signature(drawdowns)
+        signature = (symbol_signature(self._rules, name, self._regimes.get(name), name in self._universe,
+                                      performance), account)
+        computed = self._computed.get(name)
         if computed is not None and computed[0] == signature:
             return computed[1]
-        views = split_policy(compute_policy(inputs, self._rules), self._flags)
-        self._computed[inputs.symbol] = (signature, views)
+        views = self._fresh_views(self._inputs(name, drawdowns, performance))
+        self._computed[name] = (signature, views)
         return views
 
+    def _fresh_views(self, inputs: PolicyInputs) -> PolicyViews:
+        return split_policy(compute_policy(inputs, self._rules), self._flags)
+
+    def _account_signature(self, drawdowns: dict[DrawdownWindow, float]) -> tuple[object, ...]:
+        return account_signature(self._rules, self._allowed, self._risk.losing_streak, drawdowns,
+                                 self._ladder.state)
+
     def _compute(self, name: str, drawdowns: dict[DrawdownWindow, float] | None = None) -> PolicyViews:
-        return self._views(self._inputs(name, self._drawdowns() if drawdowns is None else drawdowns))
+        return self._views(name, self._drawdowns() if drawdowns is None else drawdowns)
 
     def _refresh_symbol(self, name: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if v.policy.symbol != name}
@@ -207,4 +229,5 @@ class PolicyEngine:
         self._allowed = tuple(s for s in sorted(self._universe) if not perf_rule.is_blocked(performance[s]))
         drawdowns = self._drawdowns()
         self._dd_signature = self._signature(drawdowns)
-        self._cache = {name: self._views(self._inputs(name, drawdowns, performance[name])) for name in names}
+        account = self._account_signature(drawdowns)
+        self._cache = {name: self._views(name, drawdowns, performance[name], account) for name in names}
