@@ -4,6 +4,7 @@ plus a scaling run up to 10 million synthetic bars.
 
     python benchmarks/bench_replay.py                 # comparisons (1 year x 4 symbols of 1h candles)
     python benchmarks/bench_replay.py --scaling       # also 0.1 / 1 / 10 million bars (minutes)
+    python benchmarks/bench_replay.py --split         # also where a no-ledger replay's time goes
 
 vectorbt and backtesting.py are benchmark-only extras (``pip install -e .[bench]``); a missing one
 is reported as skipped. Data: the real candles of ../shared/data when present (else the synthetic
@@ -13,13 +14,16 @@ sample, labelled). Throughput is bars per second over all symbols (higher is bet
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
 import os
 import platform
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +33,9 @@ import pandas as pd
 
 from riskguard.config import preset
 from riskguard.math.indicators import atr as atr_indicator
+from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
-from riskguard.replay.runner import ReplayOptions, run_replay
+from riskguard.replay.runner import Replay, ReplayOptions, run_replay
 from riskguard.replay.strategies import Breakout, EmaTrend
 from riskguard.replay.synthetic import DEFAULT_SYMBOLS, generate_ohlcv
 
@@ -157,6 +162,82 @@ def bench_backtesting(market: MarketData, signals: dict[str, npt.NDArray[np.int8
     return _timed(run, repeat)
 
 
+SPLIT_SITES: tuple[tuple[type, str, str], ...] = (
+    (Replay, "_decide", "decisions: check_order (policy read, sizing, every gate incl. CVaR)"),
+    (Replay, "_signal", "signal objects"),
+    (Replay, "_feed", "feeding marks and NAV"),
+    (Replay, "_feed_returns", "feeding returns"),
+    (Replay, "_enter", "entries: exit plan, exit simulation, fees and funding"),
+    (Replay, "_on_exit", "exit fills"),
+    (Replay, "_curves", "equity and exposure curves"),
+    (Replay, "_prepare_series", "set-up: ATR, regimes, returns"),
+    (PolicyEngine, "record_trade", "policy refresh after each closed trade"),
+    (PolicyEngine, "update_equity", "policy: equity marks (drawdowns, ladder)"),
+    (PolicyEngine, "update_regime", "policy: regime changes"),
+)
+"""Call sites timed by :func:`split` (pure-Python methods; the compiled engine is timed at its caller)."""
+
+
+@contextlib.contextmanager
+def _timed_sites(totals: dict[str, float], calls: dict[str, int]) -> Iterator[None]:
+    """Time each of SPLIT_SITES exclusive of the others nested in it (seconds into ``totals``)."""
+    stack = [0.0]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in SPLIT_SITES]
+
+    def wrap(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack.append(0.0)
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                nested = stack.pop()
+                totals[label] += elapsed - nested
+                calls[label] += 1
+                stack[-1] += elapsed
+        return timed
+
+    try:
+        for (owner, name, label), (_, _, fn) in zip(SPLIT_SITES, saved, strict=True):
+            setattr(owner, name, wrap(label, fn))
+        yield
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+
+
+def split(market: MarketData, repeat: int) -> None:
+    """Print where a ledger-off replay of ``market`` spends its time: median ms, share and us per call
+    of each site over ``repeat`` timed runs (about 10k timer pairs per year: ~1 % overhead)."""
+    posture = preset("moderate")
+    rows: list[dict[str, float]] = []
+    calls: dict[str, int] = defaultdict(int)
+    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=False))
+    for _ in range(repeat):
+        totals: dict[str, float] = defaultdict(float)
+        calls.clear()
+        with _timed_sites(totals, calls):
+            started = time.perf_counter()
+            result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
+                                options=ReplayOptions(use_ledger=False))
+            total = time.perf_counter() - started
+        totals["the rest: event loop, signal events, bookkeeping"] = total - sum(totals.values())
+        totals["TOTAL"] = total
+        rows.append(totals)
+    total = statistics.median(r["TOTAL"] for r in rows)
+    print(f"split of the no-ledger replay ({len(result.decisions):,} decisions, {len(result.trades):,} trades), "
+          f"median of {repeat}: {total * 1e3:.0f} ms")
+    for label in rows[0]:
+        if label == "TOTAL":
+            continue
+        ms = statistics.median(r[label] for r in rows) * 1e3
+        share = statistics.median(r[label] / r["TOTAL"] for r in rows) * 100
+        per_call = f"{ms * 1e3 / calls[label]:8.1f} us/call ({calls[label]:,})" if calls.get(label) else ""
+        print(f"  {label:<70} {ms:7.1f} ms {share:5.1f} %  {per_call}")
+
+
 def scaling(sizes: list[int]) -> list[tuple[int, float, int]]:
     """Seconds of a ledger-off replay of ``sizes`` synthetic bars (4 symbols), per size."""
     rows = []
@@ -191,6 +272,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="bar counts of the scaling run")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs per engine (median reported)")
     parser.add_argument("--skip-ledger", action="store_true", help="leave out the SQLite-ledger replay")
+    parser.add_argument("--split", action="store_true", help="also time the replay's parts (decisions, exits, ...)")
     args = parser.parse_args()
     repeat = max(1, args.repeat)
     logging.getLogger("riskguard").setLevel(logging.ERROR)
@@ -223,6 +305,8 @@ def main() -> None:
         other = results[name]
         if other is not None:
             print(f"riskguard / {name}: {other / ours:.2f}x the throughput")
+    if args.split:
+        split(market, repeat)
     if args.scaling:
         print("scaling (synthetic, 4 symbols, engine in the loop, no ledger):")
         scaling([int(x) for x in args.sizes.split(",")])

@@ -7,13 +7,19 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskguard.config import preset
 from riskguard.config.schema import Posture
 from riskguard.model.enums import Regime, RiskProfile, TradingState
 from riskguard.model.errors import InputValidationError
+from riskguard.policy.drawdown import DrawdownWindow
+from riskguard.policy.flags import PolicyViews, split_policy
 from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.policy.regime import warmup_bars
+from riskguard.policy.risk_state import SymbolPerformance
+from riskguard.policy.rules import compute_policy
 
 WED = int(datetime(2024, 8, 7, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
@@ -141,3 +147,69 @@ def test_unknown_regime_value_is_refused() -> None:
     with pytest.raises(InputValidationError) as err:
         engine().update_regime("BTCUSDT", "BULL")  # type: ignore[arg-type]
     assert err.value.field == "regime"
+
+
+def test_a_trade_leaves_a_policy_that_reads_nothing_it_changed_as_it_was() -> None:
+    pe = engine()
+    pe.update_regime("ETHUSDT", Regime.NORMAL)
+    before = pe.views_for("ETHUSDT")
+    pe.record_trade("BTCUSDT", 12.0, 1.1, WED)  # a win: no streak, BTC's performance only
+    assert pe.views_for("ETHUSDT") is before
+
+
+def test_a_refresh_after_a_trade_quotes_the_drawdown_of_that_moment() -> None:
+    pe = engine()
+    pe.update_regime("ETHUSDT", Regime.NORMAL)
+    pe.update_equity(WED, 4400.0)
+    pe.update_equity(WED + HOUR, 4300.0)  # -2.3 %: the daily step (2 %) is reached
+    assert "daily drawdown 2.27%" in pe.policy_for("ETHUSDT").notes[0]
+    pe.update_equity(WED + 2 * HOUR, 4290.0)  # the same step: the cached policy stays
+    assert "daily drawdown 2.27%" in pe.policy_for("ETHUSDT").notes[0]
+    pe.record_trade("BTCUSDT", 12.0, 1.1, WED + 2 * HOUR)  # a refresh reads the drawdown again
+    assert "daily drawdown 2.50%" in pe.policy_for("ETHUSDT").notes[0]
+
+
+class _RecomputingEngine(PolicyEngine):
+    """The reference: every refresh computes every policy afresh."""
+
+    __slots__ = ()
+
+    def _views(self, name: str, drawdowns: dict[DrawdownWindow, float],
+               performance: SymbolPerformance | None = None,
+               account: tuple[object, ...] | None = None) -> PolicyViews:
+        return split_policy(compute_policy(self._inputs(name, drawdowns, performance), self._rules), self._flags)
+
+
+_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "DOGEUSDT")  # DOGE is outside the universe
+_TRADE = st.tuples(st.just("trade"), st.sampled_from(_SYMBOLS[:2]), st.sampled_from([-30.0, -5.0, 0.0, 8.0, 40.0]),
+                   st.sampled_from([-1.0, -0.4, 0.0, 0.5, 2.0]))
+# Trades are weighted up and fall on two symbols: streaks and poor performance need runs of them.
+_UPDATES = st.lists(st.one_of(
+    st.tuples(st.just("regime"), st.sampled_from(_SYMBOLS), st.sampled_from([None, *Regime])),
+    _TRADE, _TRADE, _TRADE,
+    st.tuples(st.just("equity"), st.floats(3_600.0, 4_600.0), st.sampled_from([0, HOUR, 86_400_000])),
+    st.tuples(st.just("acknowledge")),
+), min_size=40, max_size=120)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_UPDATES, st.sampled_from(["conservative", "moderate", "aggressive"]))
+def test_policies_equal_those_of_an_engine_that_recomputes_every_policy_on_every_refresh(
+        updates: list[tuple[object, ...]], preset_name: str) -> None:
+    posture = preset(preset_name)
+    now = [WED]
+    fast, reference = (cls(posture, clock=lambda: now[0]) for cls in (PolicyEngine, _RecomputingEngine))
+    for update in updates:
+        for pe in (fast, reference):
+            if update[0] == "regime":
+                pe.update_regime(str(update[1]), update[2])  # type: ignore[arg-type]
+            elif update[0] == "trade":
+                pe.record_trade(str(update[1]), float(update[2]), float(update[3]), now[0])  # type: ignore[arg-type]
+            elif update[0] == "equity":
+                pe.update_equity(now[0], float(update[1]))  # type: ignore[arg-type]
+            else:
+                pe.acknowledge(ts_ms=now[0])
+        if update[0] == "equity":
+            now[0] += int(update[2])  # type: ignore[call-overload]
+        for symbol in _SYMBOLS:
+            assert fast.views_for(symbol) == reference.views_for(symbol)

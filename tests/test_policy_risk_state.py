@@ -116,6 +116,23 @@ def test_symbol_spellings_share_one_record() -> None:
     assert state.performance("btcusdt").trades == 1
 
 
+def test_a_spelling_looked_up_before_keeps_resolving_to_the_same_record() -> None:
+    state = RiskState(window_trades=5)
+    assert state.performance("BTC/USDT:USDT").trades == 0
+    state.record_trade("btcusdt", 1.0, 1.0, 0)
+    state.record_trade("BTC/USDT:USDT", -1.0, -1.0, 1)
+    assert state.performance("BTC/USDT:USDT") == state.performance("BTCUSDT")
+    assert state.performance("BTCUSDT").trades == 2
+
+
+def test_a_malformed_symbol_is_refused_every_time_it_is_looked_up() -> None:
+    state = RiskState(window_trades=5)
+    for _ in range(2):
+        with pytest.raises(InputValidationError) as err:
+            state.performance("BTC-USDT")
+        assert err.value.field == "symbol"
+
+
 @pytest.mark.parametrize(("field", "args"), [
     ("pnl_usdt", ("BTCUSDT", float("nan"), 1.0, 0)),
     ("r_multiple", ("BTCUSDT", 1.0, float("inf"), 0)),

@@ -11,7 +11,7 @@ from riskguard.model.enums import Mode, Regime, RiskProfile, TradingState
 from riskguard.policy.drawdown import DrawdownWindow
 from riskguard.policy.ladder import LadderState
 from riskguard.policy.risk_state import SymbolPerformance
-from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy
+from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy, policy_signature
 from riskguard.policy.trading_policy import ExitMode, TradingPolicy
 
 RULES = PolicyRules.from_section(PolicySection())
@@ -145,3 +145,58 @@ def test_multiplier_always_within_0_1_and_1(regime: Regime | None, streak: int, 
 @given(streak=st.integers(0, 30))
 def test_a_longer_losing_streak_never_raises_the_multiplier(streak: int) -> None:
     assert policy(streak=streak + 1).max_risk_pct <= policy(streak=streak).max_risk_pct
+
+
+# Small pools, so that two independently drawn inputs often share a signature.
+_REGIMES = st.sampled_from([None, *Regime])
+_TRADES, _WIN_RATES, _AVG_RS = [0, 3, 12, 20], [0.0, 0.2, 0.3, 0.45, 0.6], [-0.6, -0.4, -0.2, 0.0, 0.3]
+_PERFS = st.builds(SymbolPerformance, st.just("BTCUSDT"), st.sampled_from(_TRADES), st.sampled_from(_WIN_RATES),
+                   st.sampled_from(_AVG_RS))
+_DRAWDOWNS = st.fixed_dictionaries({w: st.sampled_from([0.0, 0.01, 0.02, 0.025, 0.05, 0.051, 0.1, 0.12])
+                                    for w in DrawdownWindow})
+_LADDERS = st.sampled_from([CALM, LadderState(TradingState.HALTED, 1.0, None, ("daily_3%_halt_new_trades",)),
+                            LadderState(TradingState.ACTIVE, 0.5, Mode.PAPER, ("weekly_5%_half_size",))])
+_INPUTS = st.builds(PolicyInputs, symbol=st.just("BTCUSDT"), regime=_REGIMES, in_universe=st.booleans(),
+                    allowed_symbols=st.sampled_from([("BTCUSDT", "ETHUSDT"), ("ETHUSDT",)]), performance=_PERFS,
+                    losing_streak=st.integers(0, 7), drawdowns=_DRAWDOWNS, ladder=_LADDERS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_INPUTS, st.data())
+def test_inputs_with_equal_signatures_give_equal_policies(first: PolicyInputs, data: st.DataObject) -> None:
+    # The second input differs from the first in one or two fields, so equal signatures are common.
+    perf = first.performance
+    near_perfs = st.one_of(  # the same performance but for one statistic, or any other
+        _PERFS, st.builds(SymbolPerformance, st.just(perf.symbol), st.sampled_from(_TRADES), st.just(perf.win_rate),
+                          st.just(perf.avg_r)),
+        st.builds(SymbolPerformance, st.just(perf.symbol), st.just(perf.trades), st.sampled_from(_WIN_RATES),
+                  st.just(perf.avg_r)),
+        st.builds(SymbolPerformance, st.just(perf.symbol), st.just(perf.trades), st.just(perf.win_rate),
+                  st.sampled_from(_AVG_RS)))
+    pools: dict[str, st.SearchStrategy[object]] = {
+        "regime": _REGIMES, "performance": near_perfs, "losing_streak": st.integers(0, 7),
+        "drawdowns": _DRAWDOWNS, "ladder": _LADDERS, "in_universe": st.booleans()}
+    changed = data.draw(st.lists(st.sampled_from(sorted(pools)), min_size=1, max_size=2, unique=True))
+    changes = {name: data.draw(pools[name]) for name in changed}
+    second = PolicyInputs(**{**{f: getattr(first, f) for f in PolicyInputs.__dataclass_fields__}, **changes})
+    if policy_signature(first, RULES) == policy_signature(second, RULES):
+        assert compute_policy(first, RULES) == compute_policy(second, RULES)
+    else:
+        assert first != second
+
+
+def test_a_longer_streak_below_the_first_step_keeps_the_signature() -> None:
+    base = PolicyInputs("BTCUSDT", Regime.NORMAL, True, ("BTCUSDT",), SymbolPerformance("BTCUSDT", 0, 0.0, 0.0),
+                        0, NO_DRAWDOWN, CALM)
+    longer = PolicyInputs(**{**{f: getattr(base, f) for f in PolicyInputs.__dataclass_fields__}, "losing_streak": 2})
+    assert policy_signature(base, RULES) == policy_signature(longer, RULES)
+    assert compute_policy(base, RULES) == compute_policy(longer, RULES)
+
+
+def test_a_reached_drawdown_step_is_quoted_so_its_level_is_part_of_the_signature() -> None:
+    def inputs(daily: float) -> PolicyInputs:
+        return PolicyInputs("BTCUSDT", Regime.NORMAL, True, ("BTCUSDT",), SymbolPerformance("BTCUSDT", 0, 0.0, 0.0),
+                            0, {**NO_DRAWDOWN, DrawdownWindow.DAILY: daily}, CALM)
+
+    assert policy_signature(inputs(0.031), RULES) != policy_signature(inputs(0.032), RULES)
+    assert compute_policy(inputs(0.031), RULES).notes != compute_policy(inputs(0.032), RULES).notes

@@ -1,7 +1,9 @@
 """PolicyEngine: holds regimes, risk state and the drawdown ladder; serves cached policies in O(1).
 
 Updates (candles, trades, equity marks) recompute the affected policies eagerly, so the hot-path
-lookups ``policy_for`` / ``views_for`` are dictionary reads.
+lookups ``policy_for`` / ``views_for`` are dictionary reads. A refresh recomputes only the
+symbols whose policy inputs changed (``policy_signature``): a trade moves the traded symbol's
+performance and the account's streak, which often leaves the other symbols' policies as they were.
 """
 
 from __future__ import annotations
@@ -17,15 +19,21 @@ from riskguard.policy.flags import PolicyFlags, PolicyViews, split_policy
 from riskguard.policy.ladder import Clock, DrawdownLadder, LadderEvent, LadderState
 from riskguard.policy.regime import current_regime, warmup_bars
 from riskguard.policy.risk_state import RiskState, SymbolPerformance
-from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy
+from riskguard.policy.rules import (
+    PolicyInputs,
+    PolicyRules,
+    account_signature,
+    compute_policy,
+    symbol_signature,
+)
 from riskguard.policy.trading_policy import TradingPolicy
 
 
 class PolicyEngine:
     """Per-symbol trading policy from regime, risk state, symbol performance and the posture."""
 
-    __slots__ = ("_allowed", "_cache", "_dd_signature", "_flags", "_ladder", "_posture", "_regimes",
-                 "_risk", "_rules", "_universe")
+    __slots__ = ("_allowed", "_cache", "_computed", "_dd_signature", "_flags", "_ladder", "_posture",
+                 "_regimes", "_risk", "_rules", "_universe")
 
     def __init__(self, posture: Posture, clock: Clock | None = None) -> None:
         section = posture.policy
@@ -37,6 +45,8 @@ class PolicyEngine:
         self._ladder = DrawdownLadder.from_sections(section.drawdown_ladder, clock)
         self._regimes: dict[str, Regime | None] = {}
         self._cache: dict[str, PolicyViews] = {}
+        # Per symbol, the signature of the inputs of its last computed policy and that policy's views.
+        self._computed: dict[str, tuple[tuple[object, ...], PolicyViews]] = {}
         self._allowed: tuple[str, ...] = ()
         self._dd_signature: tuple[object, ...] = ()
         self._refresh_all()
@@ -154,42 +164,70 @@ class PolicyEngine:
     def _drawdowns(self) -> dict[DrawdownWindow, float]:
         return {w: self._risk.drawdown_pct(w) for w in DrawdownWindow}
 
-    def _signature(self) -> tuple[object, ...]:
+    def _signature(self, drawdowns: dict[DrawdownWindow, float] | None = None) -> tuple[object, ...]:
         # Policies depend on drawdowns only through the reached step and the ladder state; equity
         # marks that change neither (the common case) leave every cached policy valid.
-        return (self._rules.drawdown_reduction(self._drawdowns()), self._ladder.state)
+        return (self._rules.drawdown_reduction(self._drawdowns() if drawdowns is None else drawdowns),
+                self._ladder.state)
 
     def _refresh_if_drawdown_changed(self) -> None:
         if self._signature() != self._dd_signature:
             self._refresh_all()
 
-    def _inputs(self, name: str, drawdowns: dict[DrawdownWindow, float]) -> PolicyInputs:
+    def _inputs(self, name: str, drawdowns: dict[DrawdownWindow, float],
+                performance: SymbolPerformance | None = None) -> PolicyInputs:
         return PolicyInputs(
             symbol=name,
             regime=self._regimes.get(name),
             in_universe=name in self._universe,
             allowed_symbols=self._allowed,
-            performance=self._risk.performance(name),
+            performance=self._risk.performance(name) if performance is None else performance,
             losing_streak=self._risk.losing_streak,
             drawdowns=drawdowns,
             ladder=self._ladder.state,
         )
 
-    def _compute(self, name: str, drawdowns: dict[DrawdownWindow, float] | None = None) -> PolicyViews:
-        inputs = self._inputs(name, self._drawdowns() if drawdowns is None else drawdowns)
+    def _views(self, name: str, drawdowns: dict[DrawdownWindow, float],
+               performance: SymbolPerformance | None = None,
+               account: tuple[object, ...] | None = None) -> PolicyViews:
+        """The views of ``name``'s policy now: the last ones computed for the symbol when their inputs
+        had the same signature (``rules.policy_signature``: an equal policy), else freshly computed.
+        ``performance`` and ``account`` (the account-wide part of the signature) may be passed in
+        when a refresh already has them."""
+        if performance is None:
+            performance = self._risk.performance(name)
+        if account is None:
+            account = self._account_signature(drawdowns)
+        signature = (symbol_signature(self._rules, name, self._regimes.get(name), name in self._universe,
+                                      performance), account)
+        computed = self._computed.get(name)
+        if computed is not None and computed[0] == signature:
+            return computed[1]
+        views = self._fresh_views(self._inputs(name, drawdowns, performance))
+        self._computed[name] = (signature, views)
+        return views
+
+    def _fresh_views(self, inputs: PolicyInputs) -> PolicyViews:
         return split_policy(compute_policy(inputs, self._rules), self._flags)
 
-    def _allowed_symbols(self) -> tuple[str, ...]:
-        perf = self._rules.performance
-        return tuple(s for s in sorted(self._universe) if not perf.is_blocked(self._risk.performance(s)))
+    def _account_signature(self, drawdowns: dict[DrawdownWindow, float]) -> tuple[object, ...]:
+        return account_signature(self._rules, self._allowed, self._risk.losing_streak, drawdowns,
+                                 self._ladder.state)
+
+    def _compute(self, name: str, drawdowns: dict[DrawdownWindow, float] | None = None) -> PolicyViews:
+        return self._views(name, self._drawdowns() if drawdowns is None else drawdowns)
 
     def _refresh_symbol(self, name: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if v.policy.symbol != name}
         self._cache[name] = self._compute(name)
 
     def _refresh_all(self) -> None:
-        self._allowed = self._allowed_symbols()
-        self._dd_signature = self._signature()
         names = {v.policy.symbol for v in self._cache.values()} | self._universe
+        # One performance look-up per symbol serves both the allowed list and the symbol's inputs.
+        performance = {name: self._risk.performance(name) for name in names}
+        perf_rule = self._rules.performance
+        self._allowed = tuple(s for s in sorted(self._universe) if not perf_rule.is_blocked(performance[s]))
         drawdowns = self._drawdowns()
-        self._cache = {name: self._compute(name, drawdowns) for name in names}
+        self._dd_signature = self._signature(drawdowns)
+        account = self._account_signature(drawdowns)
+        self._cache = {name: self._views(name, drawdowns, performance[name], account) for name in names}

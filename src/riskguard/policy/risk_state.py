@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from riskguard.model.validation import finite, symbol, timestamp_ms
 from riskguard.policy.drawdown import DrawdownMonitor, DrawdownWindow
 
+_NAME_MEMO = 1024
+"""Raw symbol spellings whose normalised form RiskState remembers."""
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolPerformance:
@@ -59,7 +62,7 @@ class RiskState:
     A losing trade has pnl < 0 and extends the streak; any other closed trade ends it.
     """
 
-    __slots__ = ("_capacity", "_drawdowns", "_last_trade_ts", "_losing_streak", "_symbols")
+    __slots__ = ("_capacity", "_drawdowns", "_last_trade_ts", "_losing_streak", "_names", "_symbols")
 
     def __init__(self, window_trades: int) -> None:
         if isinstance(window_trades, bool) or not isinstance(window_trades, int) or window_trades < 1:
@@ -69,6 +72,19 @@ class RiskState:
         self._losing_streak = 0
         self._symbols: dict[str, _RollingTrades] = {}
         self._last_trade_ts = -1
+        self._names: dict[str, str] = {}
+
+    def _name(self, raw: str) -> str:
+        # Symbol normalisation is a pure function of the string: remember it for the few symbols an
+        # account trades (policy refreshes look every symbol up after each trade).
+        if type(raw) is not str:
+            return symbol("symbol", raw)
+        name = self._names.get(raw)
+        if name is None:
+            name = symbol("symbol", raw)
+            if len(self._names) < _NAME_MEMO:
+                self._names[raw] = name
+        return name
 
     def record_trade(
         self, symbol_name: str, pnl_usdt: float, r_multiple: float, ts_ms: int
@@ -77,7 +93,7 @@ class RiskState:
 
         Returns the symbol's updated performance.
         """
-        name = symbol("symbol", symbol_name)
+        name = self._name(symbol_name)
         pnl = finite("pnl_usdt", pnl_usdt)
         r = finite("r_multiple", r_multiple)
         self._last_trade_ts = max(self._last_trade_ts, timestamp_ms("ts_ms", ts_ms))
@@ -113,7 +129,7 @@ class RiskState:
 
     def performance(self, symbol_name: str) -> SymbolPerformance:
         """Rolling performance of a symbol (zero trades when none were recorded)."""
-        name = symbol("symbol", symbol_name)
+        name = self._name(symbol_name)
         rolling = self._symbols.get(name)
         return SymbolPerformance(name, 0, 0.0, 0.0) if rolling is None else rolling.stats(name)
 

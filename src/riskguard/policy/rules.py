@@ -130,6 +130,42 @@ class PolicyInputs:
     ladder: LadderState
 
 
+def symbol_signature(rules: PolicyRules, symbol: str, regime: Regime | None, in_universe: bool,
+                     performance: SymbolPerformance) -> tuple[object, ...]:
+    """The symbol's own part of :func:`policy_signature`: its regime, universe membership, and its
+    performance only when poor or blocked (then quoted in the notes)."""
+    perf_rule = rules.performance
+    quoted = perf_rule.is_blocked(performance) or perf_rule.is_poor(performance)
+    return (symbol, regime, in_universe,
+            (performance.trades, performance.win_rate, performance.avg_r) if quoted else None)
+
+
+def account_signature(rules: PolicyRules, allowed_symbols: tuple[str, ...], losing_streak: int,
+                      drawdowns: Mapping[DrawdownWindow, float], ladder: LadderState) -> tuple[object, ...]:
+    """The account-wide part of :func:`policy_signature`, the same for every symbol at one moment:
+    the allowed symbols, the reached drawdown step and that window's drawdown (quoted in the note),
+    the streak multiplier and the streak's length when it reduces (quoted), the ladder state."""
+    step = rules.drawdown_reduction(drawdowns)
+    streak = rules.streak_multiplier(losing_streak)
+    return (allowed_symbols, step, None if step is None else drawdowns[step.window],
+            streak, losing_streak if streak < MAX_MULTIPLIER else None, ladder)
+
+
+def policy_signature(inputs: PolicyInputs, rules: PolicyRules) -> tuple[object, ...]:
+    """Every value :func:`compute_policy` reads from ``inputs``, reduced to what it can tell apart:
+    equal signatures (under the same ``rules``) give equal policies, so a cached policy whose
+    signature is unchanged need not be recomputed.
+
+    Floats are compared with ``==``; none of them can be -0.0 (drawdowns are (peak - nav) / peak
+    with nav <= peak, win rates and average R are running sums over counts), which would compare
+    equal to 0.0 but print differently. Keep this in step with compute_policy
+    (tests/test_policy_rules.py checks the implication).
+    """
+    return (symbol_signature(rules, inputs.symbol, inputs.regime, inputs.in_universe, inputs.performance),
+            account_signature(rules, inputs.allowed_symbols, inputs.losing_streak, inputs.drawdowns,
+                              inputs.ladder))
+
+
 def compute_policy(inputs: PolicyInputs, rules: PolicyRules) -> TradingPolicy:
     """The TradingPolicy for one symbol. Every reduction appends its reason to ``notes``."""
     notes: list[str] = []
