@@ -62,6 +62,12 @@ def test_ledger_in_the_loop_decides_exactly_like_the_engine_alone(sample: Market
     assert alone.trades == moderate_run.trades
 
 
+def test_ledger_realised_pnl_includes_funding_and_matches_the_replays_own(moderate_run: ReplayResult) -> None:
+    assert any(t.funding_usdt > 0.0 for t in moderate_run.trades)  # funding received, not only paid
+    net = sum(t.net_usdt for t in moderate_run.trades)
+    assert moderate_run.ledger_realized_usdt == pytest.approx(net, abs=1e-6)
+
+
 def test_equity_ends_at_start_plus_the_net_result_of_every_trade(moderate_run: ReplayResult) -> None:
     net = sum(t.net_usdt for t in moderate_run.trades)
     assert moderate_run.trades

@@ -492,9 +492,9 @@ class Replay:
         strategy, symbol = key
         self.now = t
         if self._gate is not None:
-            # Funding paid is booked in the ledger as part of the closing fee; the ledger has no entry
-            # for funding received (fees are >= 0), so that part stays in the replay's own accounting.
-            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=max(fee - funding, 0.0))
+            if funding != 0.0:  # booked with the last fill, before the position is closed
+                self._gate.book_funding(strategy, symbol, funding)
+            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=fee)
             self._dirty = True
         elif last:
             self.engine.close_position(symbol, strategy)
