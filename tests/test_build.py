@@ -41,3 +41,17 @@ def test_an_extension_built_after_its_source_is_not_stale(tmp_path: Path) -> Non
     os.utime(source, (1_000_000.0, 1_000_000.0))
     os.utime(extension, (1_000_060.0, 1_000_060.0))
     assert not is_stale(extension)
+
+
+def test_a_shim_older_than_its_source_is_not_stale_when_the_shared_library_was_rebuilt(tmp_path: Path) -> None:
+    extension = tmp_path / "engine.cpython-311-x86_64-linux-gnu.so"
+    shared = tmp_path / "0123abcd__mypyc.cpython-311-x86_64-linux-gnu.so"
+    source = tmp_path / "engine.py"
+    for path in (extension, shared):
+        path.write_bytes(b"")
+    source.write_text("x = 1\n")
+    os.utime(extension, (1_000_000.0, 1_000_000.0))
+    os.utime(source, (1_000_030.0, 1_000_030.0))
+    os.utime(shared, (1_000_060.0, 1_000_060.0))
+    assert not is_stale(extension, shared)
+    assert is_stale(extension)

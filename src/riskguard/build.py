@@ -48,18 +48,33 @@ def hot_path_summary() -> str:
     return "hot path partly compiled"
 
 
-def is_stale(extension: Path) -> bool:
-    """True when the ``.py`` source beside a compiled ``extension`` is newer than it (seconds of slack)."""
+def is_stale(extension: Path, shared: Path | None = None) -> bool:
+    """True when the ``.py`` source beside a compiled ``extension`` is newer than its build (seconds of
+    slack). mypyc puts the module's code in one ``shared`` library for the whole build and leaves a
+    small shim per module that a rebuild may not rewrite, so the newer of the two dates the build."""
     source = extension.parent / (extension.name.split(".", 1)[0] + ".py")
-    return source.exists() and source.stat().st_mtime > extension.stat().st_mtime + _MTIME_SLACK_S
+    built = extension.stat().st_mtime
+    if shared is not None and shared.exists():
+        built = max(built, shared.stat().st_mtime)
+    return source.exists() and source.stat().st_mtime > built + _MTIME_SLACK_S
+
+
+def _shared_library() -> Path | None:
+    """The newest mypyc shared library beside the installed ``riskguard`` package, if any."""
+    package = importlib.import_module("riskguard").__file__
+    if package is None:
+        return None
+    found = sorted(Path(package).parent.parent.glob("*__mypyc*"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
 
 
 def stale_compiled_modules() -> list[str]:
     """Hot-path modules whose source changed after the extension beside it was built (an editable
     install edited since ``pip install -e .``): the old compiled code is what runs."""
     stale = []
+    shared = _shared_library()
     for name in HOT_PATH_MODULES:
         path = importlib.import_module(name).__file__
-        if path is not None and _is_compiled(path) and is_stale(Path(path)):
+        if path is not None and _is_compiled(path) and is_stale(Path(path), shared):
             stale.append(name)
     return stale
