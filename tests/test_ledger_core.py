@@ -235,6 +235,21 @@ def test_funding_received_and_paid_is_realised_pnl_with_an_equity_mark(db_url: s
     assert consistency_problems(gate.ledger) == []
 
 
+def test_close_books_its_funding_in_the_same_transaction(db_url: str) -> None:
+    gate = make_gate(db_url)
+    _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0))
+    assert reservation_id is not None
+    gate.fill(reservation_id, 0.1, 3_000.0)
+    with pytest.raises(InputValidationError, match="qty"):
+        gate.close("s1", "ETHUSDT", 3_100.0, qty=5.0, fee=0.5, funding=0.25)
+    assert gate.ledger.account().realized_pnl == 0.0  # the refused close booked no funding either
+    closed = gate.close("s1", "ETHUSDT", 3_100.0, fee=0.5, funding=0.25)
+    assert closed.realized_pnl == pytest.approx(0.1 * 100.0 - 0.5)
+    assert gate.ledger.account().realized_pnl == pytest.approx(9.75)
+    assert [f.kind for f in sorted(rows(gate.ledger, t.fills), key=lambda f: f.fill_id)][-2:] == ["funding", "close"]
+    assert consistency_problems(gate.ledger) == []
+
+
 def test_funding_without_an_open_position_is_refused_by_name(db_url: str) -> None:
     gate = make_gate(db_url)
     with pytest.raises(LedgerNotFound, match="ETHUSDT"):

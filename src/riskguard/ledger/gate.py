@@ -342,10 +342,12 @@ class RiskGate:
             return self.ledger.release(reservation_id, now_ms=self.engine.clock())
 
     def close(self, strategy: str, symbol: str, price: float, *, qty: float | None = None,
-              fee: float = 0.0) -> CloseResult:
-        """Close (or reduce) a position at ``price`` USDT, booking realised PnL."""
+              fee: float = 0.0, funding: float = 0.0) -> CloseResult:
+        """Close (or reduce) a position at ``price`` USDT, booking realised PnL (and, first, any
+        ``funding`` USDT received (> 0) or paid (< 0) on it, in the same transaction)."""
         with self._lock:
-            return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, now_ms=self.engine.clock())
+            return self.ledger.close(strategy, symbol, price, qty=qty, fee=fee, funding=funding,
+                                     now_ms=self.engine.clock())
 
     def book_funding(self, strategy: str, symbol: str, amount: float) -> float:
         """Book a funding payment on an open position (USDT; > 0 received, < 0 paid) as realised

@@ -146,6 +146,12 @@ def _finite(field: str, value: float, *, positive: bool) -> float:
     return float(value)
 
 
+def _signed_finite(field: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputValidationError(field, "must be a finite number", value)
+    return float(value)
+
+
 def _account(row: Row[Any]) -> AccountRow:
     return AccountRow(row.account_id, int(row.version), row.mode, TradingState(row.trading_state),
                       row.state_reason, row.state_actor, int(row.state_ts_ms), row.nav,
@@ -520,11 +526,14 @@ class Ledger:
             return True
 
     def close(self, strategy: str, symbol: str, price: float, *, qty: float | None = None, fee: float = 0.0,
-              now_ms: int | None = None) -> CloseResult:
+              funding: float = 0.0, now_ms: int | None = None) -> CloseResult:
         """Close (or with ``qty`` reduce) the position of ``strategy`` in ``symbol`` at ``price`` USDT;
-        books the realised PnL net of ``fee`` and an equity mark."""
+        books the realised PnL net of ``fee`` and an equity mark. ``funding`` (USDT, > 0 received,
+        < 0 paid) is booked first in the same transaction, as :meth:`book_funding` would; the
+        returned ``realized_pnl`` is the close's own."""
         price = _finite("price", price, positive=True)
         fee = _finite("fee", fee, positive=False)
+        funding = _signed_finite("funding", funding)
         now = wall_clock_ms() if now_ms is None else now_ms
         symbol = symbol.upper()
         with self.transaction() as conn:
@@ -534,6 +543,8 @@ class Ledger:
                 t.positions.c.symbol == symbol)).first()
             if row is None:
                 raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol}")
+            if funding != 0.0:
+                account = self._funding(conn, account, row, strategy, symbol, funding, now)
             amount = row.qty if qty is None else _finite("qty", qty, positive=True)
             if amount > row.qty * (1.0 + _FULL):
                 raise InputValidationError("qty", f"exceeds the open {row.qty} of {strategy} {symbol}", qty)
@@ -552,8 +563,7 @@ class Ledger:
         USDT received (> 0) or paid (< 0). It is realised PnL: a ``funding`` row in ``rg_fills``
         (quantity 0, the position unchanged) and an equity mark. Returns the account's realised
         PnL after it. Refused by name: a non-finite amount, or no open position to fund."""
-        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
-            raise InputValidationError("amount", "must be a finite number", amount)
+        amount = _signed_finite("amount", amount)
         now = wall_clock_ms() if now_ms is None else now_ms
         symbol = symbol.upper()
         with self.transaction() as conn:
@@ -565,11 +575,17 @@ class Ledger:
                 raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol} to book funding on")
             if amount == 0.0:
                 return account.realized_pnl
-            held = row.qty if row.side == PositionSide.LONG.value else -row.qty
-            side = Side.BUY if held > 0 else Side.SELL
-            self._record_fill(conn, account, None, strategy, symbol, side, 0.0, row.entry_price, 0.0, float(amount),
-                              held, now, account.version + 1, "funding")
-            return account.realized_pnl + float(amount)
+            return self._funding(conn, account, row, strategy, symbol, amount, now).realized_pnl
+
+    def _funding(self, conn: Connection, account: AccountRow, position: Row[Any], strategy: str, symbol: str,
+                 amount: float, now: int) -> AccountRow:
+        """Book ``amount`` of funding on ``position`` (locked); returns the account row as it now is."""
+        held = position.qty if position.side == PositionSide.LONG.value else -position.qty
+        side = Side.BUY if held > 0 else Side.SELL
+        version = account.version + 1
+        self._record_fill(conn, account, None, strategy, symbol, side, 0.0, position.entry_price, 0.0, amount,
+                          held, now, version, "funding")
+        return dataclasses.replace(account, version=version, realized_pnl=account.realized_pnl + amount)
 
     def _trade(self, conn: Connection, strategy: str, symbol: str, side: Side, qty: float, price: float,
                now: int, version: int, leverage: float, stop: float | None,

@@ -492,9 +492,8 @@ class Replay:
         strategy, symbol = key
         self.now = t
         if self._gate is not None:
-            if funding != 0.0:  # booked with the last fill, before the position is closed
-                self._gate.book_funding(strategy, symbol, funding)
-            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=fee)
+            # Funding is booked with the last fill, in the closing transaction.
+            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=fee, funding=funding)
             self._dirty = True
         elif last:
             self.engine.close_position(symbol, strategy)
