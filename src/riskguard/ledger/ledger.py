@@ -538,11 +538,7 @@ class Ledger:
         symbol = symbol.upper()
         with self.transaction() as conn:
             account = self.lock_account(conn)
-            row = conn.execute(select(t.positions).where(
-                t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
-                t.positions.c.symbol == symbol)).first()
-            if row is None:
-                raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol}")
+            row = self._open_position(conn, strategy, symbol)
             if funding != 0.0:
                 account = self._funding(conn, account, row, strategy, symbol, funding, now)
             amount = row.qty if qty is None else _finite("qty", qty, positive=True)
@@ -568,14 +564,19 @@ class Ledger:
         symbol = symbol.upper()
         with self.transaction() as conn:
             account = self.lock_account(conn)
-            row = conn.execute(select(t.positions).where(
-                t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
-                t.positions.c.symbol == symbol)).first()
-            if row is None:
-                raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol} to book funding on")
+            row = self._open_position(conn, strategy, symbol)
             if amount == 0.0:
                 return account.realized_pnl
             return self._funding(conn, account, row, strategy, symbol, amount, now).realized_pnl
+
+    def _open_position(self, conn: Connection, strategy: str, symbol: str) -> Row[Any]:
+        """The position row of ``strategy`` in ``symbol`` (the account locked); LedgerNotFound if flat."""
+        row = conn.execute(select(t.positions).where(
+            t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
+            t.positions.c.symbol == symbol)).first()
+        if row is None:
+            raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol}")
+        return row
 
     def _funding(self, conn: Connection, account: AccountRow, position: Row[Any], strategy: str, symbol: str,
                  amount: float, now: int) -> AccountRow:
