@@ -207,11 +207,17 @@ def test_unknown_reservation_is_named_in_the_error(db_url: str) -> None:
         gate.fill("nope", 1.0, 1.0)
 
 
-def test_close_books_realised_pnl_net_of_fee_and_an_equity_mark(db_url: str) -> None:
+def _holding_eth(db_url: str) -> RiskGate:
+    """A gate whose strategy s1 holds 0.1 ETH bought at 3,000 USDT."""
     gate = make_gate(db_url)
     _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0))
     assert reservation_id is not None
     gate.fill(reservation_id, 0.1, 3_000.0)
+    return gate
+
+
+def test_close_books_realised_pnl_net_of_fee_and_an_equity_mark(db_url: str) -> None:
+    gate = _holding_eth(db_url)
     closed = gate.close("s1", "ETHUSDT", 3_100.0, fee=0.5)
     assert closed.realized_pnl == pytest.approx(0.1 * 100.0 - 0.5)
     assert closed.position_qty == 0.0
@@ -222,10 +228,7 @@ def test_close_books_realised_pnl_net_of_fee_and_an_equity_mark(db_url: str) -> 
 
 
 def test_funding_received_and_paid_is_realised_pnl_with_an_equity_mark(db_url: str) -> None:
-    gate = make_gate(db_url)
-    _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0))
-    assert reservation_id is not None
-    gate.fill(reservation_id, 0.1, 3_000.0)
+    gate = _holding_eth(db_url)
     assert gate.book_funding("s1", "ETHUSDT", 0.25) == pytest.approx(0.25)
     assert gate.book_funding("s1", "ETHUSDT", -0.05) == pytest.approx(0.20)
     assert gate.ledger.account().realized_pnl == pytest.approx(0.20)
@@ -236,10 +239,7 @@ def test_funding_received_and_paid_is_realised_pnl_with_an_equity_mark(db_url: s
 
 
 def test_close_books_its_funding_in_the_same_transaction(db_url: str) -> None:
-    gate = make_gate(db_url)
-    _, _, reservation_id = gate.reserve(buy("a", "ETHUSDT", notional=300.0))
-    assert reservation_id is not None
-    gate.fill(reservation_id, 0.1, 3_000.0)
+    gate = _holding_eth(db_url)
     with pytest.raises(InputValidationError, match="qty"):
         gate.close("s1", "ETHUSDT", 3_100.0, qty=5.0, fee=0.5, funding=0.25)
     assert gate.ledger.account().realized_pnl == 0.0  # the refused close booked no funding either
