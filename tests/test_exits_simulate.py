@@ -7,6 +7,7 @@ targets at 1R / 2R / 3R (long 101.5 / 103 / 104.5), a third each, break-even aft
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -260,16 +261,22 @@ MODES = {
 }
 
 
-@settings(max_examples=200, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), side=st.sampled_from(["LONG", "SHORT"]),
-       mode=st.sampled_from(sorted(MODES)), n=st.integers(1, 700))
-def test_vectorized_search_matches_the_bar_by_bar_reference(seed: int, side: str, mode: str, n: int) -> None:
+def _random_bars(seed: int, n: int) -> tuple[Any, Any, Any, Any]:
+    """``n`` random hourly OHLC bars (open, high, low, close) with occasional gaps, from ``seed``."""
     rng = np.random.default_rng(seed)
     gaps = rng.normal(0, 0.4, n) * (rng.random(n) < 0.1)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.004, n) + gaps / 100))
     open_ = np.concatenate(([100.0], close[:-1])) * np.exp(gaps / 100)
     high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
     low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    return open_, high, low, close
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), side=st.sampled_from(["LONG", "SHORT"]),
+       mode=st.sampled_from(sorted(MODES)), n=st.integers(1, 700))
+def test_vectorized_search_matches_the_bar_by_bar_reference(seed: int, side: str, mode: str, n: int) -> None:
+    open_, high, low, close = _random_bars(seed, n)
     plan = make_plan(side, MODES[mode])
     got = simulate_exits(plan, open_, high, low, close).fills
     want = reference(plan, open_, high, low, close)
@@ -287,12 +294,7 @@ def test_bar_loop_of_the_first_window_is_exactly_the_vectorized_search(seed: int
     # vectorized search (_Run): both must give the same fills to the last bit, closed or not.
     from riskguard.exits.simulate import _Run, _scan
 
-    rng = np.random.default_rng(seed)
-    gaps = rng.normal(0, 0.4, n) * (rng.random(n) < 0.1)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.004, n) + gaps / 100))
-    open_ = np.concatenate(([100.0], close[:-1])) * np.exp(gaps / 100)
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    open_, high, low, _ = _random_bars(seed, n)
     plan = make_plan(side, MODES[mode])
     entry = plan.direction * plan.entry_price
     got = _scan(plan, open_.tolist(), high.tolist(), low.tolist(), entry)

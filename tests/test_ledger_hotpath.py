@@ -64,12 +64,17 @@ class _CheckingEngine:
         return self._engine.check_order(intent, **kwargs)
 
 
-def test_kept_book_is_bit_identical_to_a_rebuild_and_every_decision_replays(db_url: str) -> None:
+def _two_gates(db_url: str) -> tuple[Clock, RiskGate, RiskGate]:
+    """A clock and two processes' gates on one account: short TTL, 50 positions allowed."""
     clock = Clock()
     the_posture = posture(**{"ledger.reservation_ttl_s": 0.5, "portfolio.max_open_positions": 50,
-                                  "portfolio.max_open_positions_high_confidence": 50})
+                             "portfolio.max_open_positions_high_confidence": 50})
     gate = make_gate(db_url, clock, the_posture, nav=50_000.0)
-    other = make_gate(db_url, clock, the_posture, migrate=False, nav=None, actor="other")
+    return clock, gate, make_gate(db_url, clock, the_posture, migrate=False, nav=None, actor="other")
+
+
+def test_kept_book_is_bit_identical_to_a_rebuild_and_every_decision_replays(db_url: str) -> None:
+    clock, gate, other = _two_gates(db_url)
     builds = 0
     original = type(gate.state).build_book
     engine = gate.engine
@@ -121,11 +126,7 @@ def test_kept_book_is_bit_identical_to_a_rebuild_and_every_decision_replays(db_u
 
 
 def test_book_inside_a_batch_is_bit_identical_to_a_rebuild_before_every_decision(db_url: str) -> None:
-    clock = Clock()
-    the_posture = posture(**{"ledger.reservation_ttl_s": 0.5, "portfolio.max_open_positions": 50,
-                             "portfolio.max_open_positions_high_confidence": 50})
-    gate = make_gate(db_url, clock, the_posture, nav=50_000.0)
-    other = make_gate(db_url, clock, the_posture, migrate=False, nav=None, actor="other")
+    clock, gate, other = _two_gates(db_url)
     engine = gate.engine
     mismatches: list[str] = []
 
