@@ -127,6 +127,60 @@ def _tp_regimes() -> RegimeMultiplesSection:
     return RegimeMultiplesSection(bull=1.5, bear=0.8, chop=1.0, high_vol=1.2)
 
 
+class PyramidingSection(Section):
+    """Rules for adding to a winning position (riskguard.exits.pyramiding): at most ``max_adds``
+    adds, each once price has moved ``min_profit_r`` R beyond the last leg, each at most
+    ``size_ratio`` of the last leg, and the whole position's loss at its (raised) stop at most
+    ``max_combined_risk_r`` times the first leg's risk. One R = the first leg's stop distance."""
+
+    max_adds: int = Field(2, ge=0, le=20, description="Adds allowed after the first entry (0 = never add).")
+    min_profit_r: PositiveFloat = Field(
+        1.0, description="Favourable move from the last leg's entry before the next add, in R.")
+    size_ratio: PositiveFraction = Field(0.5, description="Largest add as a fraction of the last leg's quantity.")
+    max_combined_risk_r: PositiveFloat = Field(
+        1.0, le=3.0, description="Loss of the whole position at its stop after an add, in units of the first "
+        "leg's risk (1.0 = an add never risks more than the original trade).")
+
+
+class LockStepSection(Section):
+    """Once the trade has moved ``trigger_r`` R in its favour, lock ``lock_r`` R of profit (0 = break-even)."""
+
+    trigger_r: PositiveFloat = Field(description="Favourable move that arms this step, in R.")
+    lock_r: NonNegativeFloat = Field(description="Profit the stop locks in, in R (0 = entry).")
+
+    @model_validator(mode="after")
+    def _below_trigger(self) -> LockStepSection:
+        if self.lock_r >= self.trigger_r:
+            raise ValueError("lock_r must be below trigger_r (a stop at or beyond the price exits at once)")
+        return self
+
+
+def _default_lock_steps() -> list[LockStepSection]:
+    return [LockStepSection(trigger_r=1.0, lock_r=0.0), LockStepSection(trigger_r=2.0, lock_r=1.0)]
+
+
+class DynamicStopSection(Section):
+    """Dynamic stop adjustment (riskguard.exits.dynamic_stop): a ratchet that only tightens, from a
+    lock ladder in R and an ATR chandelier behind the best price."""
+
+    lock_steps: list[LockStepSection] = Field(
+        default_factory=_default_lock_steps, description="Profit locks by favourable move, in R.")
+    atr_multiple: PositiveFloat = Field(3.0, description="Chandelier distance behind the best price, in ATRs.")
+    chandelier_after_r: NonNegativeFloat = Field(
+        1.0, description="Favourable move that arms the chandelier, in R.")
+    min_move_ticks: int = Field(
+        1, ge=1, le=100_000, description="Smallest stop move worth a cancel + replace on the exchange, ticks.")
+
+    @field_validator("lock_steps")
+    @classmethod
+    def _increasing(cls, steps: list[LockStepSection]) -> list[LockStepSection]:
+        triggers = [step.trigger_r for step in steps]
+        locks = [step.lock_r for step in steps]
+        if any(b <= a for a, b in itertools.pairwise(triggers)) or any(b < a for a, b in itertools.pairwise(locks)):
+            raise ValueError(f"trigger_r must increase and lock_r must not decrease (got {triggers}, {locks})")
+        return steps
+
+
 class ExitModeSection(Section):
     """A variation of the plan chosen by the policy layer's exit style. Unset parts keep the base plan."""
 
@@ -173,6 +227,8 @@ class ExitsSection(Section):
     break_even: BreakEvenSection = Field(default_factory=BreakEvenSection)
     trailing: TrailingSection = Field(default_factory=TrailingSection)
     time_stop: TimeStopSection = Field(default_factory=TimeStopSection)
+    pyramiding: PyramidingSection = Field(default_factory=PyramidingSection)
+    dynamic_stop: DynamicStopSection = Field(default_factory=DynamicStopSection)
     default_mode: str = Field(
         "standard", min_length=1, description="Exit mode used when the policy names none.")
     modes: dict[str, ExitModeSection] = Field(

@@ -25,20 +25,30 @@ BINANCE_CALLBACK_RATE_MAX_PCT = 10.0
 WORKING_TYPE = "MARK_PRICE"
 
 
+def exit_side(side: PositionSide) -> str:
+    """The order side that closes a position of ``side`` (ccxt spelling)."""
+    return "sell" if side is PositionSide.LONG else "buy"
+
+
 def _exit_side(plan: ExitPlan) -> str:
-    return "sell" if plan.side is PositionSide.LONG else "buy"
+    return exit_side(plan.side)
+
+
+def protective_stop(symbol: str, side: PositionSide, qty: float, stop_price: float) -> dict[str, Any]:
+    """The STOP_MARKET closing a whole ``side`` position of ``qty`` (base units) at ``stop_price`` (USDT)."""
+    return {
+        "symbol": symbol,
+        "type": "STOP_MARKET",
+        "side": exit_side(side),
+        "amount": qty,
+        "price": None,
+        "params": {"stopPrice": stop_price, "closePosition": True, "workingType": WORKING_TYPE},
+    }
 
 
 def stop_order_params(plan: ExitPlan, stop_price: float, symbol: str) -> dict[str, Any]:
     """The protective STOP_MARKET closing the whole position at ``stop_price`` (USDT)."""
-    return {
-        "symbol": symbol,
-        "type": "STOP_MARKET",
-        "side": _exit_side(plan),
-        "amount": plan.qty,
-        "price": None,
-        "params": {"stopPrice": stop_price, "closePosition": True, "workingType": WORKING_TYPE},
-    }
+    return protective_stop(symbol, plan.side, plan.qty, stop_price)
 
 
 def callback_rate_pct(plan: ExitPlan) -> float:
