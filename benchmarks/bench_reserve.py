@@ -40,9 +40,10 @@ from sqlalchemy.engine import make_url
 
 from riskguard.config import Posture, preset_data, validate_posture
 from riskguard.engine import RiskEngine
-from riskguard.ledger import Ledger, RiskGate
+from riskguard.ledger import Ledger
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.runtime import RiskGate
 
 PRICES = {"BTCUSDT": 50_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

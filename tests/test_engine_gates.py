@@ -67,7 +67,8 @@ def test_old_quote_vetoes_as_market_data_stale() -> None:
 
 def test_engine_without_any_nav_vetoes_and_reports_nav_unknown() -> None:
     engine = make_engine()
-    engine.account = None
+    engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,
+                      reason=engine.trading_state_reason)
     veto, detail = engine.check_order(buy("BTCUSDT"))
     assert veto and "nav_stale" in detail["reasons"] and detail["nav_fresh"] is False
     assert detail["max_notional_allowed"] == 0.0

@@ -120,7 +120,8 @@ def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
 
 def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine = _engine()
-    engine.account = None
+    engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,
+                      reason=engine.trading_state_reason)
     veto, detail = engine.check_order(_signal())
     assert veto is True
     assert "nav_stale" in detail["reasons"]

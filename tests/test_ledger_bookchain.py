@@ -15,11 +15,13 @@ from sqlalchemy import delete, select
 
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, pg_url, posture
 from riskguard.book.reservation import Reservation
-from riskguard.ledger import LedgerError, RiskGate, replay_decision
+from riskguard.ledger import LedgerError
 from riskguard.ledger import tables as t
-from riskguard.ledger.bookchain import KEYFRAME_EVERY, BookChain, resolve_book
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stored_books import KEYFRAME_EVERY, resolve_book
 from riskguard.model.enums import Side
+from riskguard.runtime import RiskGate, replay_decision
+from riskguard.runtime.stored_book import BookChain
 
 __all__ = ["db_url", "pg_url"]
 

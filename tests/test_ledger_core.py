@@ -23,20 +23,18 @@ from ledger_fixtures import (
 from riskguard.ledger import (
     EXPIRED,
     FILLED,
-    LEDGER_UNAVAILABLE,
     RELEASED,
     Ledger,
     LedgerError,
     LedgerNotFound,
     LedgerUnavailable,
-    RiskGate,
-    replay_decision,
 )
 from riskguard.ledger import tables as t
 from riskguard.ledger.ledger import canonical_dumps
 from riskguard.ledger.migrate import head_revision
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot
+from riskguard.runtime import LEDGER_UNAVAILABLE, RiskGate, replay_decision
 
 __all__ = ["db_url", "pg_url"]
 

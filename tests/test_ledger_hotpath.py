@@ -15,11 +15,11 @@ import pytest
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, mark_markets, pg_url, posture
 from riskguard.book.book import Book
 from riskguard.book.reservation import Reservation
-from riskguard.ledger import RiskGate, replay_decision
 from riskguard.ledger.encoding import dumps
 from riskguard.ledger.state import BookState
 from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.model.position import Position
+from riskguard.runtime import RiskGate, replay_decision
 
 __all__ = ["db_url", "pg_url"]
 

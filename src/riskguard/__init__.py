@@ -1,5 +1,7 @@
 """riskguard: pre-trade risk and policy engine for automated crypto trading."""
 
+from typing import Any
+
 from riskguard.config import Posture, PostureError, load_config, preset
 from riskguard.engine import RiskEngine
 from riskguard.model import (
@@ -25,9 +27,20 @@ __all__ = [
     "Posture",
     "PostureError",
     "RiskEngine",
+    "RiskGate",
     "Signal",
     "TradingState",
     "__version__",
     "load_config",
     "preset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The ledger binding pulls in SQLAlchemy and a database driver: imported when first asked for,
+    # so `import riskguard` (and every CLI command that needs no ledger) stays light.
+    if name == "RiskGate":
+        from riskguard.runtime import RiskGate
+
+        return RiskGate
+    raise AttributeError(f"module 'riskguard' has no attribute {name!r}")

@@ -17,8 +17,8 @@ from riskguard.cli.output import ExitCode
 from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, normalise_url, redact
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
 from riskguard.ledger.ledger import DecisionRecord, Ledger
-from riskguard.ledger.replay import replay_record
 from riskguard.model.errors import InputValidationError
+from riskguard.runtime.replay import replay_record
 
 DbUrlOption = Annotated[str | None, typer.Option(
     "--db-url", help=f"Ledger database: a SQLAlchemy URL or an SQLite file path. Default ${ENV_DB_URL} or "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -23,9 +22,11 @@ from riskguard.config.schema import Posture
 from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
+from riskguard.engine.verdict import Verdict
 from riskguard.gates.context import GateContext
 from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate_all
 from riskguard.math.indicators import atr as wilder_atr
+from riskguard.model.clock import wall_clock_ms
 from riskguard.model.decision import Detail, GateCheck
 from riskguard.model.enums import Mode, Side, TradingState
 from riskguard.model.errors import InputValidationError
@@ -49,11 +50,6 @@ _LADDER_REASON = "drawdown ladder"
 _BUY = Side.BUY
 _INF = float("inf")
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.HALTED: 1, TradingState.REDUCING: 2}
-
-
-def wall_clock_ms() -> int:
-    """Current UTC time in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 class RiskEngine:
@@ -157,6 +153,26 @@ class RiskEngine:
         elif ladder_owned and state.trading_state is not self.trading_state:
             # The ladder only loosens what it set itself, once its window rolled or an operator acted.
             self.set_trading_state(state.trading_state, f"{_LADDER_REASON}: {', '.join(state.active) or 'cleared'}")
+
+    def load_state(self, *, book: Book, account: AccountSnapshot | None, trading_state: TradingState | str,
+                   reason: str) -> None:
+        """Decide from now on against state held elsewhere (the ledger, a stored decision): ``book``
+        (already marked), the latest NAV mark ``account`` (its ``day_start_nav`` carries the UTC
+        day's NAV high; None = NAV unknown) and the trading state with its reason.
+
+        Any NAV history of this engine is discarded and ``account`` fed afresh, unless the engine
+        already holds exactly what that would give it (a repeated mark is a no-op for the drawdown
+        windows and the ladder), so the ~40 us re-feed is skipped when the mark did not change.
+        """
+        if (account is None or account != self.account or self.day != account.ts_ms // DAY_MS
+                or self.day_high_nav != max(account.day_start_nav or account.nav, account.nav)):
+            self.account = None
+            self.day = -1
+            self.day_high_nav = 0.0
+            if account is not None:
+                self.update_account(account)
+        self.set_trading_state(trading_state, reason)
+        self.book = book
 
     def update_market(self, snapshot: MarketSnapshot) -> bool:
         """Take a mark / top-of-book snapshot; older ones are ignored (returns False)."""
@@ -335,6 +351,11 @@ class RiskEngine:
         With ``commit`` (the default) an approval is recorded: its id for duplicate detection, the
         order-rate window, and for risk-adding intents the cooldown clock and daily trade count.
         """
+        verdict = self.decide(intent, now_ms=now_ms, commit=commit)
+        return verdict.veto, verdict.detail
+
+    def decide(self, intent: OrderIntent | Signal, *, now_ms: int | None = None, commit: bool = True) -> Verdict:
+        """:meth:`check_order` with the facts a caller books typed beside the detail (see :class:`Verdict`)."""
         now = self.clock() if now_ms is None else now_ms
         sized: SizedSignal | None = None
         if isinstance(intent, Signal):
@@ -405,7 +426,8 @@ class RiskEngine:
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
-        return veto, detail
+        return Verdict(veto, detail, decision_id, order, ctx.reducing, ctx.opens_new, requested_ctx.price,
+                       ctx.sized_notional, ctx.sized_qty)
 
     def _size(self, signal: Signal, views: PolicyViews) -> SizedSignal:
         market = self.markets.get(signal.symbol)

@@ -27,15 +27,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from riskguard.book.book import DAY_MS
 from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
-from riskguard.engine.engine import wall_clock_ms
 from riskguard.ledger import tables as t
-from riskguard.ledger.bookchain import resolve_book
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
 from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.ledger.migrate import current_revision, head_revision, upgrade
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stored_books import resolve_book
 from riskguard.ledger.walcheckpoint import WalCheckpointer
+from riskguard.model.clock import wall_clock_ms
 from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
@@ -697,7 +697,7 @@ class Ledger:
 
 
 def _with_full_books(conn: Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
-    """``records`` with every book stored by reference (``ledger.bookchain``) resolved to the full book."""
+    """``records`` with every book stored by reference (``ledger.stored_books``) resolved to the full book."""
     stored: dict[str, dict[str, Any]] = {}
 
     def stored_book_of(decision_id: str) -> dict[str, Any]:

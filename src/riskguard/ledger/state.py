@@ -115,7 +115,7 @@ class BookState:
 
     def json_with(self, reservations: str) -> str:
         """This state's JSON document with ``reservations`` (a ``"key":value`` fragment, or several)
-        in place of its reservations: :meth:`to_json`, or a stored delta (``ledger.bookchain``)."""
+        in place of its reservations: :meth:`to_json`, or a stored delta (``runtime.stored_book``)."""
         return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
                 f'{reservations},"recent_orders":{_dumps(self.recent_orders)},'
                 f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'

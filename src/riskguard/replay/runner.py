@@ -55,7 +55,7 @@ from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Strategy, signal_entries
 
 if TYPE_CHECKING:
-    from riskguard.ledger.gate import RiskGate
+    from riskguard.runtime.gate import RiskGate
 
 _BPS = 1e-4
 _EXIT, _SIGNAL = 0, 1  # event priorities at equal times: exits first
@@ -532,7 +532,8 @@ class Replay:
     def _open_ledger(self, path: Path) -> None:
         from sqlalchemy import event
 
-        from riskguard.ledger import Ledger, RiskGate
+        from riskguard.ledger import Ledger
+        from riskguard.runtime import RiskGate
 
         ledger = Ledger(f"sqlite:///{path}", account_id="replay")
 

@@ -9,7 +9,6 @@ from typing import Any
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.ledger.gate import apply_account
 from riskguard.ledger.ledger import DecisionRecord, Ledger, canonical_dumps, dumps
 from riskguard.ledger.state import BookState
 from riskguard.model.enums import TradingState
@@ -56,10 +55,10 @@ def replay_record(record: DecisionRecord, posture_json: str,
     for market in inputs["markets"]:
         engine.update_market(MarketSnapshot(**market))
     account = inputs["account"]
-    apply_account(engine, None if account is None else AccountSnapshot(**account),
-                  TradingState(inputs["trading_state"]), str(inputs["state_reason"]))
     marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-    engine.book = BookState.from_dict(inputs["book"]).build_book(engine.limits, marks)
+    engine.load_state(book=BookState.from_dict(inputs["book"]).build_book(engine.limits, marks),
+                      account=None if account is None else AccountSnapshot(**account),
+                      trading_state=TradingState(inputs["trading_state"]), reason=str(inputs["state_reason"]))
     _, detail = engine.check_order(OrderIntent.from_dict(inputs["intent"]), now_ms=ts, commit=True)
     stored, replayed = _normalised(record.detail), _normalised(dict(detail))
     differences = [key for key in sorted(set(stored) | set(replayed))

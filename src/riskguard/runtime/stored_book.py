@@ -14,25 +14,17 @@ stored must be the base book's reservations still live, in their order, followed
 The comparison is on the exact JSON each reservation is stored as, so a delta also holds
 after a reload from the ledger (another process wrote). Anything else (a reordered book, a
 failed transaction) starts again from a full book, as does every ``keyframe_every``-th decision,
-which bounds how many rows a reader follows. ``resolve_book`` turns a stored book back into
-the full document, the same JSON a full book would have stored.
+which bounds how many rows a reader follows. The ledger resolves a stored book back into the
+full document when it reads a decision (``riskguard.ledger.stored_books``).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from riskguard.book.reservation import Reservation
 from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError
 from riskguard.ledger.state import BookState
-
-KEYFRAME_EVERY = 32
-"""A full book at least every this many decisions of a process (readers follow at most 31 rows)."""
-
-_BOOK_KEYS = ("version", "positions", "reservations", "recent_orders", "last_entry_ms", "trade_day",
-              "trades_today")
+from riskguard.ledger.stored_books import KEYFRAME_EVERY
 
 
 class BookChain:
@@ -100,22 +92,3 @@ class BookChain:
         # comes back among the added ones.
         return ([r.reservation_id for r, text in zip(base, base_texts, strict=True) if text not in current],
                 texts[len(kept):])
-
-
-def resolve_book(book: dict[str, Any], stored_book_of: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """The full book document of a stored book. ``stored_book_of(decision_id)`` returns that
-    decision's stored book (as parsed from its row). Raises LedgerError on a broken chain."""
-    chain: list[dict[str, Any]] = []
-    while "base" in book:
-        chain.append(book)
-        if len(chain) >= KEYFRAME_EVERY:
-            raise LedgerError("stored book chain is longer than any gate writes; the ledger is corrupt")
-        book = stored_book_of(str(book["base"]))
-    reservations: list[dict[str, Any]] = list(book["reservations"])
-    for delta in reversed(chain):
-        removed = set(delta["removed"])
-        reservations = [r for r in reservations if r["reservation_id"] not in removed] + list(delta["added"])
-    top = chain[0] if chain else book
-    full = {key: top[key] for key in _BOOK_KEYS if key != "reservations"}
-    full["reservations"] = reservations
-    return {key: full[key] for key in _BOOK_KEYS}
