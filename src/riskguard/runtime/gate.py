@@ -14,7 +14,6 @@ its stored inputs and replays bit-for-bit.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -38,15 +37,13 @@ from riskguard.ledger.ledger import (
 from riskguard.ledger.state import BookState
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
-from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.runtime.inputs import DecisionInputs, InputsMemo, encode_inputs
 from riskguard.runtime.stored_book import BookChain
+from riskguard.runtime.unavailable import unavailable_detail
 
 log = logging.getLogger("riskguard.runtime")
-
-LEDGER_UNAVAILABLE = "ledger_unavailable"
-
 
 def risk_fraction(engine: RiskEngine, intent: OrderIntent, price: float | None) -> float:
     """Loss at the stop per USDT of notional (the posture's default stop distance without a stop)."""
@@ -73,8 +70,7 @@ class RiskGate:
         limits = engine.limits
         ledger.ensure_account(limits.posture.mode.value, actor=actor)
         ledger.store_posture(limits.config_hash, limits.name, canonical_json(limits.posture))
-        self._instrument_cache: dict[str, tuple[InstrumentRules, str]] = {}
-        self._market_cache: dict[str, tuple[MarketSnapshot, str]] = {}
+        self._memo = InputsMemo()  # each market snapshot and instrument's JSON form, converted once
         # The engine book the last successful reserve left behind, the marks it was built with and
         # the fingerprint of its aggregates then (see _reusable_book).
         self._book: Book | None = None
@@ -85,7 +81,7 @@ class RiskGate:
         # The engine's CVaR return data as last stored in the ledger: its data version and the JSON
         # reference (the return set's hash, or null without data) every decision's inputs carry.
         self._returns_version = -1
-        self._returns_json = "null"
+        self._returns_hash: str | None = None
         self.book_chain = BookChain()  # each decision's book stored by reference to the last one's
 
     # -- feeding ---------------------------------------------------------------------------
@@ -138,7 +134,7 @@ class RiskGate:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
             log.error("reserve %s vetoed: %s", ", ".join(i.intent_id for i in intents), exc)
-            return [(True, self._unavailable_detail(intent, str(exc)), None) for intent in intents]
+            return [(True, unavailable_detail(self.engine, intent, str(exc)), None) for intent in intents]
         except BaseException:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
@@ -149,22 +145,23 @@ class RiskGate:
         engine = self.engine
         now = engine.clock()
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-        # Everything that does not depend on the ledger is encoded before the lock is taken.
-        before_lock = self._inputs_before_lock(intents)
+        # Everything that does not depend on the ledger is gathered before the lock is taken.
+        markets = tuple(engine.markets[symbol] for symbol in sorted(engine.markets))
+        returns = self._returns_reference()
         with self.ledger.kept_transaction() as cursor:
             hot = ReserveCursor(cursor, self.ledger.account_id, self.ledger.postgres)
             # lock: the account row, and the decisions already stored for these intent ids
             account, outcomes = self._lock_account(hot, intents)
-            fresh = [(intent, text) for intent, text in zip(intents, before_lock, strict=True)
-                     if intent.intent_id not in outcomes]
+            fresh = [intent for intent in intents if intent.intent_id not in outcomes]
             if not fresh:
                 return [outcomes[i.intent_id] for i in intents]
             # load: the ledger's book as of now into the engine
-            expire, ledger_inputs = self._load(hot, account, now, marks)
+            expire = self._load(hot, account, now, marks)
+            snapshot = account.snapshot()
             book, state = self.engine.book, self.state
             version = state.version if expire is None else expire[1]
             first = True
-            for intent, text in fresh:
+            for intent in fresh:
                 if intent.intent_id in outcomes:  # the same intent_id earlier in this list
                     continue
                 if not first:
@@ -173,7 +170,9 @@ class RiskGate:
                     # last; the counters are reset from the state as a rebuild sets them.
                     state.apply_counters(book)
                 first = False
-                inputs = f'{text}{ledger_inputs}"book":{self.book_chain.encode(state)}}}'
+                inputs = DecisionInputs(intent, markets, engine.instruments.get(intent.symbol), returns, self._ttl_ms,
+                                        snapshot, account.trading_state, account.state_reason,
+                                        self.book_chain.book(state))
                 # decide
                 verdict = engine.decide(intent, now_ms=now, commit=True)
                 # record: the decision, its reservation, the expiry and the account's new version
@@ -183,14 +182,6 @@ class RiskGate:
         # Committed: the book now equals a fresh build of the state (see _reusable_book).
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
         return [outcomes[i.intent_id] for i in intents]
-
-    def _inputs_before_lock(self, intents: list[OrderIntent]) -> list[str]:
-        engine = self.engine
-        shared = f'"markets":[{self._markets_json(engine.markets)}],'
-        returns = f'"returns":{self._returns_reference()},"ttl_ms":{self._ttl_ms},'
-        return [f'{{"intent":{dumps(intent.to_dict())},{shared}'
-                f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},{returns}'
-                for intent in intents]
 
     def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent]
               ) -> tuple[AccountRow, dict[str, tuple[bool, Detail, str | None]]]:
@@ -206,18 +197,16 @@ class RiskGate:
         return account, outcomes
 
     def _load(self, hot: ReserveCursor, account: AccountRow, now: int, marks: dict[str, float]
-              ) -> tuple[tuple[int, int, int] | None, str]:
+              ) -> tuple[int, int, int] | None:
         """Bring the cached state up to the ledger (reloading when another process wrote), drop the
         stale reservations, and hand the engine the book and account to decide against. Returns
-        the expiry to write (``(now, version, how many)``, or None) and the ledger's JSON inputs."""
+        the expiry to write (``(now, version, how many)``), or None."""
         engine = self.engine
         version = account.version
         # Another process wrote since this one's last reserve: it probably will again.
         self._prefetch = self.ledger.postgres and version != self.state.version
         if version != self.state.version:
-            reloaded = hot.load_state(engine.limits, now, account)
-            reloaded.share_encodings(self.state)
-            self.state, self._book = reloaded, None
+            self.state, self._book = hot.load_state(engine.limits, now, account), None
         state = self.state
         # The cached book equals the ledger here, so it knows what is stale.
         stale = sum(1 for r in state.reservations if r.expires_ms <= now)
@@ -230,15 +219,11 @@ class RiskGate:
             state.apply_counters(book)
         else:
             book = state.build_book(engine.limits, marks)
-        snapshot = account.snapshot()
-        engine.load_state(book=book, account=snapshot, trading_state=account.trading_state,
+        engine.load_state(book=book, account=account.snapshot(), trading_state=account.trading_state,
                           reason=account.state_reason)
-        ledger_inputs = (f'"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
-                         f'"trading_state":{dumps(account.trading_state.value)},'
-                         f'"state_reason":{dumps(account.state_reason)},')
-        return expire, ledger_inputs
+        return expire
 
-    def _record(self, hot: ReserveCursor, intent: OrderIntent, verdict: Verdict, inputs: str, now: int,
+    def _record(self, hot: ReserveCursor, intent: OrderIntent, verdict: Verdict, inputs: DecisionInputs, now: int,
                 version: int, expire: tuple[int, int, int] | None) -> tuple[int, str | None]:
         """Store one decision (and for an approval adding risk its reservation, also added to the
         engine's book and the state); returns the account's version after it and the reservation id."""
@@ -261,7 +246,8 @@ class RiskGate:
             "decision_id": verdict.decision_id, "account_id": self.ledger.account_id,
             "intent_id": intent.intent_id, "strategy": intent.strategy, "symbol": intent.symbol,
             "approved": not verdict.veto, "adds_risk": adds_risk, "reservation_id": reservation_id, "ts_ms": now,
-            "config_hash": engine.limits.config_hash, "version": version, "inputs": inputs,
+            "config_hash": engine.limits.config_hash, "version": version,
+            "inputs": encode_inputs(inputs, self._memo),
             "detail": dumps(verdict.detail)}
         hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
         # Later books of this transaction may refer to it: they commit, or fail, together.
@@ -310,46 +296,16 @@ class RiskGate:
             "ended_ms": None, "ended_version": None}
         return tuple(row[c] for c in RESERVATION_COLUMNS)
 
-    def _instrument_json(self, rules: InstrumentRules | None) -> str:
-        if rules is None:
-            return "null"
-        cached = self._instrument_cache.get(rules.symbol)
-        if cached is None or cached[0] is not rules:
-            cached = self._instrument_cache[rules.symbol] = (rules, dumps(dataclasses.asdict(rules)))
-        return cached[1]
-
-    def _returns_reference(self) -> str:
-        """JSON of the reference to the engine's CVaR return data (``null`` without any): the data
-        is stored in the ledger once per change, content-addressed, so a replay feeds the same."""
+    def _returns_reference(self) -> str | None:
+        """The reference (SHA-256) to the engine's CVaR return data, None without any: the data is
+        stored in the ledger once per change, content-addressed, so a replay feeds the same."""
         cvar = self.engine.cvar
         version = cvar.data_version
         if version != self._returns_version:
             returns = cvar.returns_by_symbol()
-            self._returns_json = dumps(self.ledger.store_return_set(dumps(returns))) if returns else "null"
+            self._returns_hash = self.ledger.store_return_set(dumps(returns)) if returns else None
             self._returns_version = version
-        return self._returns_json
-
-    def _markets_json(self, markets: dict[str, MarketSnapshot]) -> str:
-        """The snapshots' JSON objects in symbol order, comma-separated; each snapshot (immutable)
-        is encoded once, however many decisions it feeds."""
-        cache = self._market_cache
-        parts = []
-        for symbol in sorted(markets):
-            snapshot = markets[symbol]
-            cached = cache.get(symbol)
-            if cached is None or cached[0] is not snapshot:
-                cached = cache[symbol] = (snapshot, dumps(snapshot.to_dict()))
-            parts.append(cached[1])
-        return ",".join(parts)
-
-    def _unavailable_detail(self, intent: OrderIntent, message: str) -> Detail:
-        limits = self.engine.limits
-        return {
-            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
-            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
-            "reasons": [LEDGER_UNAVAILABLE], "warnings": [], "error": message, "checks": [],
-            "config_hash": limits.config_hash, "posture": limits.name, "ts_ms": self.engine.clock(),
-        }
+        return self._returns_hash
 
     # -- after the decision ----------------------------------------------------------------
     def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0) -> FillResult:

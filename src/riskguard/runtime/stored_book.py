@@ -11,8 +11,9 @@ positions and approval counters are stored in full every time (they are small).
 ``BookChain`` decides, per reserve, whether a delta is exact: the reservations about to be
 stored must be the base book's reservations still live, in their order, followed by new ones
 (the order matters: the engine's book adds them in this order, and float sums depend on it).
-The comparison is on the exact JSON each reservation is stored as, so a delta also holds
-after a reload from the ledger (another process wrote). Anything else (a reordered book, a
+The comparison is by value (a reservation's fields are str, int, bool and floats >= 0, never
+-0.0, so equal values are identical JSON), so a delta also holds after a reload from the ledger
+(another process wrote). Anything else (a reordered book, a
 failed transaction) starts again from a full book, as does every ``keyframe_every``-th decision,
 which bounds how many rows a reader follows. The ledger resolves a stored book back into the
 full document when it reads a decision (``riskguard.ledger.stored_books``).
@@ -21,10 +22,10 @@ full document when it reads a decision (``riskguard.ledger.stored_books``).
 from __future__ import annotations
 
 from riskguard.book.reservation import Reservation
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError
 from riskguard.ledger.state import BookState
 from riskguard.ledger.stored_books import KEYFRAME_EVERY
+from riskguard.runtime.inputs import BookReference, StoredBook
 
 
 class BookChain:
@@ -35,60 +36,57 @@ class BookChain:
             raise ValueError(f"keyframe_every must be between 1 and {KEYFRAME_EVERY}")
         self.keyframe_every = keyframe_every
         self._base_id: str | None = None
-        self._base: tuple[list[Reservation], list[str]] = ([], [])  # the base book's reservations, their JSON
+        self._base: list[Reservation] = []  # the base book's reservations, in order
         self._depth = 0
-        self._pending: tuple[tuple[list[Reservation], list[str]], int] | None = None
+        self._pending: tuple[list[Reservation], int] | None = None
 
     def reset(self) -> None:
         """Forget the base: the next stored book is a full one."""
-        self._base_id, self._base, self._depth, self._pending = None, ([], []), 0, None
+        self._base_id, self._base, self._depth, self._pending = None, [], 0, None
 
-    def encode(self, state: BookState) -> str:
-        """The JSON to store for ``state``'s book: a delta against the base when that is exact,
-        else the full book. Call :meth:`stored` once the decision is committed."""
-        texts = state.reservation_texts()
-        delta = self._delta(texts)
-        if delta is None:
-            text, depth = state.json_with(f'"reservations":[{",".join(texts)}]'), 0
+    def book(self, state: BookState) -> StoredBook:
+        """The book to store for ``state``: a reference to the base when that is exact, else the
+        full book. Call :meth:`stored` once the decision is committed."""
+        reservations = list(state.reservations)
+        delta = self._delta(reservations)
+        if delta is None or self._base_id is None:
+            stored, depth = StoredBook.of(state), 0
         else:
             removed, added = delta
-            text = state.json_with(f'"base":{dumps(self._base_id)},"removed":{dumps(removed)},'
-                                   f'"added":[{",".join(added)}]')
+            stored = StoredBook.of(state, BookReference(self._base_id, tuple(removed), tuple(added)))
             depth = self._depth + 1
-        self._pending = ((list(state.reservations), texts), depth)
-        return text
+        self._pending = (reservations, depth)
+        return stored
 
     def stored(self, decision_id: str) -> None:
-        """The decision whose book :meth:`encode` returned is committed: later books may refer to it."""
+        """The decision whose book :meth:`book` returned is committed: later books may refer to it."""
         if self._pending is None:
             raise LedgerError("no encoded book is waiting for its decision")
         (self._base, self._depth), self._pending = self._pending, None
         self._base_id = decision_id
 
-    def _delta(self, texts: list[str]) -> tuple[list[str], list[str]] | None:
-        """(ids removed from the base book, JSON of the reservations added) when the book is the
-        base book's reservations still present, unchanged and in order, then new ones; else None.
-        Compared by the exact JSON stored, so it also holds after a reload from the ledger. (No
-        added text can equal a base text: it would then be among the kept ones too, and a book
-        never holds one reservation twice.)"""
+    def _delta(self, current: list[Reservation]) -> tuple[list[str], list[Reservation]] | None:
+        """(ids removed from the base book, the reservations added) when the book is the base
+        book's reservations still present, unchanged and in order, then new ones; else None.
+        (No added reservation can equal a base one: it would then be among the kept ones too, and
+        a book never holds one reservation twice.)"""
         if self._base_id is None or self._depth + 1 >= self.keyframe_every:
             return None
-        base, base_texts = self._base
-        size = len(base_texts)
+        base = self._base
+        size = len(base)
         # The usual case: the oldest reservations expired, new ones were appended.
-        first = texts[0] if texts else None
+        first = current[0] if current else None
         gone = 0
-        while gone < size and base_texts[gone] != first:
+        while gone < size and base[gone] != first:
             gone += 1
-        if gone < size and base_texts[gone:] == texts[:size - gone] and (
-                gone == 0 or set(base_texts[:gone]).isdisjoint(texts)):
-            return [r.reservation_id for r in base[:gone]], texts[size - gone:]
-        # Anything else: the base texts still present must come first, in their order.
-        current = set(texts)
-        kept = [text for text in base_texts if text in current]
-        if texts[:len(kept)] != kept:
+        if gone < size and base[gone:] == current[:size - gone] and (
+                gone == 0 or set(base[:gone]).isdisjoint(current)):
+            return [r.reservation_id for r in base[:gone]], current[size - gone:]
+        # Anything else: the base reservations still present must come first, in their order.
+        present = set(current)
+        kept = [r for r in base if r in present]
+        if current[:len(kept)] != kept:
             return None
-        # A reservation whose stored JSON changed is removed by id and, when it is still live,
-        # comes back among the added ones.
-        return ([r.reservation_id for r, text in zip(base, base_texts, strict=True) if text not in current],
-                texts[len(kept):])
+        # A reservation whose value changed is removed by id and, when it is still live, comes back
+        # among the added ones.
+        return [r.reservation_id for r in base if r not in present], current[len(kept):]
