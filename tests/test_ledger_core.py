@@ -30,7 +30,7 @@ from riskguard.ledger import (
     LedgerUnavailable,
 )
 from riskguard.ledger import tables as t
-from riskguard.ledger.ledger import canonical_dumps
+from riskguard.ledger.encoding import canonical_dumps
 from riskguard.ledger.migrate import head_revision
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot

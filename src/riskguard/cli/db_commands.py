@@ -16,7 +16,8 @@ from riskguard.cli import output
 from riskguard.cli.output import ExitCode
 from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, normalise_url, redact
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
-from riskguard.ledger.ledger import DecisionRecord, Ledger
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import DecisionRecord
 from riskguard.model.errors import InputValidationError
 from riskguard.runtime.replay import replay_record
 

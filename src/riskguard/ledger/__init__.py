@@ -3,7 +3,8 @@ atomically by every process through SQLite (embedded) or PostgreSQL."""
 
 from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, create_db_engine, default_url, redact
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
-from riskguard.ledger.ledger import (
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import (
     ACTIVE,
     EXPIRED,
     FILLED,
@@ -12,7 +13,6 @@ from riskguard.ledger.ledger import (
     CloseResult,
     DecisionRecord,
     FillResult,
-    Ledger,
 )
 from riskguard.ledger.state import BookState
 

@@ -35,3 +35,8 @@ def _build() -> Callable[[Any], str]:
 
 dumps = _build()
 """Compact JSON of ``value``; the same text as ``json.dumps(value, separators=(",", ":"))``."""
+
+
+def canonical_dumps(value: Any) -> str:
+    """Compact JSON with sorted keys, for comparing documents."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

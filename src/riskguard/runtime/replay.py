@@ -9,7 +9,9 @@ from typing import Any
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.ledger.ledger import DecisionRecord, Ledger, canonical_dumps, dumps
+from riskguard.ledger.encoding import canonical_dumps, dumps
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import DecisionRecord
 from riskguard.runtime.inputs import DecisionInputs
 
 _IGNORED = frozenset({"decision_id"})  # a fresh id per run; everything else must match exactly
