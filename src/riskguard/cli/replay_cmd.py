@@ -28,10 +28,10 @@ from riskguard.cli.output import ExitCode, InputFileError
 from riskguard.config.errors import PostureError
 from riskguard.config.loader import preset
 from riskguard.config.schema import Posture
-from riskguard.exits import FeeSchedule
 from riskguard.model.errors import InputValidationError
 from riskguard.replay.calibrate import calibrate as run_calibrate
 from riskguard.replay.calibrate import calibrate_json, calibrate_plot, load_grid
+from riskguard.replay.fees import FeeSchedule
 from riskguard.replay.market import MarketData, load_market, synthetic_market
 from riskguard.replay.metrics import summarize
 from riskguard.replay.report import SYNTHETIC_BANNER, print_summary, report_json, write_report

@@ -30,16 +30,7 @@ import numpy.typing as npt
 
 from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.exits import (
-    ExitPlan,
-    ExitResult,
-    FeeSchedule,
-    FillKind,
-    build_exit_plan,
-    compile_exit_rules,
-    simulate_exits,
-    trade_cashflows,
-)
+from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.model import validation as v
 from riskguard.model.decision import Detail
@@ -50,6 +41,8 @@ from riskguard.model.position import Position
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.regime import detect_regimes
+from riskguard.replay.exit_simulation import ExitResult, FillKind, simulate_exits
+from riskguard.replay.fees import FeeSchedule, trade_cashflows
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Strategy, signal_entries
