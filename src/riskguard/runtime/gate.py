@@ -33,6 +33,7 @@ from riskguard.ledger.state import BookState
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
 from riskguard.model.intent import OrderIntent
+from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.runtime.inputs import DecisionInputs, InputsMemo, encode_inputs
 from riskguard.runtime.stored_book import BookChain
@@ -98,9 +99,12 @@ class RiskGate:
             return account
 
     # -- deciding --------------------------------------------------------------------------
-    def reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+    def reserve(self, intent: OrderIntent | Signal) -> tuple[bool, Detail, str | None]:
         """Decide on ``intent`` against the shared ledger. Returns ``(veto, detail, reservation_id)``;
-        the reservation id is None for vetoes and for approved reducing intents.
+        the reservation id is None for vetoes and for approved reducing intents. A :class:`Signal`
+        is sized by the engine (policy, sizing, resize to fit) and decided in the same step, once:
+        the reservation holds its executable size (``detail["sized"]``); its ``signal_id`` is the
+        intent id.
 
         The same ``intent_id`` again returns the first stored decision and reserves nothing more.
         When the database is unreachable the intent is vetoed (reason ``ledger_unavailable``):
@@ -109,7 +113,7 @@ class RiskGate:
         with self._lock:
             return self._reserve_or_veto([intent])[0]
 
-    def reserve_many(self, intents: Sequence[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+    def reserve_many(self, intents: Sequence[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
         """Decide on several intents in one transaction, in order: each against the ledger's book
         plus the reservations of the ones before it, exactly as the same calls of :meth:`reserve`
         one after the other with no other writer in between would, and each stored as its own
@@ -122,20 +126,20 @@ class RiskGate:
         with self._lock:
             return self._reserve_or_veto(list(intents))
 
-    def _reserve_or_veto(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+    def _reserve_or_veto(self, intents: list[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
         try:
             return self._reserve(intents)
         except LedgerUnavailable as exc:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
-            log.error("reserve %s vetoed: %s", ", ".join(i.intent_id for i in intents), exc)
+            log.error("reserve %s vetoed: %s", ", ".join(map(_intent_id, intents)), exc)
             return [(True, unavailable_detail(self.engine, intent, str(exc)), None) for intent in intents]
         except BaseException:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
             raise
 
-    def _reserve(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+    def _reserve(self, intents: list[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
         """lock -> load -> decide -> record, in one transaction holding the account lock."""
         engine = self.engine
         now = engine.clock()
@@ -147,9 +151,9 @@ class RiskGate:
             hot = ReserveCursor(cursor, self.ledger.account_id, self.ledger.postgres)
             # lock: the account row, and the decisions already stored for these intent ids
             account, outcomes = self._lock_account(hot, intents)
-            fresh = [intent for intent in intents if intent.intent_id not in outcomes]
+            fresh = [intent for intent in intents if _intent_id(intent) not in outcomes]
             if not fresh:
-                return [outcomes[i.intent_id] for i in intents]
+                return [outcomes[_intent_id(i)] for i in intents]
             # load: the ledger's book as of now into the engine
             expire = self._load(hot, account, now, marks)
             snapshot = account.snapshot()
@@ -157,7 +161,7 @@ class RiskGate:
             version = state.version if expire is None else expire[1]
             first = True
             for intent in fresh:
-                if intent.intent_id in outcomes:  # the same intent_id earlier in this list
+                if _intent_id(intent) in outcomes:  # the same intent_id earlier in this list
                     continue
                 if not first:
                     # The book holds what a rebuild from the state would: a rebuild adds the
@@ -171,20 +175,21 @@ class RiskGate:
                 # decide
                 verdict = engine.decide(intent, now_ms=now, commit=True)
                 # record: the decision, its reservation, the expiry and the account's new version
-                version, reservation_id = self._record(hot, intent, verdict, inputs, now, version, expire)
+                version, reservation_id = self._record(hot, verdict, inputs, now, version, expire)
                 expire = None  # the expiry rides with the first write
-                outcomes[intent.intent_id] = (verdict.veto, verdict.detail, reservation_id)
+                outcomes[_intent_id(intent)] = (verdict.veto, verdict.detail, reservation_id)
         # Committed: the book now equals a fresh build of the state (see _reusable_book).
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
-        return [outcomes[i.intent_id] for i in intents]
+        return [outcomes[_intent_id(i)] for i in intents]
 
-    def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent]
+    def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent | Signal]
               ) -> tuple[AccountRow, dict[str, tuple[bool, Detail, str | None]]]:
         """Lock the account row; the stored outcome of every intent id already decided."""
-        account, duplicate = hot.lock_for_intent(intents[0].intent_id, prefetch=self._prefetch)
-        decided = {intents[0].intent_id} if duplicate else set()
+        first = _intent_id(intents[0])
+        account, duplicate = hot.lock_for_intent(first, prefetch=self._prefetch)
+        decided = {first} if duplicate else set()
         if len(intents) > 1:
-            decided |= hot.decided(list({i.intent_id for i in intents[1:]}))
+            decided |= hot.decided(list({_intent_id(i) for i in intents[1:]}))
         outcomes: dict[str, tuple[bool, Detail, str | None]] = {}
         for intent_id in decided:
             record = hot.first_decision(intent_id)
@@ -218,11 +223,11 @@ class RiskGate:
                           reason=account.state_reason)
         return expire
 
-    def _record(self, hot: ReserveCursor, intent: OrderIntent, verdict: Verdict, inputs: DecisionInputs, now: int,
+    def _record(self, hot: ReserveCursor, verdict: Verdict, inputs: DecisionInputs, now: int,
                 version: int, expire: tuple[int, int, int] | None) -> tuple[int, str | None]:
         """Store one decision (and for an approval adding risk its reservation, also added to the
         engine's book and the state); returns the account's version after it and the reservation id."""
-        engine, state = self.engine, self.state
+        engine, state, intent = self.engine, self.state, verdict.order
         adds_risk = not verdict.veto and not verdict.reducing
         reservation_id: str | None = None
         reservation_row: tuple[Any, ...] | None = None
@@ -343,6 +348,11 @@ class RiskGate:
         engine.load_state(book=self.state.build_book(engine.limits, marks), account=account.snapshot(),
                           trading_state=account.trading_state, reason=account.state_reason)
         return self.state
+
+
+def _intent_id(intent: OrderIntent | Signal) -> str:
+    """The id a decision is stored (and made idempotent) under: a signal's id for a signal."""
+    return intent.intent_id if isinstance(intent, OrderIntent) else intent.signal_id
 
 
 def _reservation_id(verdict: Verdict) -> str:

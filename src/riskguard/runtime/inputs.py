@@ -18,6 +18,7 @@ from riskguard.model.enums import TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.position import Position
+from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
 
@@ -92,12 +93,13 @@ class StoredBook:
 
 @dataclass(frozen=True, slots=True)
 class DecisionInputs:
-    """What one decision was taken with: the intent, this process's market snapshots (symbol
+    """What one decision was taken with: the intent (or the signal the engine sized into one;
+    stored under ``signal`` instead of ``intent``), this process's market snapshots (symbol
     order) and the symbol's exchange rules, the reference (SHA-256) to the CVaR return set fed
     (None without one), the reservation TTL (ms), the ledger's NAV mark, trading state and
     reason, and the book."""
 
-    intent: OrderIntent
+    intent: OrderIntent | Signal
     markets: tuple[MarketSnapshot, ...]
     instrument: InstrumentRules | None
     returns: str | None
@@ -111,7 +113,7 @@ class DecisionInputs:
         """The stored JSON object; ``memo`` reuses the JSON form of snapshots and rules seen before."""
         memo = memo or InputsMemo()
         return {
-            "intent": self.intent.to_dict(),
+            "intent" if isinstance(self.intent, OrderIntent) else "signal": self.intent.to_dict(),
             "markets": [memo.market(m) for m in self.markets],
             "instrument": None if self.instrument is None else memo.instrument(self.instrument),
             "returns": self.returns,
@@ -126,7 +128,8 @@ class DecisionInputs:
     def from_dict(cls, data: dict[str, Any]) -> DecisionInputs:
         """Inverse of :meth:`to_dict` (also reads every decision stored before this shape)."""
         instrument, account = data.get("instrument"), data["account"]
-        return cls(OrderIntent.from_dict(data["intent"]), tuple(MarketSnapshot(**m) for m in data["markets"]),
+        intent = Signal.from_dict(data["signal"]) if "signal" in data else OrderIntent.from_dict(data["intent"])
+        return cls(intent, tuple(MarketSnapshot(**m) for m in data["markets"]),
                    None if instrument is None else InstrumentRules.from_dict(instrument),
                    None if data.get("returns") is None else str(data["returns"]), int(data.get("ttl_ms", 0)),
                    None if account is None else AccountSnapshot(**account), TradingState(data["trading_state"]),
