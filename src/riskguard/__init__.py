@@ -6,8 +6,9 @@ light CLI commands do not pay for the engine's and the posture's imports they ne
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from riskguard.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from riskguard.config import Posture, PostureError, load_config, preset
@@ -25,22 +26,13 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_HOMES = {
+__getattr__ = lazy_exports(__name__, {
     "Posture": "riskguard.config", "PostureError": "riskguard.config", "load_config": "riskguard.config",
     "preset": "riskguard.config", "RiskEngine": "riskguard.engine",
     "AccountSnapshot": "riskguard.model", "InputValidationError": "riskguard.model",
     "InstrumentRules": "riskguard.model", "MarketSnapshot": "riskguard.model", "OrderIntent": "riskguard.model",
     "Position": "riskguard.model", "Signal": "riskguard.model", "TradingState": "riskguard.model",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'riskguard' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+})
 
 
 __all__ = [

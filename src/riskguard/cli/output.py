@@ -7,17 +7,18 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from riskguard.config.errors import PostureError
 from riskguard.model.errors import InputValidationError
+
+if TYPE_CHECKING:
+    from riskguard.config.errors import PostureError
 
 
 class ExitCode(IntEnum):
@@ -66,6 +67,8 @@ def posture_error_line(exc: PostureError) -> str:
 @contextmanager
 def bad_input_exits() -> Iterator[None]:
     """Turn every input error into one ``error:`` line on stderr and exit code 2 (never a traceback)."""
+    from riskguard.config.errors import PostureError  # here: the posture (pydantic) is not needed for --help
+
     try:
         yield
     except InputFileError as exc:
@@ -88,10 +91,12 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, str):
         return str(value)  # StrEnum members become plain strings
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
     if value is None or isinstance(value, bool | int):
         return value
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="json"))
     return str(value)
 
 
@@ -140,6 +145,8 @@ def cell(value: Any) -> str:
         return f"{value:.6g}"
     if isinstance(value, list | tuple | frozenset | set):
         return ", ".join(cell(v) for v in value)
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return "{" + ", ".join(f"{k}={cell(v)}" for k, v in value.model_dump(mode="json").items()) + "}"
     return str(value)

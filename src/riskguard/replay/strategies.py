@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from riskguard.model.enums import Side
 from riskguard.model.errors import InputValidationError
-from riskguard.replay.data import OhlcvArrays
+
+if TYPE_CHECKING:  # the loaders (pandas) are not needed to name the shipped strategies
+    from riskguard.replay.data import OhlcvArrays
 
 FloatArray = npt.NDArray[np.float64]
 Int8Array = npt.NDArray[np.int8]
