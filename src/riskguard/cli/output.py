@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from riskguard.model.codec import encode_printable
 from riskguard.model.errors import InputValidationError
 
 if TYPE_CHECKING:
@@ -79,35 +79,9 @@ def bad_input_exits() -> Iterator[None]:
         fail(str(exc))
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with tuples as lists, enums as their values, pydantic models as dicts, non-finite
-    floats as strings (``"inf"``, ``"-inf"``, ``"nan"``) and anything else as its ``str``, so the
-    output is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, str):
-        return str(value)  # StrEnum members become plain strings
-    if value is None or isinstance(value, bool | int):
-        return value
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
-    return str(value)
-
-
-def dumps(value: Any, *, indent: int | None = 2) -> str:
-    """Strict JSON text of ``value`` (see :func:`jsonable`)."""
-    return json.dumps(jsonable(value), indent=indent, allow_nan=False, sort_keys=False)
-
-
 def echo_json(value: Any, *, indent: int | None = 2) -> None:
     """Print ``value`` as JSON on stdout (plain text, no Rich markup or wrapping)."""
-    typer.echo(dumps(value, indent=indent))
+    typer.echo(encode_printable(value, indent=indent))
 
 
 def verdict(detail: dict[str, Any]) -> str:
