@@ -17,9 +17,9 @@ from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, pg_url, postu
 from riskguard.book.reservation import Reservation
 from riskguard.ledger import LedgerError
 from riskguard.ledger import tables as t
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.state import BookState
 from riskguard.ledger.stored_books import KEYFRAME_EVERY, resolve_book
+from riskguard.model.codec import encode as dumps
 from riskguard.model.enums import Side
 from riskguard.runtime import RiskGate, replay_decision
 from riskguard.runtime.inputs import StoredBook

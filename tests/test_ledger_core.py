@@ -30,8 +30,8 @@ from riskguard.ledger import (
     LedgerUnavailable,
 )
 from riskguard.ledger import tables as t
-from riskguard.ledger.encoding import canonical_dumps
 from riskguard.ledger.migrate import head_revision
+from riskguard.model.codec import encode_canonical as canonical_dumps
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot
 from riskguard.runtime import LEDGER_UNAVAILABLE, RiskGate, replay_decision

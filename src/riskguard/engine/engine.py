@@ -10,10 +10,10 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.cvar import PortfolioCvar
@@ -40,6 +40,9 @@ from riskguard.policy.flags import PolicyViews
 from riskguard.policy.ladder import LadderEvent
 from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.sizing.params import SizingParams
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("riskguard.decision")
 state_log = logging.getLogger("riskguard.state")

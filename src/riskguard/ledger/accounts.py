@@ -10,10 +10,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from riskguard.book.book import DAY_MS
 from riskguard.ledger import tables as t
 from riskguard.ledger.connection import LedgerConnection
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerNotFound
 from riskguard.ledger.rows import AccountRow, parse_account
 from riskguard.model.clock import wall_clock_ms
+from riskguard.model.codec import encode as dumps
 from riskguard.model.enums import TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot

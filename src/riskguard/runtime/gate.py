@@ -24,12 +24,12 @@ from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
 from riskguard.engine.verdict import Verdict
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError, LedgerUnavailable
 from riskguard.ledger.hotpath import DECISION_COLUMNS, RESERVATION_COLUMNS, ReserveCursor
 from riskguard.ledger.ledger import Ledger
 from riskguard.ledger.rows import ACTIVE, AccountRow, CloseResult, FillResult
 from riskguard.ledger.state import BookState
+from riskguard.model.codec import encode as dumps
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
 from riskguard.model.intent import OrderIntent

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskguard.book.reservation import Reservation
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.state import BookState, reservation_from_dict, reservation_to_dict
+from riskguard.model.codec import encode as dumps
 from riskguard.model.enums import TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent

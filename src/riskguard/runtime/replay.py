@@ -9,9 +9,10 @@ from typing import Any
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.ledger.encoding import canonical_dumps, dumps
 from riskguard.ledger.ledger import Ledger
 from riskguard.ledger.rows import DecisionRecord
+from riskguard.model.codec import encode as dumps
+from riskguard.model.codec import encode_canonical as canonical_dumps
 from riskguard.runtime.inputs import DecisionInputs
 
 _IGNORED = frozenset({"decision_id"})  # a fresh id per run; everything else must match exactly
