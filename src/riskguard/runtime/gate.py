@@ -3,7 +3,10 @@
 ``veto, detail, reservation_id = gate.reserve(intent)`` runs every gate against the ledger's book
 inside one transaction that holds the account lock, stores the decision with its inputs, and for
 an approved risk-adding intent records a reservation that counts against every cap (in every
-process) until it is filled, released or expires.
+process) until it is filled, released or expires. It reads top to bottom as lock (the account
+row) -> load (the ledger's book into the engine, ``RiskEngine.load_state``) -> decide
+(``RiskEngine.decide``, a typed ``Verdict``) -> record (decision, reservation, expiry, version in
+one write).
 
 The process keeps the book it last read together with the account's ``version``; under the lock
 it reloads positions, reservations and counters only when another writer bumped the version. The
@@ -182,8 +185,8 @@ class RiskGate:
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
         return [outcomes[_intent_id(i)] for i in intents]
 
-    def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent | Signal]
-              ) -> tuple[AccountRow, dict[str, tuple[bool, Detail, str | None]]]:
+    def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent | Signal],
+                      ) -> tuple[AccountRow, dict[str, tuple[bool, Detail, str | None]]]:
         """Lock the account row; the stored outcome of every intent id already decided."""
         first = _intent_id(intents[0])
         account, duplicate = hot.lock_for_intent(first, prefetch=self._prefetch)
