@@ -17,6 +17,7 @@ from riskguard.ledger.rows import (
     ACTIVE,
     FILLED,
     FULL_SLACK,
+    NEVER_MS,
     RELEASED,
     AccountRow,
     CloseResult,
@@ -88,6 +89,28 @@ class PositionsAccounting(AccountStore):
             self._record_fill(conn, account, reservation_id, row.strategy, row.symbol, side, qty, price, fee,
                               realized, signed_after, now, version, "fill")
             return FillResult(reservation_id, signed_after, status, realized)
+
+    def placed(self, reservation_id: str, *, now_ms: int | None = None) -> bool:
+        """The reservation's order was sent to the exchange: from now on it does not expire, it
+        holds its budget until it is filled or released (call :meth:`release` when the order is
+        cancelled or expires on the exchange), so a fill arriving after the TTL finds its budget
+        still held. Returns False, changing nothing, when the reservation is no longer active or
+        its TTL has passed already (then the order must not be sent: its budget is being returned)."""
+        now = wall_clock_ms() if now_ms is None else now_ms
+        with self.transaction() as conn:
+            account = self.lock_account(conn)
+            row = conn.execute(select(t.reservations.c.status, t.reservations.c.expires_ms).where(
+                t.reservations.c.reservation_id == reservation_id,
+                t.reservations.c.account_id == self.account_id)).first()
+            if row is None:
+                raise LedgerNotFound(f"reservation {reservation_id!r} does not exist")
+            if row.status != ACTIVE or row.expires_ms <= now:
+                return False
+            if row.expires_ms != NEVER_MS:
+                conn.execute(update(t.reservations).where(t.reservations.c.reservation_id == reservation_id)
+                             .values(expires_ms=NEVER_MS))
+                self.bump(conn, account.version + 1)
+            return True
 
     def release(self, reservation_id: str, *, now_ms: int | None = None) -> bool:
         """Return an unfilled (or partly filled) reservation's remaining budget. Returns False when it

@@ -14,6 +14,8 @@ from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot
 
 ACTIVE, FILLED, RELEASED, EXPIRED = "ACTIVE", "FILLED", "RELEASED", "EXPIRED"
+NEVER_MS = 2**62
+"""The expiry of a reservation whose order was placed: it lives until filled or released."""
 FULL_SLACK = 1e-9
 """Relative slack when comparing a filled quantity with the reserved (or open) quantity."""
 
@@ -103,11 +105,16 @@ def parse_position(row: Any) -> Position:
 
 
 def book_reservation(row: Any, held: set[tuple[str, str]]) -> Reservation:
-    """An active reservation row as the book counts it (``held``: the open (strategy, symbol) pairs)."""
-    # Budget still held = the unfilled fraction. Once part is filled the position holds the slot;
-    # if that position was closed since, the unfilled remainder could open it again: a slot again.
+    """An active reservation row as the book counts it (``held``: the open (strategy, symbol) pairs).
+
+    Budget still held = the unfilled fraction. It holds a concurrency slot whenever its fill would
+    open a position: while its strategy holds no position in the symbol. So an entry gives its slot
+    to the position once part of it filled, and takes it back if that position closes while the
+    remainder is reserved; and an add (reserved while the position was open, no slot) takes a slot
+    if the position closes before the add fills, since its fill would then open a new one.
+    """
     remaining = max(0.0, 1.0 - row.filled_qty / row.qty)
-    opens_new = bool(row.opens_new) and (row.filled_qty == 0.0 or (row.strategy, row.symbol) not in held)
+    opens_new = (row.strategy, row.symbol) not in held
     return Reservation(reservation_id=row.reservation_id, intent_id=row.intent_id, strategy=row.strategy,
                        symbol=row.symbol, side=Side(row.side), notional=row.notional * remaining,
                        risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms))

@@ -316,6 +316,12 @@ class RiskGate:
         with self._lock:
             return self.ledger.fill(reservation_id, qty, price, fee, now_ms=self.engine.clock())
 
+    def placed(self, reservation_id: str) -> bool:
+        """The reservation's order was sent: it keeps its budget until filled or released (no TTL).
+        Call it before sending the order; False means too late (expired or ended): do not send."""
+        with self._lock:
+            return self.ledger.placed(reservation_id, now_ms=self.engine.clock())
+
     def release(self, reservation_id: str) -> bool:
         """Return a reservation's unfilled budget."""
         with self._lock:
