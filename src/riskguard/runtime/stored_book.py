@@ -80,13 +80,19 @@ class BookChain:
         while gone < size and base[gone] != first:
             gone += 1
         if gone < size and base[gone:] == current[:size - gone] and (
-                gone == 0 or set(base[:gone]).isdisjoint(current)):
+                gone == 0 or {r.reservation_id for r in base[:gone]}.isdisjoint(r.reservation_id for r in current)):
             return [r.reservation_id for r in base[:gone]], current[size - gone:]
-        # Anything else: the base reservations still present must come first, in their order.
-        present = set(current)
-        kept = [r for r in base if r in present]
+        # Anything else: the base reservations still present (same id, same value) must come first,
+        # in their order. Looked up by id (a book never holds two reservations with one id).
+        by_id = {r.reservation_id: r for r in current}
+
+        def unchanged(reservation: Reservation) -> bool:
+            other = by_id.get(reservation.reservation_id)
+            return other is reservation or other == reservation
+
+        kept = [r for r in base if unchanged(r)]
         if current[:len(kept)] != kept:
             return None
         # A reservation whose value changed is removed by id and, when it is still live, comes back
         # among the added ones.
-        return [r.reservation_id for r in base if r not in present], current[len(kept):]
+        return [r.reservation_id for r in base if not unchanged(r)], current[len(kept):]
