@@ -156,8 +156,8 @@ def explain(
 ) -> None:
     """Every setting: its dotted path, its value, the gate that enforces it and what it means."""
     from riskguard.cli.inputs import resolve_posture
-    from riskguard.config.explain import explain as explain_posture
     from riskguard.config.hashing import config_hash
+    from riskguard.gates.explain import explain as explain_posture
 
     with output.bad_input_exits():
         posture = resolve_posture(preset_name, path)
