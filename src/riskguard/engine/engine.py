@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -404,7 +404,8 @@ class RiskEngine:
             "ts_ms": now,
             "policy": self._policy_detail(views),
             "sizing": sized.sizing if sized is not None else None,
-            "intent": order.to_dict() if sized is not None and sized.intent is not None else None,
+            "intent": _executable(order, ctx.notional, allowed) if sized is not None and sized.intent is not None
+            else None,
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
@@ -423,6 +424,16 @@ class RiskEngine:
         """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
         veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
         return not veto, detail
+
+
+def _executable(order: OrderIntent, notional: float | None, allowed: float) -> dict[str, Any] | None:
+    """The intent a caller may send for a sized signal: at the decided notional (USDT), never above
+    ``allowed`` (max_notional_allowed); None when no size can be executed."""
+    if notional is None or allowed <= 0.0:
+        return None
+    executable = order.to_dict()
+    executable["notional"] = notional if notional <= allowed else allowed
+    return executable
 
 
 def _placeholder_intent(signal: Signal) -> OrderIntent:
