@@ -319,3 +319,11 @@ def test_adding_to_a_position_at_a_wider_stop_counts_the_open_legs_new_risk() ->
     veto, detail = engine.check_order(buy("ETHUSDT", 300.0, stop_pct=0.03, strategy="eth_trend"))
     assert veto and "total_risk_exceeded" in detail["reasons"]
     assert check_of(detail, "total_risk_exceeded")["observed"] == 18.0 + 9.0
+
+
+def test_every_decision_carries_every_key_of_the_contract() -> None:
+    from riskguard.model.decision import CONTRACT_KEYS
+
+    engine = make_engine()
+    assert list(engine.check_order(buy())[1]) == list(CONTRACT_KEYS)
+    assert list(engine.refuse(buy(), "ledger_unavailable")) == list(CONTRACT_KEYS)
