@@ -87,7 +87,7 @@ def test_trading_gate_stage_blocks_a_symbol_whose_regime_is_unknown() -> None:
     engine = make_engine(posture_with(**ALL_STAGES))
     veto, detail = engine.check_order(_signal())
     assert veto is True
-    assert "trading_halted" in detail["reasons"]
+    assert detail["reasons"] == ["trading_halted", "below_min_notional"]
     assert "policy" in check_of(detail, "trading_halted")["note"]
 
 
@@ -103,7 +103,7 @@ def test_daily_five_percent_drawdown_puts_the_account_in_reducing_state() -> Non
     assert engine.trading_state.value == "REDUCING"
     assert engine.trading_state_reason.startswith("drawdown ladder")
     veto, detail = engine.check_order(_signal(atr=2_000.0), now_ms=NOW_MS + 60_000)
-    assert veto and "reduce_only_mode" in detail["reasons"]
+    assert veto and detail["reasons"] == ["market_data_stale", "reduce_only_mode", "drawdown_halt"]
 
 
 def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
@@ -123,7 +123,12 @@ def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine.account = None
     veto, detail = engine.check_order(_signal())
     assert veto is True
-    assert "nav_stale" in detail["reasons"]
+    assert detail["reasons"] == [
+        "nav_stale", "drawdown_halt", "below_min_notional", "qty_below_min", "trade_gt_max_trade_nav_pct",
+        "trade_gt_10pct_equity", "symbol_nav_cap_exceeded", "exchange_leverage_bracket_exceeded",
+        "max_loss_exceeded", "gross_exposure_exceeded", "correlated_exposure_exceeded",
+        "same_direction_exposure_exceeded", "total_risk_exceeded", "cvar_limit_exceeded"
+    ]
     assert detail["sizing"]["unsized"] == "NAV unknown"
     assert detail["max_notional_allowed"] == 0.0
 
