@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ledger_fixtures import Clock, buy, db_url, make_gate, mark_markets, posture
 from riskguard.ledger import Ledger
 from riskguard.ledger import tables as t
+from riskguard.model.signal import Signal
 from riskguard.runtime import LEDGER_UNAVAILABLE, RiskGate, replay_decision
 from riskguard.runtime.inputs import BookReference, DecisionInputs, encode_inputs
 
@@ -34,15 +35,24 @@ def test_a_ledger_unavailable_veto_carries_every_key_of_a_decision(db_url: str) 
     assert set(detail) - set(decided) == {"error"}
 
 
-def test_a_ledger_unavailable_veto_says_what_is_unknown_and_fails_closed(db_url: str) -> None:
+def test_a_ledger_unavailable_veto_decides_nothing_and_allows_nothing(db_url: str) -> None:
     gate = make_gate(db_url)
     _unreachable(gate)
     _, detail, _ = gate.reserve(buy("a", notional=400.0))
-    assert (detail["nav"], detail["nav_fresh"], detail["open_positions"], detail["decision_id"]) == (
-        None, False, None, None)
+    assert detail["decision_id"] is None and detail["checks"] == []
     assert detail["max_notional_allowed"] == 0.0 and detail["sized"]["notional"] is None
     assert detail["requested"]["notional"] == 400.0 and detail["trading_state"] == "ACTIVE"
     assert detail["config_hash"] == gate.engine.limits.config_hash
+
+
+def test_a_signal_vetoed_for_an_unavailable_ledger_has_no_size_and_the_full_detail(db_url: str) -> None:
+    gate = make_gate(db_url)
+    _unreachable(gate)
+    veto, detail, reservation_id = gate.reserve(Signal("sig-1", "s1", "BTCUSDT", "BUY", confidence=0.8,
+                                                       expected_rr=3.0, atr=500.0))
+    assert veto and reservation_id is None and detail["reasons"] == [LEDGER_UNAVAILABLE]
+    assert set(detail) >= CONTRACT and detail["intent_id"] == "sig-1"
+    assert detail["requested"]["notional"] is None and detail["sized"]["notional"] is None
 
 
 def test_every_intent_of_a_batch_vetoed_for_an_unavailable_ledger_gets_the_full_detail(db_url: str) -> None:
