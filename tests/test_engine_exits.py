@@ -35,14 +35,16 @@ def test_new_risk_on_a_stale_nav_and_stale_quotes_is_vetoed_for_exactly_those() 
 
 def test_a_reducing_order_passes_without_any_nav() -> None:
     engine = holding_btc()
-    engine.account = None
+    engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,
+                      reason=engine.trading_state_reason)
     veto, detail = engine.check_order(close_btc())
     assert (veto, detail["reasons"]) == (False, [])
 
 
 def test_new_risk_without_any_nav_is_vetoed_by_every_gate_that_needs_it() -> None:
     engine = holding_btc()
-    engine.account = None
+    engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,
+                      reason=engine.trading_state_reason)
     veto, detail = engine.check_order(buy("ETHUSDT", 300.0))
     assert veto and detail["reasons"] == [
         "nav_stale", "drawdown_halt", "trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity",
