@@ -12,6 +12,7 @@ all gates, decision + reservation insert, commit.
     python benchmarks/bench_reserve.py                      # print the figures
     python benchmarks/bench_reserve.py --write-docs         # and record them in docs/performance.md
     python benchmarks/bench_reserve.py --batch 1 8          # also reserve_many() of 8 intents per transaction
+    python benchmarks/bench_reserve.py --without book-chain # what one shortcut buys: the same run without it
 
 PostgreSQL: --pg-url (default postgresql+psycopg://postgres@127.0.0.1:5432/test; a private schema
 is created and dropped). pgbench runs on a scratch database it creates and drops.
@@ -40,14 +41,20 @@ from sqlalchemy.engine import make_url
 
 from riskguard.config import Posture, preset_data, validate_posture
 from riskguard.engine import RiskEngine
-from riskguard.ledger import Ledger, RiskGate
+from riskguard.ledger import Ledger
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.runtime import RiskGate
 
 PRICES = {"BTCUSDT": 50_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SECTION = "## Ledger reservations"
 REPO = Path(__file__).resolve().parents[1]
+SHORTCUTS = ("book-chain", "wal-thread")
+"""What ``--without`` can switch off: books stored by reference (every decision then stores its
+full book) and the SQLite WAL checkpoint thread (SQLite then checkpoints inside the commit that
+crosses its threshold, as it does by default)."""
+WITHOUT: frozenset[str] = frozenset()
 
 
 def bench_posture() -> Posture:
@@ -72,6 +79,7 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
             batch: int = 1) -> None:
     ledger = Ledger(url)
     gate = RiskGate(RiskEngine(posture), ledger, actor=f"bench-{client}")
+    _switch_off(gate)
     rng = random.Random(client)
     symbols = sorted(PRICES)
     run = uuid.uuid4().hex[:8]
@@ -101,6 +109,16 @@ def _client(url: str, client: int, reserves: int, posture: Posture, barrier: Any
     ledger.dispose()
 
 
+def _switch_off(gate: RiskGate) -> None:
+    """Take the shortcuts named by ``--without`` out of ``gate`` (before its first reserve)."""
+    if "book-chain" in WITHOUT:
+        from riskguard.runtime.stored_book import BookChain
+
+        gate.book_chain = BookChain(keyframe_every=1)
+    if "wal-thread" in WITHOUT:
+        gate.ledger._checkpointer = None
+
+
 def busy_cpu_seconds() -> float | None:
     """CPU seconds the whole machine has spent busy since boot (all vCPUs; Linux /proc/stat), or None.
 
@@ -128,6 +146,7 @@ class Figure:
     approved: int
     cpu_seconds: float | None = None
     batch: int = 1
+    inputs_bytes: float = 0.0  # mean stored inputs per decision
 
     @property
     def rate(self) -> float:
@@ -159,6 +178,7 @@ def measure(url: str, backend: str, clients: int, reserves: int, batch: int = 1)
     ledger.ensure_account(posture.mode.value)
     ledger.mark_nav(AccountSnapshot(nav=1_000_000.0, ts_ms=time.time_ns() // 1_000_000), actor="bench")
     gate = RiskGate(RiskEngine(posture), ledger, actor="bench-warm-up")
+    _switch_off(gate)
     for k in range(WARM_UP):
         now = time.time_ns() // 1_000_000
         gate.update_market(MarketSnapshot("BTCUSDT", 50_000.0, now, bid=49_999.5, ask=50_000.5, exchange_ts_ms=now))
@@ -182,7 +202,12 @@ def measure(url: str, backend: str, clients: int, reserves: int, batch: int = 1)
     seconds = max(r[1] for r in reports) - min(r[0] for r in reports)
     busy = [r[3] for r in reports] + [r[4] for r in reports]
     cpu = None if None in busy else max(r[4] for r in reports) - min(r[3] for r in reports)
-    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports), cpu, batch)
+    ledger = Ledger(url)
+    with ledger.reading() as conn:
+        inputs_bytes = float(conn.exec_driver_sql("SELECT avg(length(inputs)) FROM rg_decisions").scalar() or 0.0)
+    ledger.dispose()
+    return Figure(backend, clients, clients * reserves, seconds, sum(r[2] for r in reports), cpu, batch,
+                  inputs_bytes)
 
 
 def _pg_admin(url: str, sql: str) -> None:
@@ -285,19 +310,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--write-docs", action="store_true", help="record the figures in docs/performance.md")
+    parser.add_argument("--without", nargs="+", choices=SHORTCUTS, default=[],
+                        help="measure without these shortcuts (to see what each buys)")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one backend only")
     args = parser.parse_args(argv)
+    global WITHOUT
+    WITHOUT = frozenset(args.without)
 
     load_before = os.getloadavg()[0]
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as scratch:
-        for clients in args.clients:
+        for clients in args.clients if args.only != "postgresql" else ():
             for batch in args.batch:
                 url = f"sqlite:///{scratch}/bench-{clients}-{batch}.db"
                 figures.append(measure(url, "sqlite", clients, args.reserves, batch))
-                print(f"sqlite      {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s",
-                      flush=True)
+                print(f"sqlite      {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s, "
+                      f"{figures[-1].inputs_bytes / 1000:.1f} kB inputs per decision", flush=True)
     pgbench: dict[int, Pgbench | None] = {}
-    if not args.skip_pg:
+    if not args.skip_pg and args.only != "sqlite":
         for clients in args.clients:
             for batch in args.batch:
                 schema = f"rg_bench_{uuid.uuid4().hex[:8]}"
@@ -307,8 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                     figures.append(measure(url, "postgresql", clients, args.reserves, batch))
                 finally:
                     _pg_admin(args.pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-                print(f"postgresql  {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s",
-                      flush=True)
+                print(f"postgresql  {clients} client(s), {batch} per transaction: {figures[-1].rate:8,.0f} reserves/s, "
+                      f"{figures[-1].inputs_bytes / 1000:.1f} kB inputs per decision", flush=True)
             pgbench[clients] = pgbench_tps(args.pg_url, clients, args.pgbench_seconds)
             bench = pgbench[clients]
             print(f"pgbench -N  {clients} client(s): {bench.tps if bench else float('nan'):,.0f} TPS", flush=True)

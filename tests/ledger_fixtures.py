@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from riskguard.config import Posture, preset_data, validate_posture
 from riskguard.engine import RiskEngine
-from riskguard.ledger import Ledger, RiskGate
+from riskguard.ledger import Ledger
 from riskguard.ledger import tables as t
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.runtime import RiskGate
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = 1_700_000_000_000  # a Tuesday, 22:13 UTC

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ledger_fixtures import Clock, buy, consistency_problems, db_url, make_gate, pg_url, posture
-from riskguard.ledger import LEDGER_UNAVAILABLE, Ledger, replay_decision
+from riskguard.ledger import Ledger
+from riskguard.runtime import LEDGER_UNAVAILABLE, replay_decision
 
 __all__ = ["db_url", "pg_url"]
 

@@ -15,11 +15,15 @@ from sqlalchemy import delete, select
 
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, pg_url, posture
 from riskguard.book.reservation import Reservation
-from riskguard.ledger import LedgerError, RiskGate, replay_decision
+from riskguard.ledger import LedgerError
 from riskguard.ledger import tables as t
-from riskguard.ledger.bookchain import KEYFRAME_EVERY, BookChain, resolve_book
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stored_books import KEYFRAME_EVERY, resolve_book
+from riskguard.model.codec import encode as dumps
 from riskguard.model.enums import Side
+from riskguard.runtime import RiskGate, replay_decision
+from riskguard.runtime.inputs import StoredBook
+from riskguard.runtime.stored_book import BookChain
 
 __all__ = ["db_url", "pg_url"]
 
@@ -31,9 +35,14 @@ class _RecordingChain(BookChain):
         super().__init__()
         self.full: list[str] = []
 
-    def encode(self, state: BookState) -> str:
-        self.full.append(state.to_json())
-        return super().encode(state)
+    def book(self, state: BookState) -> StoredBook:
+        self.full.append(dumps(state.to_dict()))
+        return super().book(state)
+
+
+def _encode(chain: BookChain, state: BookState) -> str:
+    """The stored text of the book ``chain`` gives ``state``."""
+    return dumps(chain.book(state).to_dict())
 
 
 def _stored_books(gate: RiskGate, decision_ids: list[str]) -> list[dict[str, Any]]:
@@ -130,56 +139,56 @@ def _reservation(n: int) -> Reservation:
 def test_reordered_reservations_are_stored_in_full() -> None:
     chain = BookChain()
     first, second = _reservation(1), _reservation(2)
-    chain.encode(BookState(version=1, reservations=[first, second]))
+    _encode(chain, BookState(version=1, reservations=[first, second]))
     chain.stored("d1")
-    assert "base" not in json.loads(chain.encode(BookState(version=2, reservations=[second, first])))
+    assert "base" not in json.loads(_encode(chain, BookState(version=2, reservations=[second, first])))
 
 
 def test_expired_and_added_reservations_are_stored_as_a_delta_that_resolves_in_order() -> None:
     chain = BookChain()
     kept, expired, added = _reservation(1), _reservation(2), _reservation(3)
-    first = json.loads(chain.encode(BookState(version=1, reservations=[kept, expired])))
+    first = json.loads(_encode(chain, BookState(version=1, reservations=[kept, expired])))
     chain.stored("d1")
     state = BookState(version=2, reservations=[kept, added])
-    delta = json.loads(chain.encode(state))
+    delta = json.loads(_encode(chain, state))
     assert delta["base"] == "d1" and delta["removed"] == ["r2"] and len(delta["added"]) == 1
-    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(state.to_json())
+    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(dumps(state.to_dict()))
 
 
 def test_a_book_reloaded_from_the_ledger_is_still_stored_by_reference() -> None:
     chain = BookChain()
-    first = json.loads(chain.encode(BookState(version=1, reservations=[_reservation(1), _reservation(2)])))
+    first = json.loads(_encode(chain, BookState(version=1, reservations=[_reservation(1), _reservation(2)])))
     chain.stored("d1")
     reloaded = BookState(version=5, reservations=[_reservation(1), _reservation(2), _reservation(3)])
-    delta = json.loads(chain.encode(reloaded))
+    delta = json.loads(_encode(chain, reloaded))
     assert delta["base"] == "d1" and delta["removed"] == [] and len(delta["added"]) == 1
-    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(reloaded.to_json())
+    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(dumps(reloaded.to_dict()))
 
 
 def test_a_reservation_that_changed_is_replaced_by_id() -> None:
     chain = BookChain()
-    first = json.loads(chain.encode(BookState(version=1, reservations=[_reservation(1), _reservation(2)])))
+    first = json.loads(_encode(chain, BookState(version=1, reservations=[_reservation(1), _reservation(2)])))
     chain.stored("d1")
     partly_filled = dataclasses.replace(_reservation(2), notional=50.0)
     state = BookState(version=2, reservations=[_reservation(1), partly_filled])
-    delta = json.loads(chain.encode(state))
+    delta = json.loads(_encode(chain, state))
     assert delta["removed"] == ["r2"] and delta["added"][0]["notional"] == 50.0
-    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(state.to_json())
+    assert resolve_book(delta, {"d1": first}.__getitem__) == json.loads(dumps(state.to_dict()))
 
 
 def test_a_changed_reservation_ahead_of_unchanged_ones_gives_a_full_book() -> None:
     chain = BookChain()
-    chain.encode(BookState(version=1, reservations=[_reservation(1), _reservation(2)]))
+    _encode(chain, BookState(version=1, reservations=[_reservation(1), _reservation(2)]))
     chain.stored("d1")
     changed = dataclasses.replace(_reservation(1), notional=50.0)
-    assert "base" not in json.loads(chain.encode(BookState(version=2, reservations=[changed, _reservation(2)])))
+    assert "base" not in json.loads(_encode(chain, BookState(version=2, reservations=[changed, _reservation(2)])))
 
 
 def test_a_full_book_is_stored_every_keyframe_interval() -> None:
     chain = BookChain(keyframe_every=3)
     kinds = []
     for n in range(7):
-        kinds.append("base" in json.loads(chain.encode(BookState(version=n, reservations=[]))))
+        kinds.append("base" in json.loads(_encode(chain, BookState(version=n, reservations=[]))))
         chain.stored(f"d{n}")
     assert kinds == [False, True, True, False, True, True, False]
 
@@ -191,16 +200,16 @@ def test_a_full_book_is_stored_every_keyframe_interval() -> None:
 def test_a_stored_delta_always_resolves_to_the_book_and_is_used_whenever_it_can_be(
         base: list[int], current: list[int], changed: set[int]) -> None:
     chain = BookChain()
-    first = json.loads(chain.encode(BookState(version=1, reservations=[_reservation(n) for n in base])))
+    first = json.loads(_encode(chain, BookState(version=1, reservations=[_reservation(n) for n in base])))
     chain.stored("d1")
     # ``changed`` reservations are stored with another notional now (a partial fill).
     now = [dataclasses.replace(_reservation(n), notional=1.0) if n in changed else _reservation(n) for n in current]
     state = BookState(version=2, reservations=now)
-    stored = json.loads(chain.encode(state))
+    stored = json.loads(_encode(chain, state))
     unchanged = [n for n in base if n in current and n not in changed]
     expressible = current[:len(unchanged)] == unchanged
     assert ("base" in stored) == expressible
-    assert resolve_book(stored, {"d1": first}.__getitem__) == json.loads(state.to_json())
+    assert resolve_book(stored, {"d1": first}.__getitem__) == json.loads(dumps(state.to_dict()))
 
 
 def test_keyframe_interval_outside_what_readers_follow_is_refused() -> None:

@@ -23,20 +23,19 @@ from ledger_fixtures import (
 from riskguard.ledger import (
     EXPIRED,
     FILLED,
-    LEDGER_UNAVAILABLE,
     RELEASED,
     Ledger,
     LedgerError,
     LedgerNotFound,
     LedgerUnavailable,
-    RiskGate,
-    replay_decision,
 )
 from riskguard.ledger import tables as t
-from riskguard.ledger.ledger import canonical_dumps
 from riskguard.ledger.migrate import head_revision
+from riskguard.model.codec import encode_canonical as canonical_dumps
+from riskguard.model.decision import CONTRACT_KEYS
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot
+from riskguard.runtime import LEDGER_UNAVAILABLE, RiskGate, replay_decision
 
 __all__ = ["db_url", "pg_url"]
 
@@ -402,6 +401,8 @@ def test_unreachable_database_vetoes_with_a_clear_error_and_never_approves(db_ur
     assert veto and reservation_id is None
     assert detail["reasons"] == [LEDGER_UNAVAILABLE]
     assert "unavailable" in detail["error"] and "s3cret" not in detail["error"]
+    assert set(CONTRACT_KEYS) <= set(detail)  # the complete contract, like every other decision
+    assert (detail["nav_fresh"], detail["max_notional_allowed"], detail["sized"]["notional"]) == (False, 0.0, None)
 
 
 def test_gate_on_an_unreachable_database_refuses_to_start_and_hides_the_password() -> None:

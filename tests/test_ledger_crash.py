@@ -12,8 +12,9 @@ import pytest
 
 from ledger_fixtures import consistency_problems, crash_worker, make_gate, pg_url, posture, sqlite_url
 from riskguard.engine import RiskEngine
-from riskguard.ledger import Ledger, RiskGate
+from riskguard.ledger import Ledger
 from riskguard.model.snapshots import AccountSnapshot
+from riskguard.runtime import RiskGate
 
 __all__ = ["pg_url", "sqlite_url"]
 

@@ -5,21 +5,15 @@ would make them."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from typing import Any
 
 import numpy as np
-import pytest
 
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, mark_markets, pg_url, posture
 from riskguard.book.book import Book
-from riskguard.book.reservation import Reservation
-from riskguard.ledger import RiskGate, replay_decision
-from riskguard.ledger.encoding import dumps
-from riskguard.ledger.state import BookState
-from riskguard.model.enums import PositionSide, Side, TradingState
+from riskguard.model.enums import PositionSide
 from riskguard.model.position import Position
+from riskguard.runtime import RiskGate, replay_decision
 
 __all__ = ["db_url", "pg_url"]
 
@@ -197,37 +191,3 @@ def test_wal_checkpoints_run_on_a_thread_and_stop_with_the_ledger(tmp_path: Any)
     gate.ledger.dispose()
     assert not thread.is_alive()
     assert checkpointer.checkpoints >= 1
-    wal = tmp_path / "ledger.db-wal"
-    assert not wal.exists() or wal.stat().st_size == 0 or checkpointer.checkpoints >= 1
-
-
-def test_prebuilt_encoder_writes_the_same_text_as_json_dumps() -> None:
-    reference = json.JSONEncoder(separators=(",", ":")).encode
-    values: list[Any] = [None, True, 0, -1, 1.5, -0.0, 5e-324, 1e300, math.inf, -math.inf, math.nan, "é\u2028\"x\n",
-                         [], {}, (1, 2.0), {"a": {"b": [1, {"c": "ü", "d": None}]}},
-                         {1: "int key", 2.5: "float key", False: "bool key", None: "null key"},
-                         TradingState.HALTED, {"state": TradingState.ACTIVE}]
-    for value in values:
-        assert dumps(value) == reference(value)
-    with pytest.raises(TypeError, match="not JSON serializable"):
-        dumps({"x": object()})
-    assert dumps({"x": 1}) == '{"x":1}'  # nothing left over from the failed call
-
-
-def test_book_json_reuses_encodings_only_for_equal_reservations() -> None:
-    def reservation(n: int, notional: float) -> Reservation:
-        return Reservation(reservation_id=f"r{n}", intent_id=f"i{n}", strategy="s", symbol="BTCUSDT",
-                           side=Side.BUY, notional=notional, risk_usdt=notional * 0.01, opens_new=n % 2 == 0,
-                           expires_ms=1_000 + n)
-
-    state = BookState(version=3, reservations=[reservation(n, 100.0 + n) for n in range(30)])
-    assert state.to_json() == dumps(state.to_dict())
-    # Read back after another process wrote: equal copies, one partly filled, several ended, new ones.
-    reloaded = BookState(version=4, reservations=[reservation(n, 100.0 + n) for n in range(5, 30)]
-                         + [reservation(40 + n, 7.0) for n in range(40)])
-    reloaded.reservations[3] = reservation(8, 54.0)
-    reloaded.share_encodings(state)
-    for _ in range(4):  # eviction of encodings no longer held runs on the way
-        assert reloaded.to_json() == dumps(reloaded.to_dict())
-        reloaded.reservations = reloaded.reservations[20:]
-    assert len(reloaded._encoded_ids) < 30  # the encodings of ended reservations were dropped

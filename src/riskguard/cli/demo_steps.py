@@ -123,13 +123,15 @@ def run_demo(posture: Posture, steps: tuple[DemoStep, ...] = DEMO_STEPS,
     quotes and clocks). Returns the results and both engines."""
     engine = RiskEngine(posture, clock=lambda: start_ms)
     variant = RiskEngine(resize_variant(posture), clock=lambda: start_ms)
-    # The variant decides on the same portfolio: share the book and the market snapshots.
-    variant.book, variant.markets = engine.book, engine.markets
+    # The variant decides on the same portfolio: it is handed the same book and fed the same quotes.
+    variant.load_state(book=engine.book, account=None, trading_state=variant.trading_state,
+                       reason=variant.trading_state_reason)
     results = []
     for number, step in enumerate(steps, 1):
         now = start_ms + int(step.at_s * 1000)
         for quote in _quotes(now):
             engine.update_market(quote)
+            variant.update_market(quote)
         if step.flatten:
             for strategy, symbol in list(engine.book.positions):
                 engine.close_position(symbol, strategy)

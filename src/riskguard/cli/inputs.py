@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskguard.cli.output import InputFileError
-from riskguard.cli.state import read_json
-from riskguard.config.loader import PRESETS, load_config, preset
-from riskguard.config.schema import Posture
+from riskguard.config.preset_names import PRESETS
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
+
+if TYPE_CHECKING:
+    from riskguard.config.schema import Posture
 
 PRESET_PREFIX = "preset:"
 DEFAULT_PRESET = "moderate"
@@ -18,6 +20,8 @@ DEFAULT_PRESET = "moderate"
 
 def posture_from_ref(ref: str) -> Posture:
     """``preset:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
+    from riskguard.config.loader import load_config, preset  # the posture schema: pydantic, ~0.2 s
+
     if ref.startswith(PRESET_PREFIX):
         return preset(ref[len(PRESET_PREFIX):], os.environ)
     return load_config(Path(ref))
@@ -40,6 +44,8 @@ def preset_names() -> str:
 
 def load_intent(ref: str) -> OrderIntent:
     """An order intent from a JSON file path or ``example:NAME``; errors name the file and field."""
+    from riskguard.cli.state import read_json  # the STATE.json reader imports the engine
+
     source, data = read_json(ref)
     try:
         return OrderIntent.from_dict(data)

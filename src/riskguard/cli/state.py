@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from riskguard.cli.output import InputFileError
-from riskguard.engine.engine import RiskEngine, wall_clock_ms
+from riskguard.engine.engine import RiskEngine
 from riskguard.examples import EXAMPLES, read_example
 from riskguard.model import validation as v
+from riskguard.model.clock import wall_clock_ms
 from riskguard.model.enums import TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position

@@ -1,6 +1,6 @@
 """The risk engine: policy -> sizing -> gates -> decision."""
 
-from riskguard.engine.engine import RiskEngine, wall_clock_ms
+from riskguard.engine.engine import RiskEngine
 from riskguard.engine.instruments import default_instruments
 
-__all__ = ["RiskEngine", "default_instruments", "wall_clock_ms"]
+__all__ = ["RiskEngine", "default_instruments"]

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.cvar import PortfolioCvar
@@ -23,10 +22,12 @@ from riskguard.config.schema import Posture
 from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
+from riskguard.engine.verdict import Verdict
 from riskguard.gates.context import GateContext
-from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate_all
+from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate
 from riskguard.math.indicators import atr as wilder_atr
-from riskguard.model.decision import Detail, GateCheck
+from riskguard.model.clock import wall_clock_ms
+from riskguard.model.decision import Decision, Detail, GateCheck
 from riskguard.model.enums import Mode, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.instrument import InstrumentRules
@@ -40,6 +41,9 @@ from riskguard.policy.ladder import LadderEvent
 from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.sizing.params import SizingParams
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger("riskguard.decision")
 state_log = logging.getLogger("riskguard.state")
 
@@ -49,11 +53,6 @@ _LADDER_REASON = "drawdown ladder"
 _BUY = Side.BUY
 _INF = float("inf")
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.HALTED: 1, TradingState.REDUCING: 2}
-
-
-def wall_clock_ms() -> int:
-    """Current UTC time in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 class RiskEngine:
@@ -89,8 +88,8 @@ class RiskEngine:
         self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
-        self._size_bound = tuple((i, g.name) for i, g in enumerate(GATES) if g.size_bound)
-        self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.name in self.limits.soft_gates)
+        self._size_bound = tuple((i, g.reason) for i, g in enumerate(GATES) if g.size_bound)
+        self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.reason in self.limits.soft_gates)
         self._policy_details: dict[str, tuple[PolicyViews, dict[str, object]]] = {}
         self._id_prefix = uuid.uuid4().hex[:12]
         self._sequence = itertools.count(1)
@@ -157,6 +156,26 @@ class RiskEngine:
         elif ladder_owned and state.trading_state is not self.trading_state:
             # The ladder only loosens what it set itself, once its window rolled or an operator acted.
             self.set_trading_state(state.trading_state, f"{_LADDER_REASON}: {', '.join(state.active) or 'cleared'}")
+
+    def load_state(self, *, book: Book, account: AccountSnapshot | None, trading_state: TradingState | str,
+                   reason: str) -> None:
+        """Decide from now on against state held elsewhere (the ledger, a stored decision): ``book``
+        (already marked), the latest NAV mark ``account`` (its ``day_start_nav`` carries the UTC
+        day's NAV high; None = NAV unknown) and the trading state with its reason.
+
+        Any NAV history of this engine is discarded and ``account`` fed afresh, unless the engine
+        already holds exactly what that would give it (a repeated mark is a no-op for the drawdown
+        windows and the ladder), so the ~40 us re-feed is skipped when the mark did not change.
+        """
+        if (account is None or account != self.account or self.day != account.ts_ms // DAY_MS
+                or self.day_high_nav != max(account.day_start_nav or account.nav, account.nav)):
+            self.account = None
+            self.day = -1
+            self.day_high_nav = 0.0
+            if account is not None:
+                self.update_account(account)
+        self.set_trading_state(trading_state, reason)
+        self.book = book
 
     def update_market(self, snapshot: MarketSnapshot) -> bool:
         """Take a mark / top-of-book snapshot; older ones are ignored (returns False)."""
@@ -286,21 +305,21 @@ class RiskEngine:
         account = self.account
         exposure = book.symbols.get(symbol)
         return GateContext(
-            intent, limits, book, now_ms, market, rules,
-            limits.symbols.get(symbol, limits.default_symbol),
-            limits.strategies.get(intent.strategy, limits.default_strategy),
-            account.nav if account is not None else None,
-            float(now_ms - account.ts_ms) if account is not None else None,
-            self.daily_drawdown,
-            self._trading_state,
-            price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
-            exposure.gross if exposure is not None else 0.0, book_risk,
-            reducing, not reducing and position is None, invalid,
-            views.applied, self.cvar,
+            intent=intent, limits=limits, book=book, now_ms=now_ms, market=market, rules=rules,
+            symbol_limits=limits.symbols.get(symbol, limits.default_symbol),
+            strategy_limits=limits.strategies.get(intent.strategy, limits.default_strategy),
+            nav=account.nav if account is not None else None,
+            nav_age_ms=float(now_ms - account.ts_ms) if account is not None else None,
+            drawdown=self.daily_drawdown, trading_state=self._trading_state,
+            price=price, notional=notional, qty=qty, sized_qty=sized_qty, sized_notional=sized_notional,
+            risk_fraction=risk_fraction, risk_estimated=risk_estimated,
+            symbol_gross=exposure.gross if exposure is not None else 0.0, book_risk_usdt=book_risk,
+            reducing=reducing, opens_new=not reducing and position is None, invalid=invalid,
+            policy=views.applied, cvar=self.cvar,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
-        checks = evaluate_all(ctx)
+        checks = evaluate(ctx)
         for i in self._soft_indices:
             checks[i]["severity"] = "soft"
         hard: list[str] = []
@@ -335,6 +354,11 @@ class RiskEngine:
         With ``commit`` (the default) an approval is recorded: its id for duplicate detection, the
         order-rate window, and for risk-adding intents the cooldown clock and daily trade count.
         """
+        verdict = self.decide(intent, now_ms=now_ms, commit=commit)
+        return verdict.veto, verdict.detail
+
+    def decide(self, intent: OrderIntent | Signal, *, now_ms: int | None = None, commit: bool = True) -> Verdict:
+        """:meth:`check_order` with the facts a caller books typed beside the detail (see :class:`Verdict`)."""
         now = self.clock() if now_ms is None else now_ms
         sized: SizedSignal | None = None
         if isinstance(intent, Signal):
@@ -367,7 +391,7 @@ class RiskEngine:
         nav_age = ctx.nav_age_ms
         confidence = order.confidence
         high = confidence is not None and confidence >= limits.high_confidence_threshold
-        detail: Detail = {
+        detail: Decision = {
             "decision_id": decision_id,
             "intent_id": order.intent_id,
             "strategy": order.strategy,
@@ -401,11 +425,43 @@ class RiskEngine:
             "ts_ms": now,
             "policy": self._policy_detail(views),
             "sizing": sized.sizing if sized is not None else None,
-            "intent": order.to_dict() if sized is not None and sized.intent is not None else None,
+            "intent": _executable(order, ctx.notional, allowed) if sized is not None and sized.intent is not None
+            else None,
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
-        return veto, detail
+        return Verdict(veto, cast(Detail, detail), decision_id, order, ctx.reducing, ctx.opens_new,
+                       requested_ctx.price, ctx.sized_notional, ctx.sized_qty)
+
+    def refuse(self, intent: OrderIntent, reason: str, *, now_ms: int | None = None) -> Detail:
+        """The complete decision detail of a veto decided before any gate could run (e.g. the
+        ledger holding the book is unavailable): every contract key, ``reason`` the only reason,
+        no checks, nothing sized or allowed; the NAV and state are the engine's own."""
+        now = self.clock() if now_ms is None else now_ms
+        limits, account = self.limits, self.account
+        nav_age = float(now - account.ts_ms) if account is not None else None
+        high = intent.confidence is not None and intent.confidence >= limits.high_confidence_threshold
+        detail: Decision = {
+            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
+            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
+            "reasons": [reason], "warnings": [],
+            "nav": account.nav if account is not None else None,
+            "nav_fresh": nav_age is not None and 0.0 <= nav_age <= limits.nav_max_age_ms, "nav_age_ms": nav_age,
+            "checks": [],
+            "requested": {"notional": intent.notional, "qty": intent.qty, "leverage": intent.leverage,
+                          "price": intent.price},
+            "sized": {"notional": None, "qty": None, "leverage": intent.leverage},
+            "max_notional_allowed": 0.0, "clamped_by": None, "resized": False, "reducing": False,
+            "risk_usdt": None, "risk_estimated": intent.stop_price is None,
+            "open_positions": self.book.open_count,
+            "max_concurrent_positions": limits.strategies.get(intent.strategy,
+                                                              limits.default_strategy).max_concurrent_positions,
+            "max_open_positions": (limits.max_open_positions_high_confidence if high else limits.max_open_positions),
+            "trading_state": self._trading_state_text, "mode": self._mode_text, "posture": limits.name,
+            "config_hash": limits.config_hash, "ts_ms": now,
+            "policy": self._policy_detail(self.policy.views_for(intent.symbol)), "sizing": None, "intent": None,
+        }
+        return cast(Detail, detail)
 
     def _size(self, signal: Signal, views: PolicyViews) -> SizedSignal:
         market = self.markets.get(signal.symbol)
@@ -420,6 +476,16 @@ class RiskEngine:
         """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
         veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
         return not veto, detail
+
+
+def _executable(order: OrderIntent, notional: float | None, allowed: float) -> dict[str, Any] | None:
+    """The intent a caller may send for a sized signal: at the decided notional (USDT), never above
+    ``allowed`` (max_notional_allowed); None when no size can be executed."""
+    if notional is None or allowed <= 0.0:
+        return None
+    executable = order.to_dict()
+    executable["notional"] = notional if notional <= allowed else allowed
+    return executable
 
 
 def _placeholder_intent(signal: Signal) -> OrderIntent:

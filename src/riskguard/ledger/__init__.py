@@ -3,8 +3,8 @@ atomically by every process through SQLite (embedded) or PostgreSQL."""
 
 from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, create_db_engine, default_url, redact
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
-from riskguard.ledger.gate import LEDGER_UNAVAILABLE, RiskGate
-from riskguard.ledger.ledger import (
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import (
     ACTIVE,
     EXPIRED,
     FILLED,
@@ -13,9 +13,7 @@ from riskguard.ledger.ledger import (
     CloseResult,
     DecisionRecord,
     FillResult,
-    Ledger,
 )
-from riskguard.ledger.replay import ReplayResult, replay_decision, replay_record
 from riskguard.ledger.state import BookState
 
 __all__ = [
@@ -24,7 +22,6 @@ __all__ = [
     "ENV_DB_URL",
     "EXPIRED",
     "FILLED",
-    "LEDGER_UNAVAILABLE",
     "RELEASED",
     "AccountRow",
     "BookState",
@@ -35,11 +32,7 @@ __all__ = [
     "LedgerError",
     "LedgerNotFound",
     "LedgerUnavailable",
-    "ReplayResult",
-    "RiskGate",
     "create_db_engine",
     "default_url",
     "redact",
-    "replay_decision",
-    "replay_record",
 ]

@@ -17,15 +17,15 @@ from typing import Any
 from riskguard.config.limits import Limits
 from riskguard.ledger import tables as t
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
-from riskguard.ledger.ledger import (
+from riskguard.ledger.rows import (
     ACTIVE,
     EXPIRED,
     AccountRow,
     DecisionRecord,
-    _account,
-    _book_reservation,
-    _position,
+    book_reservation,
     decision_record,
+    parse_account,
+    parse_position,
 )
 from riskguard.ledger.state import BookState
 
@@ -34,7 +34,7 @@ RESERVATION_COLUMNS = tuple(c.name for c in t.reservations.c)
 _ACCOUNT_COLUMNS = tuple(c.name for c in t.accounts.c)
 _POSITION_COLUMNS = tuple(c.name for c in t.positions.c)
 
-# Attribute access like SQLAlchemy rows, so the ledger's row parsers apply unchanged.
+# Attribute access like SQLAlchemy rows, so the row parsers of ledger.rows apply unchanged.
 _AccountRow = namedtuple("_AccountRow", _ACCOUNT_COLUMNS)  # type: ignore[misc]
 _PositionRow = namedtuple("_PositionRow", _POSITION_COLUMNS)  # type: ignore[misc]
 _ReservationRow = namedtuple("_ReservationRow", RESERVATION_COLUMNS)  # type: ignore[misc]
@@ -63,6 +63,7 @@ class Statements:
             f"AND status = '{ACTIVE}' ORDER BY created_version, reservation_id")
         self.expire = (f"UPDATE rg_reservations SET status = '{EXPIRED}', ended_ms = ?, ended_version = ? "
                        f"WHERE account_id = ? AND status = '{ACTIVE}' AND expires_ms <= ?")
+        self.expire_alone = self._sql(self.expire)  # the expiry as a statement of its own
         self.insert_decision = _insert("rg_decisions", DECISION_COLUMNS)
         self.insert_reservation = _insert("rg_reservations", RESERVATION_COLUMNS)
         self.bump = "UPDATE rg_accounts SET version = ? WHERE account_id = ?"
@@ -127,7 +128,7 @@ class ReserveCursor:
         row = self.cursor.fetchone()
         if row is None:
             raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger")
-        return _account(_AccountRow(*row[:-1])), row[-1] is not None  # type: ignore[arg-type]
+        return parse_account(_AccountRow(*row[:-1])), row[-1] is not None
 
     def decided(self, intent_ids: list[str]) -> set[str]:
         """Which of ``intent_ids`` already have a decision in this account."""
@@ -141,20 +142,27 @@ class ReserveCursor:
     def first_decision(self, intent_id: str) -> DecisionRecord:
         """The decision stored for ``intent_id``."""
         self.cursor.execute(self.sql.first_decision, (self.account_id, intent_id))
-        return decision_record(_DecisionRow(*self.cursor.fetchone()))  # type: ignore[arg-type]
+        return decision_record(_DecisionRow(*self.cursor.fetchone()))
 
     def load_state(self, limits: Limits, now_ms: int, account: AccountRow) -> BookState:
         """Positions, active reservations and approval counters as of now, in the ledger's order."""
         positions_cursor, reservations_cursor = self._prefetched or self._send_book_queries()
         self._prefetched = None
-        positions = [_position(_PositionRow(*r)) for r in positions_cursor.fetchall()]  # type: ignore[arg-type]
+        positions = [parse_position(_PositionRow(*r)) for r in positions_cursor.fetchall()]
         held = {(p.strategy, p.symbol) for p in positions}
-        reservations = [_book_reservation(_ReservationRow(*r), held)  # type: ignore[arg-type]
+        reservations = [book_reservation(_ReservationRow(*r), held)
                         for r in reservations_cursor.fetchall()]
         state = BookState(version=account.version, positions=positions, reservations=reservations)
         if account.counters is not None:
             state.load_counters(json.loads(account.counters), limits, now_ms)
         return state
+
+    def expire(self, now_ms: int, version: int) -> int:
+        """Mark every active reservation whose TTL has passed at ``now_ms`` EXPIRED, ended at
+        ``version`` (the caller stores that version); returns how many. The one expiry statement:
+        on PostgreSQL the reserve path sends it inside its single write (see :meth:`write`)."""
+        self.cursor.execute(self.sql.expire_alone, (now_ms, version, self.account_id, now_ms))
+        return int(self.cursor.rowcount)
 
     def _send_book_queries(self) -> tuple[Any, Any]:
         # Both queries go out before either result is awaited (one round trip in pipeline mode).
@@ -186,10 +194,8 @@ class ReserveCursor:
             cursor.execute(sql.write(expire is not None, reservation is not None, approved),
                            expire_params + decision + (reservation or ()) + check + main)
             return
-        if expire is not None:
-            cursor.execute(sql.expire, expire_params)
-            if cursor.rowcount != expire[2]:
-                raise _stale_book()
+        if expire is not None and self.expire(expire[0], expire[1]) != expire[2]:
+            raise _stale_book()
         if reservation is not None:
             cursor.execute(sql.insert_reservation, reservation)
         cursor.execute(sql.insert_decision, decision)

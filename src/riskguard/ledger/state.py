@@ -1,7 +1,8 @@
 """The book state read from the ledger, and building a fresh engine book from it deterministically.
 
-A decision's inputs include this state, so replay rebuilds the identical book: the same marks,
-positions and reservations added in the same order give bit-identical float aggregates.
+A decision's stored inputs include this state (``riskguard.runtime.inputs``), so replay rebuilds
+the identical book: the same marks, positions and reservations added in the same order give
+bit-identical float aggregates.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
-from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.model.enums import Side
 from riskguard.model.position import Position
 
@@ -34,14 +34,6 @@ class BookState:
     last_entry_ms: dict[str, int] = field(default_factory=dict)
     trade_day: int = -1
     trades_today: int = 0
-    # JSON of each reservation already encoded: a reservation stays in the stored book of every
-    # decision until it ends, so it is encoded once, not once per decision. Looked up by object
-    # identity first (cheap), then by the (frozen) reservation's value, so an equal one read back
-    # from the ledger after another process wrote hits too: its fields are str, int, bool and
-    # floats >= 0 (never -0.0), whose equality means identical JSON.
-    _encoded: dict[Reservation, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _encoded_ids: dict[int, tuple[Reservation, str]] = field(default_factory=dict, init=False, repr=False,
-                                                              compare=False)
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""
@@ -108,41 +100,6 @@ class BookState:
             "trade_day": self.trade_day,
             "trades_today": self.trades_today,
         }
-
-    def to_json(self) -> str:
-        """Compact JSON of :meth:`to_dict` (same document), reusing each reservation's encoding."""
-        return self.json_with(f'"reservations":[{",".join(self.reservation_texts())}]')
-
-    def json_with(self, reservations: str) -> str:
-        """This state's JSON document with ``reservations`` (a ``"key":value`` fragment, or several)
-        in place of its reservations: :meth:`to_json`, or a stored delta (``ledger.bookchain``)."""
-        return (f'{{"version":{self.version},"positions":{_dumps([p.to_dict() for p in self.positions])},'
-                f'{reservations},"recent_orders":{_dumps(self.recent_orders)},'
-                f'"last_entry_ms":{_dumps(self.last_entry_ms)},"trade_day":{self.trade_day},'
-                f'"trades_today":{self.trades_today}}}')
-
-    def reservation_texts(self) -> list[str]:
-        """The JSON of each reservation, in book order; each reservation is encoded once."""
-        encoded, by_id = self._encoded, self._encoded_ids
-        texts = []
-        for reservation in self.reservations:
-            cached = by_id.get(id(reservation))
-            if cached is None or cached[0] is not reservation:
-                text = encoded.get(reservation)
-                if text is None:
-                    text = encoded[reservation] = _dumps(reservation_to_dict(reservation))
-                cached = by_id[id(reservation)] = (reservation, text)
-            texts.append(cached[1])
-        if len(by_id) > 2 * len(texts) + 16:
-            live = {id(r) for r in self.reservations}
-            for key in [k for k in by_id if k not in live]:
-                encoded.pop(by_id.pop(key)[0], None)
-        return texts
-
-    def share_encodings(self, previous: BookState) -> None:
-        """Reuse the reservation encodings of the state this one replaces (a reload after another
-        process wrote still holds most of the same reservations)."""
-        self._encoded, self._encoded_ids = previous._encoded, previous._encoded_ids
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookState:

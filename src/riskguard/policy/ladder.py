@@ -12,13 +12,13 @@ risk), ``close_all`` -> TradingState.REDUCING (flatten; the TRIGGERED event carr
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from riskguard.config.policy_schema import LadderRungSection
+from riskguard.model.clock import wall_clock_ms
 from riskguard.model.enums import Mode, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.validation import timestamp_ms
@@ -29,11 +29,6 @@ Clock = Callable[[], int]
 
 EVENT_HISTORY = 512
 """Events kept in ``DrawdownLadder.history`` (the caller persists them; this is a short memory)."""
-
-
-def system_clock_ms() -> int:
-    """Wall-clock time, epoch ms."""
-    return time.time_ns() // 1_000_000
 
 
 class LadderAction(StrEnum):
@@ -128,7 +123,7 @@ class DrawdownLadder:
 
     def __init__(self, rungs: Sequence[LadderRung], clock: Clock | None = None) -> None:
         self._rungs = tuple(rungs)
-        self._clock: Clock = clock or system_clock_ms
+        self._clock: Clock = clock or wall_clock_ms
         self._monitor = DrawdownMonitor()
         self._status = [_ARMED] * len(self._rungs)
         self._fired_order: list[int] = []

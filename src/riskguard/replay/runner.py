@@ -9,9 +9,10 @@ of its bar; at equal times exits are processed before new signals, so a closed s
 the next decision. Funding is booked with the trade's last fill. Per event the work is O(1) in
 the number of bars; the equity and exposure curves are computed afterwards with NumPy.
 
-With the ledger on (the default) every approved signal is reserved (``RiskGate.reserve``),
-filled and closed through a temporary SQLite ledger, so the engine decides on the ledger's book
-exactly as it does live.
+The account behind the loop is a :class:`~riskguard.replay.accounts.ReplayAccount`: with the
+ledger on (the default) every signal is decided once by ``RiskGate.reserve`` (sized, gated and,
+when approved, reserved) and filled and closed through a temporary SQLite ledger, so the engine
+decides on the ledger's book exactly as it does live; without it, the engine's own book.
 """
 
 from __future__ import annotations
@@ -23,39 +24,29 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.exits import (
-    ExitPlan,
-    ExitResult,
-    FeeSchedule,
-    FillKind,
-    build_exit_plan,
-    compile_exit_rules,
-    simulate_exits,
-    trade_cashflows,
-)
+from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.model import validation as v
 from riskguard.model.decision import Detail
 from riskguard.model.enums import PositionSide, Regime, Side
 from riskguard.model.errors import InputValidationError
-from riskguard.model.intent import OrderIntent
 from riskguard.model.position import Position
 from riskguard.model.signal import Signal
-from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.model.snapshots import MarketSnapshot
 from riskguard.policy.regime import detect_regimes
+from riskguard.replay.accounts import LedgerAccount, MemoryAccount, ReplayAccount
+from riskguard.replay.exit_simulation import ExitResult, FillKind, simulate_exits
+from riskguard.replay.fees import FeeSchedule, trade_cashflows
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Strategy, signal_entries
-
-if TYPE_CHECKING:
-    from riskguard.ledger.gate import RiskGate
 
 _BPS = 1e-4
 _EXIT, _SIGNAL = 0, 1  # event priorities at equal times: exits first
@@ -259,8 +250,7 @@ class Replay:
         self.trades: list[TradeRow] = []
         self.skipped: dict[str, int] = {}
         self._ledger_dir = ledger_dir
-        self._gate: RiskGate | None = None
-        self._dirty = True
+        self.account: ReplayAccount = MemoryAccount(self.engine)
         self._atr: dict[str, npt.NDArray[np.float64]] = {}
         self._regimes: dict[str, list[Regime | None]] = {}
         self._returns: dict[str, npt.NDArray[np.float64]] = {}
@@ -270,7 +260,6 @@ class Replay:
         self._last_regime: dict[str, Regime | None] = {}
         self._returns_fed_ms: int | None = None
         self._marks_fed_ms: int | None = None
-        self._account_fed: AccountSnapshot | None = None
 
     # -- set-up ----------------------------------------------------------------------------
     def _prepare_series(self) -> None:
@@ -313,18 +302,7 @@ class Replay:
         nav = self._nav(t)
         if nav <= 0.0:
             raise InputValidationError("nav", f"the replayed account is wiped out at {t} ms", nav)
-        if self._gate is None:
-            fed = self._account_fed
-            if fed is not None and fed.ts_ms == t and fed.nav == nav and self.engine.account is fed:
-                # The same mark again (signals at one bar close after a veto): feeding it is a no-op
-                # for the engine, its drawdown windows and the ladder, so skip the work.
-                return nav
-        account = AccountSnapshot(nav=nav, ts_ms=t)
-        self.engine.update_account(account)
-        self._account_fed = account
-        if self._gate is not None:
-            # The ledger stores every mark as a row: feed it each one, repeated or not.
-            self._gate.mark_nav(account, source="replay")
+        self.account.mark_nav(nav, t)
         return nav
 
     def _feed_marks(self, t: int) -> None:
@@ -363,30 +341,6 @@ class Replay:
                       take_profit_price=ev.take_profit_price, atr=atr_value, leverage=ev.leverage,
                       source=ev.source, ts_ms=t)
 
-    def _decide(self, signal: Signal, t: int) -> tuple[bool, Detail]:
-        """(veto, detail) of the engine's Signal path; with the ledger, an approval is then
-        reserved through the ledger, whose decision is the one of record."""
-        engine = self.engine
-        if self._gate is None:
-            return engine.check_order(signal, now_ms=t, commit=True)
-        if self._dirty:
-            self._gate.refresh()
-            self._dirty = False
-        emit, detail = engine.would_emit(signal, now_ms=t, commit=False)
-        if not emit:
-            return True, detail
-        # The ledger decides on the size the engine settled on (resized to fit), not the sizer's first ask.
-        planned = dict(detail["intent"])
-        planned.update(notional=None, qty=detail["sized"]["qty"])
-        veto, ledger_detail, reservation_id = self._gate.reserve(OrderIntent.from_dict(planned))
-        self._dirty = True
-        ledger_detail = dict(ledger_detail)
-        ledger_detail["reservation_id"] = reservation_id
-        # The ledger saw the already-resized size: the engine's first decision says what was resized and why.
-        for key in ("sizing", "resized", "clamped_by", "requested"):
-            ledger_detail[key] = detail.get(key)
-        return bool(veto), ledger_detail
-
     def _on_signal(self, ev: _SignalEvent, t: int) -> None:
         series = ev.series
         symbol = series.symbol
@@ -403,7 +357,7 @@ class Replay:
             self.engine.policy.update_regime(symbol, regime)
             self._last_regime[symbol] = regime
         self._feed_returns(t)
-        veto, detail = self._decide(self._signal(ev, t, atr_i), t)
+        veto, detail, reservation_id = self.account.decide(self._signal(ev, t, atr_i), t)
         sized = detail.get("sized") or {}
         requested = detail.get("requested") or {}
         self.decisions.append(DecisionRow(
@@ -412,16 +366,16 @@ class Replay:
             requested.get("notional"), sized.get("notional")))
         if veto:
             return
-        self._enter(ev, t, detail, atr_i, regime)
+        self._enter(ev, t, detail, reservation_id, atr_i, regime)
 
-    def _enter(self, ev: _SignalEvent, t: int, detail: Detail, atr_i: float, regime: Regime | None) -> None:
+    def _enter(self, ev: _SignalEvent, t: int, detail: Detail, reservation_id: str | None, atr_i: float,
+               regime: Regime | None) -> None:
         series = ev.series
         symbol = series.symbol
         bars = series.bars
         e = ev.bar + 1
         qty = float(detail["sized"]["qty"] or 0.0)
         entry_price = float(bars.open[e])
-        reservation_id: str | None = detail.get("reservation_id")
         applied = (detail.get("policy") or {}).get("applied") or {}
         mode = applied.get("exit_mode") if isinstance(applied.get("exit_mode"), str) else None
         rules = self.engine.instruments.get(symbol)
@@ -433,8 +387,7 @@ class Replay:
                                    regime=regime or Regime.NORMAL, mode=mode, entry_time_ms=int(bars.time_ms[e]))
         except InputValidationError:
             self._skip("exit_plan_not_placeable")
-            if self._gate is not None and reservation_id is not None:
-                self._gate.release(reservation_id)
+            self.account.abandoned(reservation_id)
             return
         sl = slice(e, None)
         result = simulate_exits(plan, bars.open[sl], bars.high[sl], bars.low[sl], bars.close[sl], bars.time_ms[sl])
@@ -447,14 +400,9 @@ class Replay:
         self.open[(ev.strategy, symbol)] = held
         self.realized -= entry_fee
         held.realized -= entry_fee
-        if self._gate is not None:
-            assert reservation_id is not None  # an approved entry adds risk, so the ledger reserved it
-            self._gate.fill(reservation_id, plan.qty, entry_price, entry_fee)
-            self._dirty = True
-        else:
-            self.engine.add_position(self._position(symbol, side, plan.qty, entry_price, ev.strategy,
-                                                    float(detail["sized"].get("leverage") or 1.0),
-                                                    plan.stop_price, t))
+        self.account.entered(reservation_id, self._position(symbol, side, plan.qty, entry_price, ev.strategy,
+                                                            float(detail["sized"].get("leverage") or 1.0),
+                                                            plan.stop_price, t), entry_fee)
         closes = self._close_times[symbol]
         for number, fill in enumerate(result.fills):
             self._push(int(closes[e + fill.bar]), _EXIT, (ev.strategy, symbol, number))
@@ -491,15 +439,9 @@ class Replay:
         self.realized += pnl
         strategy, symbol = key
         self.now = t
-        if self._gate is not None:
-            # Funding is booked with the last fill, in the closing transaction.
-            self._gate.close(strategy, symbol, fill.price, qty=None if last else qty, fee=fee, funding=funding)
-            self._dirty = True
-        elif last:
-            self.engine.close_position(symbol, strategy)
-        else:
-            self.engine.add_position(self._position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
-                                                    1.0, plan.stop_price, held.entry_ts_ms))
+        remaining = None if last else self._position(symbol, plan.side, held.qty_open, plan.entry_price, strategy,
+                                                     1.0, plan.stop_price, held.entry_ts_ms)
+        self.account.exited(strategy, symbol, fill.price, None if last else qty, fee, funding, remaining)
         if not last:
             return
         del self.open[key]
@@ -522,30 +464,11 @@ class Replay:
         """Replay every signal; returns the decisions, trades and curves."""
         with tempfile.TemporaryDirectory(prefix="riskguard-replay-", dir=self._ledger_dir) as tmp:
             if self.options.use_ledger:
-                self._open_ledger(Path(tmp) / "ledger.sqlite")
+                self.account = LedgerAccount(self.engine, Path(tmp) / "ledger.sqlite")
             try:
                 return self._run(progress)
             finally:
-                if self._gate is not None:
-                    self._gate.ledger.dispose()
-
-    def _open_ledger(self, path: Path) -> None:
-        from sqlalchemy import event
-
-        from riskguard.ledger import Ledger, RiskGate
-
-        ledger = Ledger(f"sqlite:///{path}", account_id="replay")
-
-        # The file is a scratch copy deleted after the run: no sync to disk at WAL checkpoints (the
-        # ledger's own NORMAL setting guards a live account against power loss). Same rows.
-        @event.listens_for(ledger.engine, "connect")
-        def _no_sync(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous=OFF")
-            cursor.close()
-
-        ledger.upgrade()
-        self._gate = RiskGate(self.engine, ledger, actor="replay")
+                self.account.close()
 
     def _run(self, progress: Progress | None) -> ReplayResult:
         # Millions of long-lived event objects would make every cyclic-GC pass walk them all (time
@@ -594,14 +517,12 @@ class Replay:
             nxt = next(pending, None)
         if progress is not None:
             progress(total, total)
-        ledger_realized = None
-        if self._gate is not None:
-            ledger_realized = float(self._gate.ledger.account().realized_pnl)
+        ledger_realized = self.account.realized_pnl()
         timeline, equity, exposure = self._curves()
         return ReplayResult(self.engine.limits.name, self.engine.limits.config_hash, self.options, self.market,
                             tuple(s.name for s in self.strategies) + (("signals_file",) if self.file_signals else ()),
                             self.decisions, self.trades, dict(sorted(self.skipped.items())), timeline, equity,
-                            exposure, self._gate is not None, ledger_realized)
+                            exposure, self.options.use_ledger, ledger_realized)
 
     def _curves(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Equity (USDT) and gross exposure (USDT) at every bar close of the union of symbols."""

@@ -20,7 +20,7 @@ from riskguard.sizing.quantity import (
     fraction_to_qty,
 )
 from riskguard.sizing.risk import final_risk_pct, kelly_risk_pct
-from riskguard.sizing.stabilizer import SizingStabilizer, StabilizedSize, wall_clock_ms
+from riskguard.sizing.stabilizer import SizingStabilizer, StabilizedSize
 
 __all__ = [
     "Adjustment",
@@ -48,5 +48,4 @@ __all__ = [
     "size_by_kelly",
     "size_position",
     "volatility_ratio_adjustment",
-    "wall_clock_ms",
 ]

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from riskguard.model.clock import wall_clock_ms
 from riskguard.model.errors import InputValidationError
 from riskguard.model.rounding import floor_to_step
 from riskguard.sizing.params import StabilizerParams
-
-
-def wall_clock_ms() -> int:
-    """UTC epoch milliseconds from the system clock."""
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

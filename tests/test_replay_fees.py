@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from riskguard.config.exits_schema import ExitsSection
-from riskguard.exits import ExitPlan, FeeSchedule, build_exit_plan, compile_exit_rules, trade_cashflows
-from riskguard.exits.simulate import ExitResult, simulate_exits
+from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
 from riskguard.model import InputValidationError, InstrumentRules
+from riskguard.replay.exit_simulation import ExitResult, simulate_exits
+from riskguard.replay.fees import FeeSchedule, trade_cashflows
 
 INSTRUMENT = InstrumentRules("TESTUSDT", tick_size=0.01, step_size=0.001, min_qty=0.001, min_notional=5.0)
 HOUR = 3_600_000

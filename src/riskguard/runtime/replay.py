@@ -9,13 +9,11 @@ from typing import Any
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
 from riskguard.engine.engine import RiskEngine
-from riskguard.ledger.gate import apply_account
-from riskguard.ledger.ledger import DecisionRecord, Ledger, canonical_dumps, dumps
-from riskguard.ledger.state import BookState
-from riskguard.model.enums import TradingState
-from riskguard.model.instrument import InstrumentRules
-from riskguard.model.intent import OrderIntent
-from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import DecisionRecord
+from riskguard.model.codec import encode as dumps
+from riskguard.model.codec import encode_canonical as canonical_dumps
+from riskguard.runtime.inputs import DecisionInputs
 
 _IGNORED = frozenset({"decision_id"})  # a fresh id per run; everything else must match exactly
 
@@ -43,24 +41,20 @@ def replay_record(record: DecisionRecord, posture_json: str,
     posture = validate_posture(json.loads(posture_json), source=f"posture {record.config_hash}")
     if config_hash(posture) != record.config_hash:
         raise ValueError(f"stored posture hashes to {config_hash(posture)}, not {record.config_hash}")
-    inputs = record.inputs
-    instrument = inputs.get("instrument")
-    instruments = [] if instrument is None else [InstrumentRules.from_dict(instrument)]
+    inputs = DecisionInputs.from_dict(record.inputs)
     ts = record.ts_ms
-    engine = RiskEngine(posture, clock=lambda: ts, instruments=instruments)
-    if inputs.get("returns") is not None:
+    engine = RiskEngine(posture, clock=lambda: ts, instruments=[] if inputs.instrument is None else [inputs.instrument])
+    if inputs.returns is not None:
         if returns is None:
-            raise ValueError(f"decision {record.decision_id} refers to return set {inputs['returns']}; pass it")
+            raise ValueError(f"decision {record.decision_id} refers to return set {inputs.returns}; pass it")
         for symbol, values in returns.items():
             engine.update_returns(symbol, values)
-    for market in inputs["markets"]:
-        engine.update_market(MarketSnapshot(**market))
-    account = inputs["account"]
-    apply_account(engine, None if account is None else AccountSnapshot(**account),
-                  TradingState(inputs["trading_state"]), str(inputs["state_reason"]))
+    for market in inputs.markets:
+        engine.update_market(market)
     marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-    engine.book = BookState.from_dict(inputs["book"]).build_book(engine.limits, marks)
-    _, detail = engine.check_order(OrderIntent.from_dict(inputs["intent"]), now_ms=ts, commit=True)
+    engine.load_state(book=inputs.book.state().build_book(engine.limits, marks), account=inputs.account,
+                      trading_state=inputs.trading_state, reason=inputs.state_reason)
+    _, detail = engine.check_order(inputs.intent, now_ms=ts, commit=True)
     stored, replayed = _normalised(record.detail), _normalised(dict(detail))
     differences = [key for key in sorted(set(stored) | set(replayed))
                    if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]

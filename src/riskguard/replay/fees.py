@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from riskguard.exits.plan import ExitPlan
-from riskguard.exits.simulate import ExitResult, FillKind
 from riskguard.model import validation as v
 from riskguard.model.errors import InputValidationError
+from riskguard.replay.exit_simulation import ExitResult, FillKind
 
 _BPS = 1e-4
 

@@ -3,7 +3,10 @@
 ``veto, detail, reservation_id = gate.reserve(intent)`` runs every gate against the ledger's book
 inside one transaction that holds the account lock, stores the decision with its inputs, and for
 an approved risk-adding intent records a reservation that counts against every cap (in every
-process) until it is filled, released or expires.
+process) until it is filled, released or expires. It reads top to bottom as lock (the account
+row) -> load (the ledger's book into the engine, ``RiskEngine.load_state``) -> decide
+(``RiskEngine.decide``, a typed ``Verdict``) -> record (decision, reservation, expiry, version in
+one write).
 
 The process keeps the book it last read together with the account's ``version``; under the lock
 it reloads positions, reservations and counters only when another writer bumped the version. The
@@ -14,52 +17,32 @@ its stored inputs and replays bit-for-bit.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from riskguard.book.book import DAY_MS, Book
+from riskguard.book.book import Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.hashing import canonical_json
 from riskguard.engine.engine import RiskEngine
-from riskguard.ledger.bookchain import BookChain
+from riskguard.engine.verdict import Verdict
 from riskguard.ledger.errors import LedgerError, LedgerUnavailable
 from riskguard.ledger.hotpath import DECISION_COLUMNS, RESERVATION_COLUMNS, ReserveCursor
-from riskguard.ledger.ledger import (
-    ACTIVE,
-    AccountRow,
-    CloseResult,
-    FillResult,
-    Ledger,
-    dumps,
-)
+from riskguard.ledger.ledger import Ledger
+from riskguard.ledger.rows import ACTIVE, AccountRow, CloseResult, FillResult
 from riskguard.ledger.state import BookState
+from riskguard.model.codec import encode as dumps
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
-from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
+from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.runtime.inputs import DecisionInputs, InputsMemo, encode_inputs
+from riskguard.runtime.stored_book import BookChain
+from riskguard.runtime.unavailable import unavailable_detail
 
-log = logging.getLogger("riskguard.ledger")
-
-LEDGER_UNAVAILABLE = "ledger_unavailable"
-
-
-def apply_account(engine: RiskEngine, account: AccountSnapshot | None, state: TradingState, reason: str) -> None:
-    """Set the engine's NAV and trading state from the ledger, discarding any private history."""
-    if (account is None or account != engine.account or engine.day != account.ts_ms // DAY_MS
-            or engine.day_high_nav != max(account.day_start_nav or account.nav, account.nav)):
-        engine.account = None
-        engine.day = -1
-        engine.day_high_nav = 0.0
-        if account is not None:
-            engine.update_account(account)
-    # else: the engine holds exactly what a reset and re-feed of this mark would give it (a repeated
-    # mark is a no-op for the drawdown windows and the ladder), so the ~40 us re-feed is skipped.
-    engine.set_trading_state(state, reason)
-
+log = logging.getLogger("riskguard.runtime")
 
 def risk_fraction(engine: RiskEngine, intent: OrderIntent, price: float | None) -> float:
     """Loss at the stop per USDT of notional (the posture's default stop distance without a stop)."""
@@ -86,8 +69,7 @@ class RiskGate:
         limits = engine.limits
         ledger.ensure_account(limits.posture.mode.value, actor=actor)
         ledger.store_posture(limits.config_hash, limits.name, canonical_json(limits.posture))
-        self._instrument_cache: dict[str, tuple[InstrumentRules, str]] = {}
-        self._market_cache: dict[str, tuple[MarketSnapshot, str]] = {}
+        self._memo = InputsMemo()  # each market snapshot and instrument's JSON form, converted once
         # The engine book the last successful reserve left behind, the marks it was built with and
         # the fingerprint of its aggregates then (see _reusable_book).
         self._book: Book | None = None
@@ -98,7 +80,7 @@ class RiskGate:
         # The engine's CVaR return data as last stored in the ledger: its data version and the JSON
         # reference (the return set's hash, or null without data) every decision's inputs carry.
         self._returns_version = -1
-        self._returns_json = "null"
+        self._returns_hash: str | None = None
         self.book_chain = BookChain()  # each decision's book stored by reference to the last one's
 
     # -- feeding ---------------------------------------------------------------------------
@@ -120,9 +102,12 @@ class RiskGate:
             return account
 
     # -- deciding --------------------------------------------------------------------------
-    def reserve(self, intent: OrderIntent) -> tuple[bool, Detail, str | None]:
+    def reserve(self, intent: OrderIntent | Signal) -> tuple[bool, Detail, str | None]:
         """Decide on ``intent`` against the shared ledger. Returns ``(veto, detail, reservation_id)``;
-        the reservation id is None for vetoes and for approved reducing intents.
+        the reservation id is None for vetoes and for approved reducing intents. A :class:`Signal`
+        is sized by the engine (policy, sizing, resize to fit) and decided in the same step, once:
+        the reservation holds its executable size (``detail["sized"]``); its ``signal_id`` is the
+        intent id.
 
         The same ``intent_id`` again returns the first stored decision and reserves nothing more.
         When the database is unreachable the intent is vetoed (reason ``ledger_unavailable``):
@@ -131,7 +116,7 @@ class RiskGate:
         with self._lock:
             return self._reserve_or_veto([intent])[0]
 
-    def reserve_many(self, intents: Sequence[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+    def reserve_many(self, intents: Sequence[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
         """Decide on several intents in one transaction, in order: each against the ledger's book
         plus the reservations of the ones before it, exactly as the same calls of :meth:`reserve`
         one after the other with no other writer in between would, and each stored as its own
@@ -144,106 +129,134 @@ class RiskGate:
         with self._lock:
             return self._reserve_or_veto(list(intents))
 
-    def _reserve_or_veto(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
+    def _reserve_or_veto(self, intents: list[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
         try:
             return self._reserve(intents)
         except LedgerUnavailable as exc:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
-            log.error("reserve %s vetoed: %s", ", ".join(i.intent_id for i in intents), exc)
-            return [(True, self._unavailable_detail(intent, str(exc)), None) for intent in intents]
+            log.error("reserve %s vetoed: %s", ", ".join(map(_intent_id, intents)), exc)
+            return [(True, unavailable_detail(self.engine, intent, str(exc)), None) for intent in intents]
         except BaseException:
             self.state, self._book = BookState(), None
             self.book_chain.reset()
             raise
 
-    def _reserve(self, intents: list[OrderIntent]) -> list[tuple[bool, Detail, str | None]]:
-        engine, ledger = self.engine, self.ledger
+    def _reserve(self, intents: list[OrderIntent | Signal]) -> list[tuple[bool, Detail, str | None]]:
+        """lock -> load -> decide -> record, in one transaction holding the account lock."""
+        engine = self.engine
         now = engine.clock()
-        # Everything that does not depend on the ledger is encoded before the lock is taken.
-        markets = engine.markets
-        shared = f'"markets":[{self._markets_json(markets)}],'
-        returns = f'"returns":{self._returns_reference()},"ttl_ms":{self._ttl_ms},'
-        before_lock = [f'{{"intent":{dumps(intent.to_dict())},{shared}'
-                       f'"instrument":{self._instrument_json(engine.instruments.get(intent.symbol))},{returns}'
-                       for intent in intents]
-        marks = {symbol: m.mark_price for symbol, m in markets.items()}
-        outcomes: dict[str, tuple[bool, Detail, str | None]] = {}
-        with ledger.kept_transaction() as cursor:
-            hot = ReserveCursor(cursor, ledger.account_id, ledger.postgres)
-            account, duplicate = hot.lock_for_intent(intents[0].intent_id, prefetch=self._prefetch)
-            decided = {intents[0].intent_id} if duplicate else set()
-            if len(intents) > 1:
-                decided |= hot.decided(list({i.intent_id for i in intents[1:]}))
-            for intent_id in decided:
-                record = hot.first_decision(intent_id)
-                outcomes[intent_id] = (not record.approved, record.detail, record.reservation_id)
-            fresh = [(intent, text) for intent, text in zip(intents, before_lock, strict=True)
-                     if intent.intent_id not in decided]
+        marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
+        # Everything that does not depend on the ledger is gathered before the lock is taken.
+        markets = tuple(engine.markets[symbol] for symbol in sorted(engine.markets))
+        returns = self._returns_reference()
+        with self.ledger.kept_transaction() as cursor:
+            hot = ReserveCursor(cursor, self.ledger.account_id, self.ledger.postgres)
+            # lock: the account row, and the decisions already stored for these intent ids
+            account, outcomes = self._lock_account(hot, intents)
+            fresh = [intent for intent in intents if _intent_id(intent) not in outcomes]
             if not fresh:
-                return [outcomes[i.intent_id] for i in intents]
-            version = account.version
-            # Another process wrote since this one's last reserve: it probably will again.
-            self._prefetch = ledger.postgres and version != self.state.version
-            if version != self.state.version:
-                reloaded = hot.load_state(engine.limits, now, account)
-                reloaded.share_encodings(self.state)
-                self.state, self._book = reloaded, None
-            state = self.state
-            # The cached book equals the ledger here, so it knows what is stale.
-            stale = sum(1 for r in state.reservations if r.expires_ms <= now)
-            expire: tuple[int, int, int] | None = None
-            if stale:
-                version += 1
-                expire = (now, version, stale)
-                state.reservations = [r for r in state.reservations if r.expires_ms > now]
+                return [outcomes[_intent_id(i)] for i in intents]
+            # load: the ledger's book as of now into the engine
+            expire = self._load(hot, account, now, marks)
             snapshot = account.snapshot()
-            apply_account(engine, snapshot, account.trading_state, account.state_reason)
-            ledger_inputs = (f'"account":{dumps(None if snapshot is None else snapshot.to_dict())},'
-                             f'"trading_state":{dumps(account.trading_state.value)},'
-                             f'"state_reason":{dumps(account.state_reason)},')
-            rebuilt = not (expire is None and self._reusable_book(marks))
-            book = engine.book = state.build_book(engine.limits, marks) if rebuilt else engine.book
-            for intent, text in fresh:
-                if intent.intent_id in outcomes:  # the same intent_id earlier in this list
+            book, state = self.engine.book, self.state
+            version = state.version if expire is None else expire[1]
+            first = True
+            for intent in fresh:
+                if _intent_id(intent) in outcomes:  # the same intent_id earlier in this list
                     continue
-                # The book holds what a rebuild from the state would: a rebuild adds the state's
-                # reservations in order, and the previous decision appended its own last; the
-                # counters are reset from the state as a rebuild sets them.
-                if not rebuilt:
+                if not first:
+                    # The book holds what a rebuild from the state would: a rebuild adds the
+                    # state's reservations in order, and the previous decision appended its own
+                    # last; the counters are reset from the state as a rebuild sets them.
                     state.apply_counters(book)
-                rebuilt = False
-                inputs = f'{text}{ledger_inputs}"book":{self.book_chain.encode(state)}}}'
-                veto, detail = engine.check_order(intent, now_ms=now, commit=True)
-                adds_risk = not veto and not detail["reducing"]
-                reservation_id: str | None = None
-                reservation_row: tuple[Any, ...] | None = None
-                counters: str | None = None
-                if not veto:
-                    version += 1
-                    if adds_risk:
-                        reservation = self._reservation(intent, detail, now, version)
-                        reservation_id = reservation.reservation_id
-                        reservation_row = self._reservation_row(intent, detail, reservation, now, version)
-                        book.add_reservation(reservation)
-                        state.reservations.append(reservation)
-                    state.absorb_counters(book, engine.limits, now)
-                    counters = dumps(state.counters_dict())
-                decision = {
-                    "decision_id": detail["decision_id"], "account_id": ledger.account_id,
-                    "intent_id": intent.intent_id, "strategy": intent.strategy, "symbol": intent.symbol,
-                    "approved": not veto, "adds_risk": adds_risk, "reservation_id": reservation_id, "ts_ms": now,
-                    "config_hash": engine.limits.config_hash, "version": version, "inputs": inputs,
-                    "detail": dumps(detail)}
-                hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
+                first = False
+                inputs = DecisionInputs(intent, markets, engine.instruments.get(intent.symbol), returns, self._ttl_ms,
+                                        snapshot, account.trading_state, account.state_reason,
+                                        self.book_chain.book(state))
+                # decide
+                verdict = engine.decide(intent, now_ms=now, commit=True)
+                # record: the decision, its reservation, the expiry and the account's new version
+                version, reservation_id = self._record(hot, verdict, inputs, now, version, expire)
                 expire = None  # the expiry rides with the first write
-                # Later books of this transaction may refer to it: they commit, or fail, together.
-                self.book_chain.stored(str(decision["decision_id"]))
-                outcomes[intent.intent_id] = (veto, detail, reservation_id)
-                state.version = version
+                outcomes[_intent_id(intent)] = (verdict.veto, verdict.detail, reservation_id)
         # Committed: the book now equals a fresh build of the state (see _reusable_book).
         self._book, self._book_marks, self._book_print = book, marks, _fingerprint(book)
-        return [outcomes[i.intent_id] for i in intents]
+        return [outcomes[_intent_id(i)] for i in intents]
+
+    def _lock_account(self, hot: ReserveCursor, intents: list[OrderIntent | Signal],
+                      ) -> tuple[AccountRow, dict[str, tuple[bool, Detail, str | None]]]:
+        """Lock the account row; the stored outcome of every intent id already decided."""
+        first = _intent_id(intents[0])
+        account, duplicate = hot.lock_for_intent(first, prefetch=self._prefetch)
+        decided = {first} if duplicate else set()
+        if len(intents) > 1:
+            decided |= hot.decided(list({_intent_id(i) for i in intents[1:]}))
+        outcomes: dict[str, tuple[bool, Detail, str | None]] = {}
+        for intent_id in decided:
+            record = hot.first_decision(intent_id)
+            outcomes[intent_id] = (not record.approved, record.detail, record.reservation_id)
+        return account, outcomes
+
+    def _load(self, hot: ReserveCursor, account: AccountRow, now: int, marks: dict[str, float]
+              ) -> tuple[int, int, int] | None:
+        """Bring the cached state up to the ledger (reloading when another process wrote), drop the
+        stale reservations, and hand the engine the book and account to decide against. Returns
+        the expiry to write (``(now, version, how many)``), or None."""
+        engine = self.engine
+        version = account.version
+        # Another process wrote since this one's last reserve: it probably will again.
+        self._prefetch = self.ledger.postgres and version != self.state.version
+        if version != self.state.version:
+            self.state, self._book = hot.load_state(engine.limits, now, account), None
+        state = self.state
+        # The cached book equals the ledger here, so it knows what is stale.
+        stale = sum(1 for r in state.reservations if r.expires_ms <= now)
+        expire: tuple[int, int, int] | None = None
+        if stale:
+            expire = (now, version + 1, stale)
+            state.reservations = [r for r in state.reservations if r.expires_ms > now]
+        if expire is None and self._reusable_book(marks):
+            book = engine.book
+            state.apply_counters(book)
+        else:
+            book = state.build_book(engine.limits, marks)
+        engine.load_state(book=book, account=account.snapshot(), trading_state=account.trading_state,
+                          reason=account.state_reason)
+        return expire
+
+    def _record(self, hot: ReserveCursor, verdict: Verdict, inputs: DecisionInputs, now: int,
+                version: int, expire: tuple[int, int, int] | None) -> tuple[int, str | None]:
+        """Store one decision (and for an approval adding risk its reservation, also added to the
+        engine's book and the state); returns the account's version after it and the reservation id."""
+        engine, state, intent = self.engine, self.state, verdict.order
+        adds_risk = not verdict.veto and not verdict.reducing
+        reservation_id: str | None = None
+        reservation_row: tuple[Any, ...] | None = None
+        counters: str | None = None
+        if not verdict.veto:
+            version += 1
+            if adds_risk:
+                reservation = self._reservation(intent, verdict, now)
+                reservation_id = reservation.reservation_id
+                reservation_row = self._reservation_row(intent, verdict, reservation, now, version)
+                engine.book.add_reservation(reservation)
+                state.reservations.append(reservation)
+            state.absorb_counters(engine.book, engine.limits, now)
+            counters = dumps(state.counters_dict())
+        decision = {
+            "decision_id": verdict.decision_id, "account_id": self.ledger.account_id,
+            "intent_id": intent.intent_id, "strategy": intent.strategy, "symbol": intent.symbol,
+            "approved": not verdict.veto, "adds_risk": adds_risk, "reservation_id": reservation_id, "ts_ms": now,
+            "config_hash": engine.limits.config_hash, "version": version,
+            "inputs": encode_inputs(inputs, self._memo),
+            "detail": dumps(verdict.detail)}
+        hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
+        # Later books of this transaction may refer to it: they commit, or fail, together.
+        self.book_chain.stored(verdict.decision_id)
+        state.version = version
+        return version, reservation_id
 
     def _reusable_book(self, marks: dict[str, float]) -> bool:
         """True when the engine's book is bit-identical, aggregates included, to what
@@ -263,78 +276,51 @@ class RiskGate:
         return (book is not None and book is self.engine.book and marks == self._book_marks
                 and _fingerprint(book) == self._book_print)
 
-    def _reservation(self, intent: OrderIntent, detail: Detail, now: int, version: int) -> Reservation:
-        sized = detail["sized"]
-        notional = sized["notional"]
-        if notional is None or sized["qty"] is None:
+    def _reservation(self, intent: OrderIntent, verdict: Verdict, now: int) -> Reservation:
+        notional = verdict.notional
+        if notional is None or verdict.qty is None:
             raise LedgerError(f"approved intent {intent.intent_id} has no sized notional; refusing to reserve")
-        fraction = risk_fraction(self.engine, intent, detail["requested"]["price"])
-        opens_new = (intent.strategy, intent.symbol) not in self.engine.book.positions
-        return Reservation(reservation_id=f"res-{detail['decision_id']}", intent_id=intent.intent_id,
+        fraction = risk_fraction(self.engine, intent, verdict.price)
+        return Reservation(reservation_id=_reservation_id(verdict), intent_id=intent.intent_id,
                            strategy=intent.strategy, symbol=intent.symbol, side=intent.side,  # type: ignore[arg-type]
-                           notional=float(notional), risk_usdt=float(notional) * fraction, opens_new=opens_new,
-                           expires_ms=now + self._ttl_ms)
+                           notional=float(notional), risk_usdt=float(notional) * fraction,
+                           opens_new=verdict.opens_new, expires_ms=now + self._ttl_ms)
 
-    def _reservation_row(self, intent: OrderIntent, detail: Detail, reservation: Reservation, now: int,
+    def _reservation_row(self, intent: OrderIntent, verdict: Verdict, reservation: Reservation, now: int,
                          version: int) -> tuple[Any, ...]:
-        sized = detail["sized"]
         row = {
             "reservation_id": reservation.reservation_id, "account_id": self.ledger.account_id,
-            "intent_id": intent.intent_id, "decision_id": detail["decision_id"], "strategy": intent.strategy,
-            "symbol": intent.symbol, "side": reservation.side.value, "qty": float(sized["qty"]),
-            "price": float(detail["requested"]["price"]), "notional": reservation.notional,
+            "intent_id": intent.intent_id, "decision_id": verdict.decision_id, "strategy": intent.strategy,
+            "symbol": intent.symbol, "side": reservation.side.value, "qty": float(verdict.qty or 0.0),
+            "price": float(verdict.price or 0.0), "notional": reservation.notional,
             "risk_usdt": reservation.risk_usdt, "opens_new": reservation.opens_new, "leverage": intent.leverage,
             "stop_price": intent.stop_price, "take_profit_price": intent.take_profit_price, "filled_qty": 0.0,
             "status": ACTIVE, "created_ms": now, "expires_ms": reservation.expires_ms, "created_version": version,
             "ended_ms": None, "ended_version": None}
         return tuple(row[c] for c in RESERVATION_COLUMNS)
 
-    def _instrument_json(self, rules: InstrumentRules | None) -> str:
-        if rules is None:
-            return "null"
-        cached = self._instrument_cache.get(rules.symbol)
-        if cached is None or cached[0] is not rules:
-            cached = self._instrument_cache[rules.symbol] = (rules, dumps(dataclasses.asdict(rules)))
-        return cached[1]
-
-    def _returns_reference(self) -> str:
-        """JSON of the reference to the engine's CVaR return data (``null`` without any): the data
-        is stored in the ledger once per change, content-addressed, so a replay feeds the same."""
+    def _returns_reference(self) -> str | None:
+        """The reference (SHA-256) to the engine's CVaR return data, None without any: the data is
+        stored in the ledger once per change, content-addressed, so a replay feeds the same."""
         cvar = self.engine.cvar
         version = cvar.data_version
         if version != self._returns_version:
             returns = cvar.returns_by_symbol()
-            self._returns_json = dumps(self.ledger.store_return_set(dumps(returns))) if returns else "null"
+            self._returns_hash = self.ledger.store_return_set(dumps(returns)) if returns else None
             self._returns_version = version
-        return self._returns_json
-
-    def _markets_json(self, markets: dict[str, MarketSnapshot]) -> str:
-        """The snapshots' JSON objects in symbol order, comma-separated; each snapshot (immutable)
-        is encoded once, however many decisions it feeds."""
-        cache = self._market_cache
-        parts = []
-        for symbol in sorted(markets):
-            snapshot = markets[symbol]
-            cached = cache.get(symbol)
-            if cached is None or cached[0] is not snapshot:
-                cached = cache[symbol] = (snapshot, dumps(snapshot.to_dict()))
-            parts.append(cached[1])
-        return ",".join(parts)
-
-    def _unavailable_detail(self, intent: OrderIntent, message: str) -> Detail:
-        limits = self.engine.limits
-        return {
-            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
-            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
-            "reasons": [LEDGER_UNAVAILABLE], "warnings": [], "error": message, "checks": [],
-            "config_hash": limits.config_hash, "posture": limits.name, "ts_ms": self.engine.clock(),
-        }
+        return self._returns_hash
 
     # -- after the decision ----------------------------------------------------------------
     def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0) -> FillResult:
         """Record a (partial) fill of a reservation (qty base units, price and fee USDT)."""
         with self._lock:
             return self.ledger.fill(reservation_id, qty, price, fee, now_ms=self.engine.clock())
+
+    def placed(self, reservation_id: str) -> bool:
+        """The reservation's order was sent: it keeps its budget until filled or released (no TTL).
+        Call it before sending the order; False means too late (expired or ended): do not send."""
+        with self._lock:
+            return self.ledger.placed(reservation_id, now_ms=self.engine.clock())
 
     def release(self, reservation_id: str) -> bool:
         """Return a reservation's unfilled budget."""
@@ -367,10 +353,19 @@ class RiskGate:
             account = self.ledger.read_account(conn)
             self.state = self.ledger.load_state(conn, engine.limits, now, account)
         self.book_chain.reset()
-        apply_account(engine, account.snapshot(), account.trading_state, account.state_reason)
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-        engine.book = self.state.build_book(engine.limits, marks)
+        engine.load_state(book=self.state.build_book(engine.limits, marks), account=account.snapshot(),
+                          trading_state=account.trading_state, reason=account.state_reason)
         return self.state
+
+
+def _intent_id(intent: OrderIntent | Signal) -> str:
+    """The id a decision is stored (and made idempotent) under: a signal's id for a signal."""
+    return intent.intent_id if isinstance(intent, OrderIntent) else intent.signal_id
+
+
+def _reservation_id(verdict: Verdict) -> str:
+    return f"res-{verdict.decision_id}"
 
 
 def _fingerprint(book: Book) -> tuple[Any, ...]:

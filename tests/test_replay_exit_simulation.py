@@ -22,9 +22,9 @@ from riskguard.config.exits_schema import (
     TimeStopSection,
     TrailingSection,
 )
-from riskguard.exits import ExitPlan, ExitResult, FillKind, build_exit_plan, compile_exit_rules
-from riskguard.exits.simulate import simulate_exits
+from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
 from riskguard.model import InputValidationError, InstrumentRules
+from riskguard.replay.exit_simulation import ExitResult, FillKind, simulate_exits
 
 INSTRUMENT = InstrumentRules("TESTUSDT", tick_size=0.01, step_size=0.001, min_qty=0.001, min_notional=5.0)
 THIRD = 1 / 3
@@ -292,7 +292,7 @@ def test_bar_loop_of_the_first_window_is_exactly_the_vectorized_search(seed: int
                                                                        n: int) -> None:
     # simulate_exits scans the first window bar by bar (_scan) and only then switches to the
     # vectorized search (_Run): both must give the same fills to the last bit, closed or not.
-    from riskguard.exits.simulate import _Run, _scan
+    from riskguard.replay.exit_simulation import _Run, _scan
 
     open_, high, low, _ = _random_bars(seed, n)
     plan = make_plan(side, MODES[mode])

@@ -1,0 +1,109 @@
+"""The account row: creation, the lock every writer takes first, the book version, the trading
+state (with its events) and the shared NAV marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from riskguard.book.book import DAY_MS
+from riskguard.ledger import tables as t
+from riskguard.ledger.connection import LedgerConnection
+from riskguard.ledger.errors import LedgerNotFound
+from riskguard.ledger.rows import AccountRow, parse_account
+from riskguard.model.clock import wall_clock_ms
+from riskguard.model.codec import encode as dumps
+from riskguard.model.enums import TradingState
+from riskguard.model.errors import InputValidationError
+from riskguard.model.snapshots import AccountSnapshot
+
+# Built once: SQLAlchemy reuses their compiled form (reserve() uses hotpath.py).
+_LOCK_ACCOUNT = select(t.accounts).where(t.accounts.c.account_id == bindparam("a")).with_for_update()
+_READ_ACCOUNT = select(t.accounts).where(t.accounts.c.account_id == bindparam("a"))
+_BUMP = update(t.accounts).where(t.accounts.c.account_id == bindparam("a")).values(version=bindparam("v"))
+
+
+class AccountStore(LedgerConnection):
+    """The account row of ``account_id``."""
+
+    # -- account ---------------------------------------------------------------------------
+    def ensure_account(self, mode: str, *, actor: str = "riskguard", now_ms: int | None = None) -> AccountRow:
+        """Create the account row (ACTIVE) if it does not exist; returns the current row."""
+        now = wall_clock_ms() if now_ms is None else now_ms
+        with self.transaction() as conn:
+            row = conn.execute(select(t.accounts).where(t.accounts.c.account_id == self.account_id)).first()
+            if row is not None:
+                return parse_account(row)
+            conn.execute(insert(t.accounts).values(
+                account_id=self.account_id, version=0, mode=mode, trading_state=TradingState.ACTIVE.value,
+                state_reason="account created", state_actor=actor, state_ts_ms=now, realized_pnl=0.0))
+            self._event(conn, now, actor, "account_created", {"mode": mode})
+            created = conn.execute(select(t.accounts).where(t.accounts.c.account_id == self.account_id)).one()
+            return parse_account(created)
+
+    def lock_account(self, conn: Connection) -> AccountRow:
+        """Read the account row, locking it until the transaction ends (serialises writers)."""
+        row = conn.execute(_LOCK_ACCOUNT, {"a": self.account_id}).first()
+        if row is None:
+            raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger {self.url}")
+        return parse_account(row)
+
+    def read_account(self, conn: Connection) -> AccountRow:
+        """Read the account row without locking it."""
+        row = conn.execute(_READ_ACCOUNT, {"a": self.account_id}).first()
+        if row is None:
+            raise LedgerNotFound(f"account {self.account_id!r} does not exist in the ledger {self.url}")
+        return parse_account(row)
+
+    def account(self) -> AccountRow:
+        """The account row (no lock)."""
+        with self.reading() as conn:
+            return self.read_account(conn)
+
+    def bump(self, conn: Connection, version: int) -> None:
+        """Store the account's new book version."""
+        conn.execute(_BUMP, {"a": self.account_id, "v": version})
+
+    def _event(self, conn: Connection, now: int, actor: str, kind: str, payload: dict[str, Any]) -> None:
+        conn.execute(insert(t.events).values(account_id=self.account_id, ts_ms=now, actor=actor, kind=kind,
+                                             payload=dumps(payload)))
+
+    def set_trading_state(self, state: TradingState | str, reason: str, *, actor: str,
+                          now_ms: int | None = None) -> AccountRow:
+        """Change ACTIVE / REDUCING / HALTED, recording an event with actor, time and reason."""
+        try:
+            new_state = TradingState(state.upper() if isinstance(state, str) else state)
+        except ValueError:
+            raise InputValidationError("trading_state", "must be ACTIVE, REDUCING or HALTED", state) from None
+        if not reason.strip():
+            raise InputValidationError("reason", "must not be empty", reason)
+        now = wall_clock_ms() if now_ms is None else now_ms
+        with self.transaction() as conn:
+            current = self.lock_account(conn)
+            conn.execute(update(t.accounts).where(t.accounts.c.account_id == self.account_id).values(
+                trading_state=new_state.value, state_reason=reason, state_actor=actor, state_ts_ms=now))
+            self._event(conn, now, actor, "trading_state",
+                        {"from": current.trading_state.value, "to": new_state.value, "reason": reason})
+            return self.lock_account(conn)
+
+    def mark_nav(self, snapshot: AccountSnapshot, *, actor: str, source: str = "exchange") -> bool:
+        """Store a NAV mark every process will use; a mark older than the stored one is ignored
+        (returns False). Tracks the UTC day's NAV high for the drawdown gate."""
+        with self.transaction() as conn:
+            current = self.lock_account(conn)
+            if current.nav_ts_ms is not None and snapshot.ts_ms < current.nav_ts_ms:
+                return False
+            same_day = current.nav_ts_ms is not None and current.nav_ts_ms // DAY_MS == snapshot.ts_ms // DAY_MS
+            high = snapshot.day_start_nav or snapshot.nav
+            if same_day and current.day_high_nav is not None:
+                high = max(high, current.day_high_nav)
+            high = max(high, snapshot.nav)
+            conn.execute(update(t.accounts).where(t.accounts.c.account_id == self.account_id).values(
+                nav=snapshot.nav, nav_ts_ms=snapshot.ts_ms, available_balance=snapshot.available_balance,
+                day_high_nav=high))
+            conn.execute(insert(t.equity_marks).values(
+                account_id=self.account_id, ts_ms=snapshot.ts_ms, nav=snapshot.nav,
+                available_balance=snapshot.available_balance, realized_pnl=current.realized_pnl,
+                source=source, actor=actor))
+            return True

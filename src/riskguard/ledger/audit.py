@@ -1,0 +1,123 @@
+"""The audit store: stored decisions (books stored by reference resolved on read), the postures
+and CVaR return sets they refer to, events and equity marks."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from riskguard.ledger import tables as t
+from riskguard.ledger.connection import LedgerConnection
+from riskguard.ledger.errors import LedgerError, LedgerNotFound
+from riskguard.ledger.rows import DecisionRecord, decision_record
+from riskguard.ledger.stored_books import resolve_book
+
+
+class AuditStore(LedgerConnection):
+    """Decisions, postures, return sets, events and equity marks."""
+
+    def store_posture(self, config_hash: str, name: str, canonical: str) -> None:
+        """Keep the canonical posture JSON behind a config hash (once)."""
+        # Several gates may start at once on a new ledger: insert-or-ignore, never read-then-insert.
+        with self.transaction() as conn:
+            dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(dialect_insert(t.postures)
+                         .values(config_hash=config_hash, name=name, canonical_json=canonical)
+                         .on_conflict_do_nothing(index_elements=[t.postures.c.config_hash]))
+
+    def posture_json(self, config_hash: str) -> str:
+        """The canonical posture JSON stored under ``config_hash``."""
+        with self.reading() as conn:
+            value = conn.execute(select(t.postures.c.canonical_json).where(
+                t.postures.c.config_hash == config_hash)).scalar()
+        if value is None:
+            raise LedgerNotFound(f"posture {config_hash} is not stored in the ledger")
+        return str(value)
+
+    def store_return_set(self, returns_json: str) -> str:
+        """Keep a return set (the JSON of ``PortfolioCvar.returns_by_symbol``) under the SHA-256 of
+        its text, once; returns the hash that decisions refer to."""
+        returns_hash = hashlib.sha256(returns_json.encode("ascii")).hexdigest()
+        with self.transaction() as conn:
+            dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(dialect_insert(t.return_sets)
+                         .values(returns_hash=returns_hash, returns_json=returns_json)
+                         .on_conflict_do_nothing(index_elements=[t.return_sets.c.returns_hash]))
+        return returns_hash
+
+    def return_set(self, returns_hash: str) -> dict[str, list[float]]:
+        """The return set stored under ``returns_hash`` (symbol -> simple returns, oldest first)."""
+        with self.reading() as conn:
+            value = conn.execute(select(t.return_sets.c.returns_json).where(
+                t.return_sets.c.returns_hash == returns_hash)).scalar()
+        if value is None:
+            raise LedgerNotFound(f"return set {returns_hash} is not stored in the ledger")
+        data: dict[str, list[float]] = json.loads(value)
+        return data
+
+    def events(self, kind: str | None = None) -> list[Row[Any]]:
+        """Events in time order (optionally of one kind)."""
+        query = select(t.events).where(t.events.c.account_id == self.account_id)
+        if kind is not None:
+            query = query.where(t.events.c.kind == kind)
+        with self.reading() as conn:
+            return list(conn.execute(query.order_by(t.events.c.event_id)))
+
+    def equity_marks(self) -> list[Row[Any]]:
+        """Equity marks in time order."""
+        with self.reading() as conn:
+            return list(conn.execute(select(t.equity_marks).where(t.equity_marks.c.account_id == self.account_id)
+                                     .order_by(t.equity_marks.c.mark_id)))
+
+    def decision(self, decision_id: str) -> DecisionRecord:
+        """One stored decision (any account of this database)."""
+        with self.reading() as conn:
+            row = conn.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
+            if row is None:
+                raise LedgerNotFound(f"decision {decision_id!r} does not exist")
+            return _with_full_books(conn, [decision_record(row)])[0]
+
+    def decisions(self, *, limit: int = 50, approved: bool | None = None, symbol: str | None = None,
+                  strategy: str | None = None, all_accounts: bool = False) -> list[DecisionRecord]:
+        """The newest decisions first."""
+        d = t.decisions.c
+        query = select(t.decisions)
+        if not all_accounts:
+            query = query.where(d.account_id == self.account_id)
+        if approved is not None:
+            query = query.where(d.approved.is_(approved))
+        if symbol is not None:
+            query = query.where(d.symbol == symbol.upper())
+        if strategy is not None:
+            query = query.where(d.strategy == strategy)
+        with self.reading() as conn:
+            rows = conn.execute(query.order_by(d.ts_ms.desc(), d.decision_id.desc()).limit(limit))
+            return _with_full_books(conn, [decision_record(r) for r in rows])
+
+
+def _with_full_books(conn: Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
+    """``records`` with every book stored by reference (``ledger.stored_books``) resolved to the full book."""
+    stored: dict[str, dict[str, Any]] = {}
+
+    def stored_book_of(decision_id: str) -> dict[str, Any]:
+        book = stored.get(decision_id)
+        if book is None:
+            text = conn.execute(select(t.decisions.c.inputs).where(t.decisions.c.decision_id == decision_id)).scalar()
+            if text is None:
+                raise LedgerError(f"a stored book refers to decision {decision_id!r}, which does not exist")
+            book = stored[decision_id] = json.loads(text)["book"]
+        return book
+
+    resolved = []
+    for record in records:
+        book = record.inputs.get("book")
+        if isinstance(book, dict) and "base" in book:
+            record = dataclasses.replace(record, inputs={**record.inputs, "book": resolve_book(book, stored_book_of)})
+        resolved.append(record)
+    return resolved

@@ -1,0 +1,127 @@
+"""The ledger's rows as riskguard reads them: the account row, fill and close outcomes, stored
+decisions, and their parsers from database rows (SQLAlchemy rows or named tuples: anything with
+the table's column names as attributes)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from riskguard.book.reservation import Reservation
+from riskguard.model.enums import Side, TradingState
+from riskguard.model.position import Position
+from riskguard.model.snapshots import AccountSnapshot
+
+ACTIVE, FILLED, RELEASED, EXPIRED = "ACTIVE", "FILLED", "RELEASED", "EXPIRED"
+NEVER_MS = 2**62
+"""The expiry of a reservation whose order was placed: it lives until filled or released."""
+FULL_SLACK = 1e-9
+"""Relative slack when comparing a filled quantity with the reserved (or open) quantity."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """The account row as read under the lock."""
+
+    account_id: str
+    version: int
+    mode: str
+    trading_state: TradingState
+    state_reason: str
+    state_actor: str
+    state_ts_ms: int
+    nav: float | None
+    nav_ts_ms: int | None
+    available_balance: float | None
+    day_high_nav: float | None
+    realized_pnl: float
+    counters: str | None
+
+    def snapshot(self) -> AccountSnapshot | None:
+        """The latest NAV mark as the engine takes it (``day_start_nav`` carries the day's high)."""
+        if self.nav is None or self.nav_ts_ms is None:
+            return None
+        return AccountSnapshot(nav=self.nav, ts_ms=self.nav_ts_ms, available_balance=self.available_balance,
+                               day_start_nav=self.day_high_nav)
+
+
+@dataclass(frozen=True, slots=True)
+class FillResult:
+    """Outcome of a fill: signed position quantity after it (long > 0), the reservation's status,
+    realised PnL of any reduced part net of the fee (USDT)."""
+
+    reservation_id: str
+    position_qty: float
+    reservation_status: str
+    realized_pnl: float
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    """Outcome of closing (or reducing) a position: realised PnL net of the fee (USDT) and the
+    signed quantity left (0 when flat)."""
+
+    strategy: str
+    symbol: str
+    qty: float
+    price: float
+    realized_pnl: float
+    position_qty: float
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A stored decision with everything needed to explain and replay it."""
+
+    decision_id: str
+    account_id: str
+    intent_id: str
+    strategy: str
+    symbol: str
+    approved: bool
+    adds_risk: bool
+    reservation_id: str | None
+    ts_ms: int
+    config_hash: str
+    version: int
+    inputs: dict[str, Any]
+    detail: dict[str, Any]
+
+
+def parse_account(row: Any) -> AccountRow:
+    """The account row (any row with the table's column names as attributes)."""
+    return AccountRow(row.account_id, int(row.version), row.mode, TradingState(row.trading_state),
+                      row.state_reason, row.state_actor, int(row.state_ts_ms), row.nav,
+                      None if row.nav_ts_ms is None else int(row.nav_ts_ms), row.available_balance,
+                      row.day_high_nav, float(row.realized_pnl), row.counters)
+
+
+def parse_position(row: Any) -> Position:
+    """An open position row."""
+    return Position(symbol=row.symbol, side=row.side, qty=row.qty, entry_price=row.entry_price,
+                    strategy=row.strategy, leverage=row.leverage, stop_price=row.stop_price,
+                    take_profit_price=row.take_profit_price, opened_ts_ms=int(row.opened_ts_ms))
+
+
+def book_reservation(row: Any, held: set[tuple[str, str]]) -> Reservation:
+    """An active reservation row as the book counts it (``held``: the open (strategy, symbol) pairs).
+
+    Budget still held = the unfilled fraction. It holds a concurrency slot whenever its fill would
+    open a position: while its strategy holds no position in the symbol. So an entry gives its slot
+    to the position once part of it filled, and takes it back if that position closes while the
+    remainder is reserved; and an add (reserved while the position was open, no slot) takes a slot
+    if the position closes before the add fills, since its fill would then open a new one.
+    """
+    remaining = max(0.0, 1.0 - row.filled_qty / row.qty)
+    opens_new = (row.strategy, row.symbol) not in held
+    return Reservation(reservation_id=row.reservation_id, intent_id=row.intent_id, strategy=row.strategy,
+                       symbol=row.symbol, side=Side(row.side), notional=row.notional * remaining,
+                       risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms))
+
+
+def decision_record(row: Any) -> DecisionRecord:
+    """Parse a decisions row; its inputs as stored (a book may be a reference, see ``Ledger.decision``)."""
+    return DecisionRecord(row.decision_id, row.account_id, row.intent_id, row.strategy, row.symbol,
+                          bool(row.approved), bool(row.adds_risk), row.reservation_id, int(row.ts_ms),
+                          row.config_hash, int(row.version), json.loads(row.inputs), json.loads(row.detail))
