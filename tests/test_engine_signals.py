@@ -118,6 +118,23 @@ def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
     assert detail["sizing"]["ladder_size_multiplier"] == 0.5
 
 
+@pytest.mark.parametrize("risk_sizing_stage", [False, True])
+def test_weekly_seven_percent_rung_halves_signal_size_once_under_either_risk_sizing_stage(
+        risk_sizing_stage: bool) -> None:
+    def sized_notional(drawdown: bool) -> float:
+        engine = _engine(**{"policy.flags.use_for_risk_sizing": risk_sizing_stage})
+        now = NOW_MS
+        if drawdown:  # 7.5 % over two days: the weekly rung and the weekly 5 % policy step, no daily rung
+            engine.update_account(AccountSnapshot(nav=NAV * 0.97, ts_ms=NOW_MS + 86_400_000))
+            now = NOW_MS + 2 * 86_400_000
+            engine.update_account(AccountSnapshot(nav=NAV * 0.925, ts_ms=now))
+            engine.update_market(quote("BTCUSDT", ts_ms=now))
+        _, detail = engine.would_emit(_signal(atr=8_000.0), now_ms=now)
+        return float(detail["sizing"]["notional_usdt"]) / float(detail["nav"])
+
+    assert sized_notional(drawdown=True) == pytest.approx(0.5 * sized_notional(drawdown=False), rel=1e-12)
+
+
 def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine = _engine()
     engine.account = None

@@ -158,7 +158,7 @@ class ReductionsSection(Section):
         description="Losing-streak reductions; the longest streak step reached applies.")
     reduced_profile_regimes: list[Regime] = Field(
         default_factory=lambda: [Regime.HIGH_VOL],
-        description="Regimes in which the risk profile is REDUCED (a drawdown step reached does too).")
+        description="Regimes in which the risk profile is REDUCED (a drawdown reduces the multiplier only).")
     performance: PerformanceSection = Field(default_factory=PerformanceSection)
 
     @field_validator("drawdown_steps")
