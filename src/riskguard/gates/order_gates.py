@@ -310,7 +310,13 @@ def exchange_leverage_bracket_exceeded(ctx: GateContext) -> GateCheck:
         return check
     if ctx.reducing:
         return exempt(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, rules.max_leverage)
-    ceiling = rules.max_leverage_for(ctx.symbol_gross + ctx.notional)
+    position_notional = ctx.symbol_gross + ctx.notional
+    ceiling = rules.max_leverage_for(position_notional)
+    if ceiling is None:
+        cap = rules.top_notional_cap
+        return fill(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, False, position_notional, cap,
+                    f"position notional {position_notional:g} USDT is at or beyond the exchange's last "
+                    f"leverage bracket (cap {cap:g} USDT): no leverage is allowed there")
     check = _T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED.copy()
     check["observed"] = leverage
     check["threshold"] = ceiling
