@@ -209,7 +209,7 @@ def _default_ladder() -> list[LadderRungSection]:
         LadderRungSection(window="daily", threshold_pct=0.03, action="halt_new_trades"),
         LadderRungSection(window="daily", threshold_pct=0.05, action="close_all"),
         LadderRungSection(window="weekly", threshold_pct=0.07, action="reduce_size", size_multiplier=0.5),
-        LadderRungSection(window="monthly", threshold_pct=0.15, action="switch_mode", mode=Mode.PAPER,
+        LadderRungSection(window="monthly", threshold_pct=0.15, action="switch_mode", mode=Mode.DEMO,
                           release="operator"),
     ]
 

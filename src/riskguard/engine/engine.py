@@ -86,6 +86,11 @@ class RiskEngine:
         self.ladder_size_multiplier = 1.0
         self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
         self.sizing_params = SizingParams.from_posture(self.posture)
+        # A signal for the posture's own mode is sized under sizing.max_risk_pct; one for another
+        # mode (a demo order once the ladder switched the account to demo) under that mode's cap.
+        self._sizing_by_mode = {
+            mode: self.sizing_params if mode is self.posture.mode else self.sizing_params.with_risk_ceiling(cap)
+            for mode, cap in self.sizing_params.kelly_mode_caps.items()}
         self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
@@ -297,6 +302,7 @@ class RiskEngine:
             exposure.gross if exposure is not None else 0.0, book_risk,
             reducing, not reducing and position is None, invalid,
             views.applied, self.cvar,
+            intent.execution_mode or self.posture.mode, self._mode,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
@@ -412,7 +418,8 @@ class RiskEngine:
         price = signal.price if signal.price is not None else (market.mark_price if market is not None else None)
         atr = signal.atr if signal.atr is not None else self.atr.get(signal.symbol)
         nav = self.account.nav if self.account is not None else None
-        return size_signal(signal, limits=self.limits, params=self.sizing_params, views=views, nav=nav,
+        mode = signal.execution_mode or self.posture.mode
+        return size_signal(signal, limits=self.limits, params=self._sizing_by_mode[mode], views=views, nav=nav,
                            price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
 
     def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
@@ -427,5 +434,5 @@ def _placeholder_intent(signal: Signal) -> OrderIntent:
     return OrderIntent(intent_id=signal.signal_id, strategy=signal.strategy, symbol=signal.symbol,
                        side=signal.side, notional=1.0, leverage=signal.leverage or 1.0,
                        confidence=signal.confidence, expected_rr=signal.expected_rr, source=signal.source,
-                       ts_ms=signal.ts_ms)
+                       ts_ms=signal.ts_ms, mode=signal.execution_mode)
 

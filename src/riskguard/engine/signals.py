@@ -82,6 +82,7 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
     sizing["stop_estimated"] = estimated
     sizing["ladder_size_multiplier"] = size_multiplier
     sizing["ladder_applied_by"] = "policy" if in_policy else "sizing"
+    sizing["max_risk_pct"] = params.max_risk_pct
     sizing["notional_usdt"] = notional
     is_buy = signal.side is Side.BUY
     stop = signal.stop_price if signal.stop_price is not None else (price - distance if is_buy else price + distance)
@@ -97,5 +98,5 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
         return _unsized("stop, target or size is not a positive finite number")
     intent = OrderIntent.trusted(
         signal.signal_id, signal.strategy, signal.symbol, Side(signal.side), order_notional, leverage, signal.price,
-        stop, target, signal.expected_rr, signal.confidence, signal.source, signal.ts_ms)
+        stop, target, signal.expected_rr, signal.confidence, signal.source, signal.ts_ms, signal.execution_mode)
     return SizedSignal(intent, notional, sizing)

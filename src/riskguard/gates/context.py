@@ -5,7 +5,7 @@ from __future__ import annotations
 from riskguard.book.book import Book
 from riskguard.book.cvar import PortfolioCvar
 from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
-from riskguard.model.enums import TradingState
+from riskguard.model.enums import Mode, TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.snapshots import MarketSnapshot
@@ -48,6 +48,8 @@ class GateContext:
     invalid: str | None
     policy: AppliedPolicy | None
     cvar: PortfolioCvar | None
+    order_mode: Mode  # the mode the order will be placed in (the posture's unless the intent names one)
+    account_mode: Mode  # the account's mode now (the posture's unless the drawdown ladder switched it)
 
     def __init__(self, intent: OrderIntent,
                  limits: Limits,
@@ -74,7 +76,9 @@ class GateContext:
                  opens_new: bool,
                  invalid: str | None,
                  policy: AppliedPolicy | None,
-                 cvar: PortfolioCvar | None) -> None:
+                 cvar: PortfolioCvar | None,
+                 order_mode: Mode,
+                 account_mode: Mode) -> None:
         self.intent = intent
         self.limits = limits
         self.book = book
@@ -101,6 +105,8 @@ class GateContext:
         self.invalid = invalid
         self.policy = policy
         self.cvar = cvar
+        self.order_mode = order_mode
+        self.account_mode = account_mode
 
     @property
     def risk_usdt(self) -> float | None:

@@ -215,7 +215,9 @@ def drawdown_halt(ctx: GateContext) -> GateCheck:
 
 
 def trading_halted(ctx: GateContext) -> GateCheck:
-    """No new risk while the account is HALTED, or while the policy stops new trades (stage 4)."""
+    """No new risk while the account is HALTED, while the policy stops new trades (stage 4), or in
+    a mode with more real money at stake than the account's (a live order once the drawdown ladder
+    switched the account to demo)."""
     if ctx.reducing:
         return exempt(_T_TRADING_HALTED, "not HALTED")
     state = ctx.trading_state
@@ -228,6 +230,11 @@ def trading_halted(ctx: GateContext) -> GateCheck:
     if policy is not None and not policy.allow_new_trades:
         check["passed"] = False
         check["note"] = "the trading policy allows no new trades (stage use_for_trading_gate)"
+    order_mode, account_mode = ctx.order_mode, ctx.account_mode
+    if order_mode.stake > account_mode.stake:
+        check["passed"] = False
+        check["note"] = (f"the account trades in {account_mode.value} mode now: no {order_mode.value} order may "
+                         f"add risk; send it with mode {account_mode.value}")
     return check
 
 

@@ -53,6 +53,14 @@ class Mode(StrEnum):
     PAPER = "paper"
     LIVE = "live"
 
+    @property
+    def stake(self) -> int:
+        """How much real money an order in this mode puts at stake: demo 0 < paper 1 < live 2."""
+        return _MODE_STAKE[self]
+
+
+_MODE_STAKE = {Mode.DEMO: 0, Mode.PAPER: 1, Mode.LIVE: 2}
+
 
 class Severity(StrEnum):
     """A hard gate failure always vetoes; soft failures veto only past the posture's allowance."""
