@@ -271,7 +271,9 @@ class RiskEngine:
             stop = intent.stop_price
             assert stop is not None
             wrong_side = stop >= price if is_buy else stop <= price
-            if wrong_side and not reducing:
+            if stop == price and not reducing:
+                invalid = invalid or f"stop_price {stop} equals the entry price: zero stop distance, no risk unit"
+            elif wrong_side and not reducing:
                 invalid = invalid or f"stop {stop} is on the wrong side of price {price} for a {intent.side}"
             risk_fraction = abs(price - stop) / price
         else:

@@ -45,16 +45,21 @@ def exempt(tpl: GateCheck, threshold: object, headroom: float | None = None) -> 
 def nav_cap(ctx: GateContext, tpl: GateCheck, cap_pct: float, existing: float,
             per_notional: float = 1.0) -> GateCheck:
     """Shared shape of 'existing + notional x per_notional <= cap_pct x NAV' caps (USDT). The
-    headroom is the largest notional of this intent that stays within the cap."""
+    headroom is the largest notional of this intent that stays within the cap; None when no
+    notional can breach it (``per_notional`` 0, e.g. the risk of a stop at the entry price, which
+    the invalid_intent gate vetoes on its own) while the existing amount is within it."""
     nav = ctx.nav
     if nav is None:
         check = fill(tpl, False, None, None, "NAV unknown")
         check["headroom_notional"] = 0.0
         return check
     limit = cap_pct * nav
-    headroom = (limit - existing) / per_notional
-    if headroom < 0.0:
-        headroom = 0.0
+    room = limit - existing
+    headroom: float | None = 0.0
+    if room > 0.0:
+        headroom = room / per_notional if per_notional > 0.0 else None
+    elif room == 0.0 and per_notional <= 0.0:
+        headroom = None
     if ctx.reducing:
         return exempt(tpl, limit, headroom)
     notional = ctx.notional
@@ -66,7 +71,7 @@ def nav_cap(ctx: GateContext, tpl: GateCheck, cap_pct: float, existing: float,
         check["note"] = "notional unknown"
         return check
     check["observed"] = existing + notional * per_notional
-    if notional > headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0):
+    if headroom is not None and notional > headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0):
         check["passed"] = False
     return check
 
