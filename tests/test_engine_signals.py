@@ -41,8 +41,8 @@ def test_signal_larger_than_the_caps_is_clamped_to_max_notional_allowed() -> Non
     emit, detail = _engine().would_emit(_signal(atr=300.0))  # 44 USDT over 450 USDT: ~5,900 USDT notional
     assert emit is True
     assert detail["resized"] is True
-    assert detail["clamped_by"] == "trade_gt_max_trade_nav_pct"
-    assert detail["sized"]["notional"] <= 0.20 * NAV
+    assert detail["clamped_by"] == "trade_gt_10pct_equity"
+    assert detail["sized"]["notional"] <= 0.15 * NAV
 
 
 def test_high_vol_regime_with_risk_sizing_stage_on_gives_section_b_high_vol_case() -> None:

@@ -46,8 +46,12 @@ class TradeSection(Section):
     max_trade_nav_pct: NavFraction = gated(0.20, "trade_gt_max_trade_nav_pct",
         "Largest notional of one trade, fraction of NAV.")
     equity_clamp_nav_pct: NavFraction = gated(0.15, "trade_gt_10pct_equity",
-                      "Screener equity clamp: largest initial margin (notional / leverage) of one trade, "
-                      "fraction of NAV. The reason keeps its historic name trade_gt_10pct_equity.")
+                      "Screener equity clamp: largest notional of one trade (or its initial margin, "
+                      "notional / leverage, under equity_clamp_basis: margin), fraction of NAV. The "
+                      "reason keeps its historic name trade_gt_10pct_equity.")
+    equity_clamp_basis: Literal["notional", "margin"] = gated("notional", "trade_gt_10pct_equity",
+                      "What the equity clamp measures: the trade's notional (REQUIREMENTS A: it fires "
+                      "only when the proposed notional exceeds the clamp x NAV) or its initial margin.")
     max_loss_nav_pct: NavFraction = gated(0.01, "max_loss_exceeded",
         "Largest loss at the stop of one trade, fraction of NAV.")
     default_stop_distance_pct: PositiveFraction = gated(0.02, "max_loss_exceeded",

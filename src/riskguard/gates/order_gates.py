@@ -277,10 +277,11 @@ def trade_gt_max_trade_nav_pct(ctx: GateContext) -> GateCheck:
 
 
 def trade_gt_10pct_equity(ctx: GateContext) -> GateCheck:
-    """The screener's equity clamp: initial margin (notional / leverage) at most
-    trade.equity_clamp_nav_pct x NAV. Keeps its historic reason code."""
-    return nav_cap(ctx, _T_TRADE_GT_10PCT_EQUITY, ctx.limits.equity_clamp_nav_pct, 0.0,
-                   1.0 / ctx.intent.leverage)
+    """The screener's equity clamp: the trade's notional (or, under trade.equity_clamp_basis margin,
+    its initial margin, notional / leverage) at most trade.equity_clamp_nav_pct x NAV. Keeps its
+    historic reason code."""
+    per_notional = 1.0 / ctx.intent.leverage if ctx.limits.equity_clamp_margin_basis else 1.0
+    return nav_cap(ctx, _T_TRADE_GT_10PCT_EQUITY, ctx.limits.equity_clamp_nav_pct, 0.0, per_notional)
 
 
 def symbol_nav_cap_exceeded(ctx: GateContext) -> GateCheck:
