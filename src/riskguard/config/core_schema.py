@@ -40,6 +40,9 @@ class Section(BaseModel):
 class AccountSection(Section):
     nav_max_age_s: Seconds = gated(30.0, "nav_stale", "Oldest NAV snapshot accepted, seconds.")
     market_max_age_s: Seconds = gated(10.0, "market_data_stale", "Oldest mark/top-of-book accepted, seconds.")
+    unknown_margin_blocks: bool = gated(False, "margin_insufficient",
+        "Without a reported available balance, veto new risk (true: fail closed, for accounts fed by an "
+        "exchange adapter) or let margin go unchecked with a note (false: NAV-only feeds such as replays).")
 
 
 class TradeSection(Section):
@@ -52,6 +55,9 @@ class TradeSection(Section):
     equity_clamp_basis: Literal["notional", "margin"] = gated("notional", "trade_gt_10pct_equity",
                       "What the equity clamp measures: the trade's notional (REQUIREMENTS A: it fires "
                       "only when the proposed notional exceeds the clamp x NAV) or its initial margin.")
+    liquidation_buffer_pct: PositiveFraction = gated(0.01, "liquidation_too_close",
+        "Least distance between the stop and the liquidation price, fraction of the entry price: the stop "
+        "must trigger that much before liquidation (isolated or cross, from riskguard.math.margin).")
     max_loss_nav_pct: NavFraction = gated(0.01, "max_loss_exceeded",
         "Largest loss at the stop of one trade, fraction of NAV.")
     default_stop_distance_pct: PositiveFraction = gated(0.02, "max_loss_exceeded",

@@ -42,6 +42,8 @@ class Limits:
     max_trade_nav_pct: float
     equity_clamp_nav_pct: float
     equity_clamp_margin_basis: bool  # True: the clamp measures initial margin (notional / leverage)
+    liquidation_buffer_pct: float
+    unknown_margin_blocks: bool
     max_loss_nav_pct: float
     default_stop_distance_pct: float
     min_reward_risk: float
@@ -122,6 +124,8 @@ def compile_limits(posture: Posture) -> Limits:
         max_trade_nav_pct=trade.max_trade_nav_pct,
         equity_clamp_nav_pct=trade.equity_clamp_nav_pct,
         equity_clamp_margin_basis=trade.equity_clamp_basis == "margin",
+        liquidation_buffer_pct=trade.liquidation_buffer_pct,
+        unknown_margin_blocks=posture.account.unknown_margin_blocks,
         max_loss_nav_pct=trade.max_loss_nav_pct,
         default_stop_distance_pct=trade.default_stop_distance_pct,
         min_reward_risk=trade.min_reward_risk,

@@ -305,6 +305,7 @@ class RiskEngine:
             reducing, not reducing and position is None, invalid,
             views.applied, self.cvar,
             intent.execution_mode or self.posture.mode, self._mode,
+            account, self.instruments,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from riskguard.book.book import Book
 from riskguard.book.cvar import PortfolioCvar
 from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
 from riskguard.model.enums import Mode, TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
-from riskguard.model.snapshots import MarketSnapshot
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.policy.flags import AppliedPolicy
 
 SIZE_TOLERANCE = 1e-9
@@ -50,6 +52,8 @@ class GateContext:
     cvar: PortfolioCvar | None
     order_mode: Mode  # the mode the order will be placed in (the posture's unless the intent names one)
     account_mode: Mode  # the account's mode now (the posture's unless the drawdown ladder switched it)
+    account: AccountSnapshot | None  # balances and margin mode for the margin and liquidation gates
+    instruments: Mapping[str, InstrumentRules]  # every symbol's rules (cross liquidation reads the others')
 
     def __init__(self, intent: OrderIntent,
                  limits: Limits,
@@ -78,7 +82,9 @@ class GateContext:
                  policy: AppliedPolicy | None,
                  cvar: PortfolioCvar | None,
                  order_mode: Mode,
-                 account_mode: Mode) -> None:
+                 account_mode: Mode,
+                 account: AccountSnapshot | None,
+                 instruments: Mapping[str, InstrumentRules]) -> None:
         self.intent = intent
         self.limits = limits
         self.book = book
@@ -107,6 +113,8 @@ class GateContext:
         self.cvar = cvar
         self.order_mode = order_mode
         self.account_mode = account_mode
+        self.account = account
+        self.instruments = instruments
 
     @property
     def risk_usdt(self) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from riskguard.gates import margin_gates as m
 from riskguard.gates import order_gates as o
 from riskguard.gates import portfolio_gates as p
 from riskguard.gates.context import GateContext
@@ -40,6 +41,8 @@ GATES: tuple[GateSpec, ...] = (
     GateSpec("symbol_nav_cap_exceeded", o.symbol_nav_cap_exceeded, True),
     GateSpec("leverage_exceeded", o.leverage_exceeded, False),
     GateSpec("exchange_leverage_bracket_exceeded", o.exchange_leverage_bracket_exceeded, False),
+    GateSpec("margin_insufficient", m.margin_insufficient, True),
+    GateSpec("liquidation_too_close", m.liquidation_too_close, True),
     GateSpec("max_loss_exceeded", o.max_loss_exceeded, True),
     GateSpec("gross_exposure_exceeded", p.gross_exposure_exceeded, True),
     GateSpec("correlated_exposure_exceeded", p.correlated_exposure_exceeded, True),
@@ -86,6 +89,8 @@ def evaluate_all(ctx: GateContext) -> list[GateCheck]:
         o.symbol_nav_cap_exceeded(ctx),
         o.leverage_exceeded(ctx),
         o.exchange_leverage_bracket_exceeded(ctx),
+        m.margin_insufficient(ctx),
+        m.liquidation_too_close(ctx),
         o.max_loss_exceeded(ctx),
         p.gross_exposure_exceeded(ctx),
         p.correlated_exposure_exceeded(ctx),

@@ -273,7 +273,7 @@ class RiskGate:
         return Reservation(reservation_id=f"res-{detail['decision_id']}", intent_id=intent.intent_id,
                            strategy=intent.strategy, symbol=intent.symbol, side=intent.side,  # type: ignore[arg-type]
                            notional=float(notional), risk_usdt=float(notional) * fraction, opens_new=opens_new,
-                           expires_ms=now + self._ttl_ms)
+                           expires_ms=now + self._ttl_ms, leverage=intent.leverage)
 
     def _reservation_row(self, intent: OrderIntent, detail: Detail, reservation: Reservation, now: int,
                          version: int) -> tuple[Any, ...]:

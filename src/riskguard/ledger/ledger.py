@@ -172,7 +172,8 @@ def _book_reservation(row: Row[Any], held: set[tuple[str, str]]) -> Reservation:
     opens_new = bool(row.opens_new) and (row.filled_qty == 0.0 or (row.strategy, row.symbol) not in held)
     return Reservation(reservation_id=row.reservation_id, intent_id=row.intent_id, strategy=row.strategy,
                        symbol=row.symbol, side=Side(row.side), notional=row.notional * remaining,
-                       risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms))
+                       risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms),
+                       leverage=row.leverage)
 
 
 class Ledger:

@@ -19,6 +19,13 @@ class PositionSide(StrEnum):
     SHORT = "SHORT"
 
 
+class MarginMode(StrEnum):
+    """How a futures position is margined: its own margin only, or the whole cross wallet."""
+
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+
 class TradingState(StrEnum):
     """Account-wide trading state. Only ACTIVE lets risk-adding orders through."""
 
