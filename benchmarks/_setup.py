@@ -88,6 +88,4 @@ def machine() -> str:
     """A one-line description of the machine."""
     import os
 
-    from riskguard.build import hot_path_summary
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"{hot_path_summary()}")
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"

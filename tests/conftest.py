@@ -21,18 +21,6 @@ SHARED_DATA = Path(os.environ.get("RISKGUARD_SHARED_DATA",
                                   Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse to test stale compiled code: in an editable install the mypyc extension beside an edited
-    hot-path module is what Python imports, so the edit would go untested."""
-    from riskguard.build import stale_compiled_modules
-
-    stale = stale_compiled_modules()
-    if stale:
-        pytest.exit(f"compiled hot-path modules are older than their source: {', '.join(stale)}. Rebuild with "
-                    "`pip install -e .` (or install with RISKGUARD_PURE_PYTHON=1 to test without compiling).",
-                    returncode=2)
-
-
 def quote(symbol: str, price: float | None = None, ts_ms: int = NOW_MS, spread_bps: float = 0.2) -> MarketSnapshot:
     """A fresh top of book around ``price`` with a tight spread (bps of mid)."""
     mid = PRICES[symbol] if price is None else price

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from riskguard.config import PostureError, config_hash, diff, explain, load_config, preset, preset_data
+from riskguard.config import PostureError, config_hash, diff, load_config, preset, preset_data
+from riskguard.gates.explain import explain
 
 
 def test_moderate_preset_carries_section_a_numbers_exactly() -> None:

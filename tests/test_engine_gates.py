@@ -319,14 +319,3 @@ def test_adding_to_a_position_at_a_wider_stop_counts_the_open_legs_new_risk() ->
     veto, detail = engine.check_order(buy("ETHUSDT", 300.0, stop_pct=0.03, strategy="eth_trend"))
     assert veto and "total_risk_exceeded" in detail["reasons"]
     assert check_of(detail, "total_risk_exceeded")["observed"] == 18.0 + 9.0
-
-
-def test_every_registered_gate_is_evaluated_once_in_registry_order_with_its_own_function() -> None:
-    from riskguard.gates.registry import GATES, evaluate_all
-
-    engine = make_engine()
-    intent = buy()
-    ctx = engine._context(intent, NOW_MS, None, engine.policy.views_for(intent.symbol))
-    results = evaluate_all(ctx)
-    assert [r["gate"] for r in results] == [spec.name for spec in GATES]
-    assert results == [spec.check(ctx) for spec in GATES]

@@ -5,20 +5,17 @@ would make them."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from typing import Any
 
 import numpy as np
-import pytest
 
 from ledger_fixtures import PRICES, Clock, buy, db_url, make_gate, mark_markets, pg_url, posture
 from riskguard.book.book import Book
 from riskguard.book.reservation import Reservation
 from riskguard.ledger import RiskGate, replay_decision
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.state import BookState
-from riskguard.model.enums import PositionSide, Side, TradingState
+from riskguard.model.codec import encode as dumps
+from riskguard.model.enums import PositionSide, Side
 from riskguard.model.position import Position
 
 __all__ = ["db_url", "pg_url"]
@@ -199,19 +196,6 @@ def test_wal_checkpoints_run_on_a_thread_and_stop_with_the_ledger(tmp_path: Any)
     assert checkpointer.checkpoints >= 1
     wal = tmp_path / "ledger.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0 or checkpointer.checkpoints >= 1
-
-
-def test_prebuilt_encoder_writes_the_same_text_as_json_dumps() -> None:
-    reference = json.JSONEncoder(separators=(",", ":")).encode
-    values: list[Any] = [None, True, 0, -1, 1.5, -0.0, 5e-324, 1e300, math.inf, -math.inf, math.nan, "é\u2028\"x\n",
-                         [], {}, (1, 2.0), {"a": {"b": [1, {"c": "ü", "d": None}]}},
-                         {1: "int key", 2.5: "float key", False: "bool key", None: "null key"},
-                         TradingState.HALTED, {"state": TradingState.ACTIVE}]
-    for value in values:
-        assert dumps(value) == reference(value)
-    with pytest.raises(TypeError, match="not JSON serializable"):
-        dumps({"x": object()})
-    assert dumps({"x": 1}) == '{"x":1}'  # nothing left over from the failed call
 
 
 def test_book_json_reuses_encodings_only_for_equal_reservations() -> None:

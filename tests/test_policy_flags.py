@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from riskguard.config.policy_schema import PolicyFlagsSection
-from riskguard.model.enums import Mode, Regime, RiskProfile, TradingState
+from riskguard.model.enums import ExitMode, Mode, Regime, RiskProfile, TradingState
 from riskguard.policy.flags import PolicyFlags, split_policy
-from riskguard.policy.trading_policy import ExitMode, TradingPolicy
+from riskguard.policy.trading_policy import TradingPolicy
 
 STRICT = TradingPolicy(
     symbol="SOLUSDT", regime=Regime.HIGH_VOL, symbol_allowed=False, allowed_symbols=("BTCUSDT",),

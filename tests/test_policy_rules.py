@@ -7,12 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskguard.config.policy_schema import PolicySection
-from riskguard.model.enums import Mode, Regime, RiskProfile, TradingState
+from riskguard.model.enums import ExitMode, Mode, Regime, RiskProfile, TradingState
 from riskguard.policy.drawdown import DrawdownWindow
 from riskguard.policy.ladder import LadderState
 from riskguard.policy.risk_state import SymbolPerformance
 from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy, policy_signature
-from riskguard.policy.trading_policy import ExitMode, TradingPolicy
+from riskguard.policy.trading_policy import TradingPolicy
 
 RULES = PolicyRules.from_section(PolicySection())
 CALM = LadderState(TradingState.ACTIVE, 1.0, None, ())

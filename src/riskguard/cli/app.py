@@ -34,9 +34,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from riskguard.build import hot_path_summary
-
-        typer.echo(f"riskguard {__version__} ({hot_path_summary()})")
+        typer.echo(f"riskguard {__version__}")
         raise typer.Exit()
 
 

@@ -8,10 +8,7 @@ import typer
 from rich.table import Table
 
 from riskguard.cli import output
-from riskguard.cli.inputs import load_intent, resolve_posture
 from riskguard.cli.output import ExitCode
-from riskguard.cli.state import load_state
-from riskguard.engine.engine import RiskEngine
 
 PostureOption = Annotated[str | None, typer.Option(
     "--posture", "-p", help="Posture file (.yaml/.json/.toml) or preset:NAME.", show_default=False)]
@@ -39,6 +36,11 @@ def check(
     Loads the posture, feeds the STATE.json snapshot to a fresh engine and runs the intent
     through every gate at the state's now_ms (a dry run: nothing is recorded).
     """
+    # Imported here, not at module level: every command module is imported for `riskguard --help`.
+    from riskguard.cli.inputs import load_intent, resolve_posture
+    from riskguard.cli.state import load_state
+    from riskguard.engine.engine import RiskEngine
+
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
         snapshot = load_state(state)

@@ -7,17 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.table import Table
 
 from riskguard.cli import output
-from riskguard.cli.inputs import DEFAULT_PRESET, posture_from_ref, resolve_posture
+from riskguard.cli.inputs import DEFAULT_PRESET
 from riskguard.cli.output import ExitCode, InputFileError
-from riskguard.config.diff import diff as diff_postures
-from riskguard.config.errors import PostureError
-from riskguard.config.explain import explain as explain_posture
-from riskguard.config.hashing import config_hash
-from riskguard.config.loader import PRESETS, load_config
+from riskguard.config.loader import PRESETS
+
+# The rest of the posture machinery is imported by each command, not for `riskguard --help`.
 
 config_app = typer.Typer(
     name="config",
@@ -53,6 +50,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented posture YAML, copied from a shipped preset, to edit and load with --posture."""
+    from riskguard.config.hashing import config_hash
+    from riskguard.config.loader import load_config
+
     with output.bad_input_exits():
         if preset_name not in PRESETS:
             raise InputFileError("--preset", f"unknown preset {preset_name!r}; choose one of {', '.join(PRESETS)}")
@@ -76,6 +76,10 @@ def validate(
     path: Annotated[str, typer.Argument(help="Posture file (.yaml/.json/.toml) or preset:NAME.")],
 ) -> None:
     """Check a posture; list every problem (field path and message) and exit 2 if there are any."""
+    from riskguard.cli.inputs import posture_from_ref
+    from riskguard.config.errors import PostureError
+    from riskguard.config.hashing import config_hash
+
     try:
         posture = posture_from_ref(path)
     except PostureError as exc:
@@ -95,6 +99,11 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print the effective posture (defaults filled in, RISKGUARD_* overrides applied) and its config_hash."""
+    import yaml
+
+    from riskguard.cli.inputs import resolve_posture
+    from riskguard.config.hashing import config_hash
+
     with output.bad_input_exits():
         posture = resolve_posture(preset_name, path)
     data = posture.model_dump(mode="json")
@@ -114,6 +123,10 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """List every setting that differs between two postures."""
+    from riskguard.cli.inputs import posture_from_ref
+    from riskguard.config.diff import diff as diff_postures
+    from riskguard.config.hashing import config_hash
+
     with output.bad_input_exits():
         a, b = posture_from_ref(left), posture_from_ref(right)
     changes = diff_postures(a, b)
@@ -142,6 +155,10 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Every setting: its dotted path, its value, the gate that enforces it and what it means."""
+    from riskguard.cli.inputs import resolve_posture
+    from riskguard.config.hashing import config_hash
+    from riskguard.gates.explain import explain as explain_posture
+
     with output.bad_input_exits():
         posture = resolve_posture(preset_name, path)
     rows = explain_posture(posture)

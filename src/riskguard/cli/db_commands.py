@@ -7,18 +7,22 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.output import ExitCode
-from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, normalise_url, redact
-from riskguard.ledger.errors import LedgerError, LedgerNotFound
-from riskguard.ledger.ledger import DecisionRecord, Ledger
-from riskguard.ledger.replay import replay_record
 from riskguard.model.errors import InputValidationError
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported by the commands, not for `riskguard --help`
+    from riskguard.ledger.ledger import DecisionRecord, Ledger
+
+# riskguard.ledger.database's ENV_DB_URL and DEFAULT_DB_URL, spelled out for the help texts so that
+# `riskguard --help` need not import SQLAlchemy; a test holds them equal.
+ENV_DB_URL = "RISKGUARD_DB_URL"
+DEFAULT_DB_URL = "sqlite:///riskguard.db"
 
 DbUrlOption = Annotated[str | None, typer.Option(
     "--db-url", help=f"Ledger database: a SQLAlchemy URL or an SQLite file path. Default ${ENV_DB_URL} or "
@@ -42,12 +46,24 @@ decisions_app = typer.Typer(
 
 
 def _url(db_url: str | None) -> str:
-    return db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    from riskguard.ledger.database import default_url
+
+    return db_url or default_url()
+
+
+def _redacted(db_url: str | None) -> str:
+    from riskguard.ledger.database import redact
+
+    return redact(_url(db_url))
 
 
 @contextmanager
 def _ledger(db_url: str | None, account: str = "default", *, must_exist: bool = True) -> Iterator[Ledger]:
     """Open the ledger; every ledger problem becomes one ``error:`` line and an exit code."""
+    from riskguard.ledger.database import normalise_url, redact
+    from riskguard.ledger.errors import LedgerError, LedgerNotFound
+    from riskguard.ledger.ledger import Ledger
+
     url = _url(db_url)
     ledger: Ledger | None = None
     try:
@@ -92,9 +108,9 @@ def upgrade(db_url: DbUrlOption = None, json: JsonOption = False) -> None:
     with _ledger(db_url, must_exist=False) as ledger:
         revision = ledger.upgrade()
     if json:
-        output.echo_json({"db_url": redact(_url(db_url)), "revision": revision})
+        output.echo_json({"db_url": _redacted(db_url), "revision": revision})
     else:
-        output.stdout().print(f"ledger {redact(_url(db_url))} is at revision {revision}")
+        output.stdout().print(f"ledger {_redacted(db_url)} is at revision {revision}")
 
 
 @db_app.command(epilog="Examples: riskguard db state; riskguard db state --set HALTED --reason 'exchange outage' "
@@ -212,6 +228,8 @@ def replay(
 ) -> None:
     """Re-run a stored decision with its stored inputs and posture; exit 0 when it reproduces exactly,
     1 when any field differs."""
+    from riskguard.ledger.replay import replay_record
+
     with _ledger(db_url) as ledger:
         record = ledger.decision(decision_id)
         posture_json = ledger.posture_json(record.config_hash)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
-from riskguard.cli.demo_steps import DEMO_NAV, DEMO_START_MS, DemoResult, run_demo
-from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.replay_cmd import run_demo_replay
+
+if TYPE_CHECKING:  # the engine is imported by the command, not for `riskguard --help`
+    from riskguard.cli.demo_steps import DemoResult
 
 DEMO_EPILOG = (
     "Examples: riskguard demo; riskguard demo --data ../shared/data/freqtrade-testdata --out report; "
@@ -45,6 +46,9 @@ def demo(
     variant RESIZES, a burst hits the cooldown, the global cap of 4 stops a fifth position, a NAV
     drop, a stale NAV and a HALT veto, and a reducing order passes while HALTED.
     """
+    from riskguard.cli.demo_steps import DEMO_NAV, DEMO_START_MS, run_demo
+    from riskguard.cli.inputs import resolve_posture
+
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
     if not walkthrough:

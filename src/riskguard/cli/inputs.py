@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskguard.cli.output import InputFileError
-from riskguard.cli.state import read_json
 from riskguard.config.loader import PRESETS, load_config, preset
-from riskguard.config.schema import Posture
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
+
+if TYPE_CHECKING:
+    from riskguard.config.schema import Posture
 
 PRESET_PREFIX = "preset:"
 DEFAULT_PRESET = "moderate"
@@ -40,6 +42,8 @@ def preset_names() -> str:
 
 def load_intent(ref: str) -> OrderIntent:
     """An order intent from a JSON file path or ``example:NAME``; errors name the file and field."""
+    from riskguard.cli.state import read_json  # the STATE.json reader imports the engine
+
     source, data = read_json(ref)
     try:
         return OrderIntent.from_dict(data)

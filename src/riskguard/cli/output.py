@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from riskguard.config.errors import PostureError
+from riskguard.model.codec import encode_printable
 from riskguard.model.errors import InputValidationError
+
+if TYPE_CHECKING:
+    from riskguard.config.errors import PostureError
 
 
 class ExitCode(IntEnum):
@@ -66,6 +67,8 @@ def posture_error_line(exc: PostureError) -> str:
 @contextmanager
 def bad_input_exits() -> Iterator[None]:
     """Turn every input error into one ``error:`` line on stderr and exit code 2 (never a traceback)."""
+    from riskguard.config.errors import PostureError  # here: the posture (pydantic) is not needed for --help
+
     try:
         yield
     except InputFileError as exc:
@@ -76,33 +79,9 @@ def bad_input_exits() -> Iterator[None]:
         fail(str(exc))
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with tuples as lists, enums as their values, pydantic models as dicts, non-finite
-    floats as strings (``"inf"``, ``"-inf"``, ``"nan"``) and anything else as its ``str``, so the
-    output is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, str):
-        return str(value)  # StrEnum members become plain strings
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
-    if value is None or isinstance(value, bool | int):
-        return value
-    return str(value)
-
-
-def dumps(value: Any, *, indent: int | None = 2) -> str:
-    """Strict JSON text of ``value`` (see :func:`jsonable`)."""
-    return json.dumps(jsonable(value), indent=indent, allow_nan=False, sort_keys=False)
-
-
 def echo_json(value: Any, *, indent: int | None = 2) -> None:
     """Print ``value`` as JSON on stdout (plain text, no Rich markup or wrapping)."""
-    typer.echo(dumps(value, indent=indent))
+    typer.echo(encode_printable(value, indent=indent))
 
 
 def verdict(detail: dict[str, Any]) -> str:
@@ -140,6 +119,8 @@ def cell(value: Any) -> str:
         return f"{value:.6g}"
     if isinstance(value, list | tuple | frozenset | set):
         return ", ".join(cell(v) for v in value)
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return "{" + ", ".join(f"{k}={cell(v)}" for k, v in value.model_dump(mode="json").items()) + "}"
     return str(value)

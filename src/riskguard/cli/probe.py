@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
-from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.output import ExitCode, InputFileError
-from riskguard.cli.state import State, empty_state, load_state
-from riskguard.config.limits import Limits
-from riskguard.config.schema import DEFAULT_KEY
-from riskguard.engine.engine import RiskEngine
 from riskguard.model import validation as v
 from riskguard.model.enums import Side
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent, parse_side
+
+if TYPE_CHECKING:  # the posture and the engine are imported by the command, not for `riskguard --help`
+    from riskguard.cli.state import State
+    from riskguard.config.limits import Limits
+    from riskguard.engine.engine import RiskEngine
 
 PROBE_STRATEGY = "probe"
 PROBE_SIZE_SHARE = 0.5
@@ -40,6 +40,8 @@ VERBOSE_KEYS = ("nav", "nav_fresh", "warnings", "clamped_by", "open_positions", 
 def strategy_for(symbol: str, limits: Limits) -> str:
     """The posture's strategy whose name has the symbol's base asset as a word (``btc_trend``
     for BTCUSDT), else ``probe`` (which gets the posture's default strategy limits)."""
+    from riskguard.config.schema import DEFAULT_KEY
+
     base = symbol.removesuffix("USDT").lower()
     for name in sorted(limits.posture.strategies):
         if name != DEFAULT_KEY and base in name.lower().replace("-", "_").split("_"):
@@ -128,6 +130,10 @@ def probe(
     symbol (JSON Lines) with symbol, would_emit, reasons, max_concurrent_positions and
     max_notional_allowed.
     """
+    from riskguard.cli.inputs import resolve_posture
+    from riskguard.cli.state import empty_state, load_state
+    from riskguard.engine.engine import RiskEngine
+
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
         snapshot = load_state(state) if state is not None else empty_state()

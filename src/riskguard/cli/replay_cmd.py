@@ -12,9 +12,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,21 +22,14 @@ from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
-from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.output import ExitCode, InputFileError
-from riskguard.config.errors import PostureError
-from riskguard.config.loader import preset
-from riskguard.config.schema import Posture
-from riskguard.exits import FeeSchedule
 from riskguard.model.errors import InputValidationError
-from riskguard.replay.calibrate import calibrate as run_calibrate
-from riskguard.replay.calibrate import calibrate_json, calibrate_plot, load_grid
-from riskguard.replay.market import MarketData, load_market, synthetic_market
-from riskguard.replay.metrics import summarize
-from riskguard.replay.report import SYNTHETIC_BANNER, print_summary, report_json, write_report
-from riskguard.replay.runner import ReplayOptions, ReplayResult, run_replay
-from riskguard.replay.signals_file import load_signals
 from riskguard.replay.strategies import STRATEGIES, strategy_by_name
+
+if TYPE_CHECKING:  # the replay machinery (pandas, the ledger, plots) is imported by the commands only
+    from riskguard.config.schema import Posture
+    from riskguard.replay.market import MarketData
+    from riskguard.replay.runner import ReplayOptions, ReplayResult
 
 DEFAULT_STRATEGIES = ("ema_trend", "breakout")
 DEFAULT_OUT = Path("replay-report")
@@ -110,6 +102,8 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 def _date_ms(field: str, value: str | None) -> int | None:
     if value is None:
         return None
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
@@ -120,6 +114,8 @@ def _date_ms(field: str, value: str | None) -> int | None:
 
 def _market(data: list[Path] | None, synthetic: bool, symbols: str | None, start: str | None,
             end: str | None) -> MarketData:
+    from riskguard.replay.market import load_market, synthetic_market
+
     if data and synthetic:
         raise InputFileError("--data/--synthetic", "give one of them, not both")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()] if symbols else None
@@ -131,10 +127,16 @@ def _market(data: list[Path] | None, synthetic: bool, symbols: str | None, start
 
 
 def _options(nav: float, ledger: bool, taker_bps: float, maker_bps: float) -> ReplayOptions:
+    from riskguard.exits import FeeSchedule
+    from riskguard.replay.runner import ReplayOptions
+
     return ReplayOptions(nav=nav, fees=FeeSchedule(taker_bps=taker_bps, maker_bps=maker_bps), use_ledger=ledger)
 
 
 def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
+    from riskguard.replay.metrics import summarize
+    from riskguard.replay.report import print_summary, report_json, write_report
+
     summary = summarize(result)
     paths = write_report(result, out, summary)
     if as_json:
@@ -169,6 +171,10 @@ def replay(
     filled at the next bar's open and exited by the posture's exit plan (stop first when a bar
     touches stop and target), with fees and funding. Writes report.json, report.html and PNGs.
     """
+    from riskguard.cli.inputs import resolve_posture
+    from riskguard.replay.runner import run_replay
+    from riskguard.replay.signals_file import load_signals
+
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
         market = _market(data, synthetic, symbols, start, end)
@@ -206,6 +212,11 @@ def calibrate(
     Prints, per posture, return, max drawdown, pass rate, trades and the gate that binds most
     often; writes calibrate.json and calibrate.png (return and pass rate against max drawdown).
     """
+    from riskguard.replay.calibrate import calibrate as run_calibrate
+    from riskguard.replay.calibrate import calibrate_json, calibrate_plot, load_grid
+    from riskguard.replay.report import SYNTHETIC_BANNER
+    from riskguard.replay.signals_file import load_signals
+
     with output.bad_input_exits():
         if workers < 1:
             raise InputFileError("--workers", "must be >= 1")
@@ -249,6 +260,11 @@ def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture
     synthetic sample (``data`` None) or on the OHLCV file/directory ``data`` restricted to the
     posture's allowed symbols. Writes the report into ``out_dir``; returns the exit code (0, or 2
     after a one-line error on stderr)."""
+    from riskguard.config.errors import PostureError
+    from riskguard.config.loader import preset
+    from riskguard.replay.market import load_market, synthetic_market
+    from riskguard.replay.runner import run_replay
+
     try:
         posture = posture or preset("moderate")
         if data is None:

@@ -10,11 +10,7 @@ from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
-from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.output import InputFileError
-from riskguard.policy.flags import FLAG_NAMES
-from riskguard.policy.policy_engine import PolicyEngine
-from riskguard.replay.data import DataFileError, load_directory
 
 STATUS_EPILOG = (
     "Example: riskguard status --preset moderate --data ../shared/data/freqtrade-testdata\n\n"
@@ -43,6 +39,10 @@ def status(
 ) -> None:
     """Show the staged policy flags (on = applied, off = computed and logged only), the drawdown
     ladder, and each symbol's current policy with the reasons behind it."""
+    from riskguard.cli.inputs import resolve_posture
+    from riskguard.policy.policy_engine import PolicyEngine
+    from riskguard.replay.data import DataFileError, load_directory
+
     with output.bad_input_exits():
         chosen = resolve_posture(preset_name, posture)
         frames = {}
@@ -64,6 +64,8 @@ def status(
 
 
 def _render(report: dict[str, Any]) -> None:
+    from riskguard.policy.flags import FLAG_NAMES
+
     console = output.stdout()
     flags = Table(title=f"Policy stages of posture {report['posture']}")
     flags.add_column("stage")

@@ -2,7 +2,6 @@
 
 from riskguard.config.diff import SettingChange, diff
 from riskguard.config.errors import PostureError
-from riskguard.config.explain import ThresholdExplanation, explain
 from riskguard.config.hashing import canonical_json, config_hash
 from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits, compile_limits
 from riskguard.config.loader import PRESETS, env_overrides, load_config, preset, preset_data, validate_posture
@@ -16,13 +15,11 @@ __all__ = [
     "SettingChange",
     "StrategyLimits",
     "SymbolLimits",
-    "ThresholdExplanation",
     "canonical_json",
     "compile_limits",
     "config_hash",
     "diff",
     "env_overrides",
-    "explain",
     "load_config",
     "preset",
     "preset_data",

@@ -1,5 +1,5 @@
-"""Posture sections read by the core gates. Each threshold names the gate that enforces it
-(``json_schema_extra={"gate": ...}``) so ``riskguard config explain`` can list them."""
+"""Posture sections read by the core gates. Which gate reads which setting is declared by the gates'
+specs (``riskguard.gates.registry``), from which ``riskguard config explain`` names them."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ Leverage = Annotated[float, Field(ge=1, le=125, allow_inf_nan=False)]
 SoftFailures = Annotated[int, Field(ge=0, le=20)]
 
 
-def gated(default: Any, gate: str, text: str, **kwargs: Any) -> Any:
-    """A posture field enforced by ``gate`` (recorded for ``riskguard config explain``).
-    A callable default is a default factory; ``...`` makes the field required."""
-    extra: dict[str, Any] = {"gate": gate}
+def described(default: Any, text: str, **kwargs: Any) -> Any:
+    """A posture field with its description (shown by ``riskguard config explain``, which names the
+    gates that read it from their specs). A callable default is a default factory; ``...`` makes
+    the field required."""
     if callable(default):
-        return Field(default_factory=default, description=text, json_schema_extra=extra, **kwargs)
-    return Field(default, description=text, json_schema_extra=extra, **kwargs)
+        return Field(default_factory=default, description=text, **kwargs)
+    return Field(default, description=text, **kwargs)
 
 
 class Section(BaseModel):
@@ -38,58 +38,58 @@ class Section(BaseModel):
 
 
 class AccountSection(Section):
-    nav_max_age_s: Seconds = gated(30.0, "nav_stale", "Oldest NAV snapshot accepted, seconds.")
-    market_max_age_s: Seconds = gated(10.0, "market_data_stale", "Oldest mark/top-of-book accepted, seconds.")
-    unknown_margin_blocks: bool = gated(False, "margin_insufficient",
+    nav_max_age_s: Seconds = described(30.0, "Oldest NAV snapshot accepted, seconds.")
+    market_max_age_s: Seconds = described(10.0, "Oldest mark/top-of-book accepted, seconds.")
+    unknown_margin_blocks: bool = described(False,
         "Without a reported available balance, veto new risk (true: fail closed, for accounts fed by an "
         "exchange adapter) or let margin go unchecked with a note (false: NAV-only feeds such as replays).")
 
 
 class TradeSection(Section):
-    max_trade_nav_pct: NavFraction = gated(0.20, "trade_gt_max_trade_nav_pct",
+    max_trade_nav_pct: NavFraction = described(0.20,
         "Largest notional of one trade, fraction of NAV.")
-    equity_clamp_nav_pct: NavFraction = gated(0.15, "trade_gt_10pct_equity",
+    equity_clamp_nav_pct: NavFraction = described(0.15,
                       "Screener equity clamp: largest notional of one trade (or its initial margin, "
                       "notional / leverage, under equity_clamp_basis: margin), fraction of NAV. The "
                       "reason keeps its historic name trade_gt_10pct_equity.")
-    equity_clamp_basis: Literal["notional", "margin"] = gated("notional", "trade_gt_10pct_equity",
+    equity_clamp_basis: Literal["notional", "margin"] = described("notional",
                       "What the equity clamp measures: the trade's notional (REQUIREMENTS A: it fires "
                       "only when the proposed notional exceeds the clamp x NAV) or its initial margin.")
-    liquidation_buffer_pct: PositiveFraction = gated(0.01, "liquidation_too_close",
+    liquidation_buffer_pct: PositiveFraction = described(0.01,
         "Least distance between the stop and the liquidation price, fraction of the entry price: the stop "
         "must trigger that much before liquidation (isolated or cross, from riskguard.math.margin).")
-    max_loss_nav_pct: NavFraction = gated(0.01, "max_loss_exceeded",
+    max_loss_nav_pct: NavFraction = described(0.01,
         "Largest loss at the stop of one trade, fraction of NAV.")
-    default_stop_distance_pct: PositiveFraction = gated(0.02, "max_loss_exceeded",
+    default_stop_distance_pct: PositiveFraction = described(0.02,
                       "Stop distance assumed when an intent has no stop, fraction of price "
                       "(the decision says the risk was estimated).")
-    min_reward_risk: PositiveFloat = gated(1.5, "rr_below_min", "Smallest reward/risk (R multiple) accepted.")
-    min_confidence: Fraction = gated(0.55, "confidence_below_min", "Smallest signal confidence accepted, 0..1.")
-    min_notional_usdt: PositiveFloat = gated(5.0, "below_min_notional",
+    min_reward_risk: PositiveFloat = described(1.5, "Smallest reward/risk (R multiple) accepted.")
+    min_confidence: Fraction = described(0.55, "Smallest signal confidence accepted, 0..1.")
+    min_notional_usdt: PositiveFloat = described(5.0,
                      "Posture floor on notional, USDT; the exchange's MIN_NOTIONAL applies as well.")
-    max_price_deviation_pct: PositiveFraction = gated(0.02, "price_outside_band",
+    max_price_deviation_pct: PositiveFraction = described(0.02,
                       "Largest distance of a limit price from the mark, fraction; the exchange's "
                       "PERCENT_PRICE band applies as well.")
-    max_spread_bps: PositiveFloat = gated(15.0, "spread_too_wide",
+    max_spread_bps: PositiveFloat = described(15.0,
         "Widest bid/ask spread accepted, basis points of mid.")
-    max_feed_latency_ms: PositiveFloat = gated(2_000.0, "feed_latency_too_high",
+    max_feed_latency_ms: PositiveFloat = described(2_000.0,
                          "Largest feed latency (exchange event to local receipt, or quote age when "
                          "the exchange time is unknown), ms.")
 
 
 class SymbolLimitsSection(Section):
-    max_nav_pct: NavFraction = gated(0.10, "symbol_nav_cap_exceeded",
+    max_nav_pct: NavFraction = described(0.10,
                       "Largest gross exposure in this symbol after the trade, fraction of NAV.")
-    max_leverage: Leverage = gated(2.0, "leverage_exceeded",
+    max_leverage: Leverage = described(2.0,
         "Largest leverage (x) an order in this symbol may request.")
 
 
 class StrategyLimitsSection(Section):
-    max_concurrent_positions: PositiveInt = gated(3, "strategy_concurrency_exceeded",
+    max_concurrent_positions: PositiveInt = described(3,
         "Open positions (plus reservations) of this strategy.")
-    cooldown_flat_s: NonNegativeFloat = gated(45.0, "cooldown_active",
+    cooldown_flat_s: NonNegativeFloat = described(45.0,
         "Seconds between two entries of this strategy while it is flat.")
-    cooldown_open_s: NonNegativeFloat = gated(300.0, "cooldown_active",
+    cooldown_open_s: NonNegativeFloat = described(300.0,
                        "Seconds between two entries of this strategy while it has open positions.")
 
     @model_validator(mode="after")
@@ -101,7 +101,7 @@ class StrategyLimitsSection(Section):
 
 class CorrelationGroupSection(Section):
     symbols: list[str] = Field(min_length=1, description="Symbols whose exposures add up in this group.")
-    max_nav_pct: NavFraction = gated(..., "correlated_exposure_exceeded",
+    max_nav_pct: NavFraction = described(...,
         "Largest combined gross exposure of the group, fraction of NAV.")
 
     @field_validator("symbols")
@@ -111,33 +111,33 @@ class CorrelationGroupSection(Section):
 
 
 class PortfolioSection(Section):
-    max_open_positions: PositiveInt = gated(4, "global_concurrency_exceeded",
+    max_open_positions: PositiveInt = described(4,
         "Open positions (plus reservations) of the whole account.")
-    max_open_positions_high_confidence: PositiveInt = gated(4, "global_concurrency_exceeded",
+    max_open_positions_high_confidence: PositiveInt = described(4,
                    "Ceiling for signals at or above high_confidence_threshold; never exceeded.")
-    high_confidence_threshold: Fraction = gated(0.95, "global_concurrency_exceeded",
+    high_confidence_threshold: Fraction = described(0.95,
         "Confidence from which the high-confidence cap applies.")
-    max_gross_nav_multiple: NavFraction = gated(1.0, "gross_exposure_exceeded",
+    max_gross_nav_multiple: NavFraction = described(1.0,
         "Largest gross exposure of all positions, multiple of NAV.")
-    max_same_direction_nav_pct: NavFraction = gated(0.80, "same_direction_exposure_exceeded",
+    max_same_direction_nav_pct: NavFraction = described(0.80,
                       "Largest exposure of all longs (or all shorts), fraction of NAV.")
-    max_total_risk_nav_pct: NavFraction = gated(0.03, "total_risk_exceeded",
+    max_total_risk_nav_pct: NavFraction = described(0.03,
         "Largest sum of losses at the stops of all positions, fraction of NAV.")
-    max_trades_per_day: PositiveInt = gated(20, "daily_trade_limit", "Risk-adding approvals per UTC day.")
-    max_orders_per_window: PositiveInt = gated(10, "order_rate_exceeded", "Approvals within order_rate_window_s.")
-    order_rate_window_s: Seconds = gated(60.0, "order_rate_exceeded",
+    max_trades_per_day: PositiveInt = described(20, "Risk-adding approvals per UTC day.")
+    max_orders_per_window: PositiveInt = described(10, "Approvals within order_rate_window_s.")
+    order_rate_window_s: Seconds = described(60.0,
         "Sliding window of the order-rate limit, seconds.")
-    daily_drawdown_halt_pct: PositiveFraction = gated(0.03, "drawdown_halt",
+    daily_drawdown_halt_pct: PositiveFraction = described(0.03,
         "Daily drawdown from the UTC day's NAV high that halts new risk.")
-    max_cvar_nav_pct: PositiveFraction = gated(0.02, "cvar_limit_exceeded",
+    max_cvar_nav_pct: PositiveFraction = described(0.02,
         "Largest historical CVaR of the portfolio with the new position, one period of the fed returns, "
         "fraction of NAV.")
-    cvar_alpha: Annotated[float, Field(ge=0.5, lt=1.0, allow_inf_nan=False)] = gated(
-        0.95, "cvar_limit_exceeded", "Confidence level of the CVaR (0.95 = mean of the worst 5 % of periods).")
-    cvar_window: Annotated[int, Field(ge=20, le=100_000)] = gated(
-        720, "cvar_limit_exceeded", "Most recent return periods used per symbol (720 = 30 days of 1h bars).")
-    cvar_min_history: Annotated[int, Field(ge=20, le=100_000)] = gated(
-        100, "cvar_limit_exceeded",
+    cvar_alpha: Annotated[float, Field(ge=0.5, lt=1.0, allow_inf_nan=False)] = described(
+        0.95, "Confidence level of the CVaR (0.95 = mean of the worst 5 % of periods).")
+    cvar_window: Annotated[int, Field(ge=20, le=100_000)] = described(
+        720, "Most recent return periods used per symbol (720 = 30 days of 1h bars).")
+    cvar_min_history: Annotated[int, Field(ge=20, le=100_000)] = described(
+        100,
         "Fewest return periods needed; with less history CVaR is unknown and counts as a soft failure.")
     correlation_groups: dict[str, CorrelationGroupSection] = Field(
         default_factory=dict, description="Named groups of correlated symbols with a combined cap.")
@@ -150,9 +150,9 @@ class PortfolioSection(Section):
 
 
 class SourcesSection(Section):
-    min_credibility: Fraction = gated(0.5, "source_credibility_low",
+    min_credibility: Fraction = described(0.5,
         "Smallest credibility score of a signal source, 0..1.")
-    unknown_source_credibility: Fraction = gated(0.0, "source_credibility_low",
+    unknown_source_credibility: Fraction = described(0.0,
         "Score given to a source not listed in scores (unknown = untrusted).")
     scores: dict[str, Fraction] = Field(default_factory=dict, description="Credibility per signal source.")
 
@@ -163,9 +163,9 @@ _ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class TradingWindowSection(Section):
-    allowed_weekdays: list[_DAYS] = gated(lambda: list(_ALL_DAYS), "outside_trading_window",
+    allowed_weekdays: list[_DAYS] = described(lambda: list(_ALL_DAYS),
                                           "UTC weekdays on which new risk may be taken.")
-    blackout_utc: list[str] = gated(list, "outside_trading_window",
+    blackout_utc: list[str] = described(list,
         "UTC HH:MM-HH:MM windows without new risk (may wrap midnight).")
 
     @field_validator("blackout_utc")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from riskguard.config.schema import Posture
+from riskguard.model.codec import encode_canonical
 
 
 def canonical_json(posture: Posture) -> str:
     """Sorted-key JSON of every setting, defaults included."""
-    return json.dumps(posture.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return encode_canonical(posture.model_dump(mode="json"))
 
 
 def config_hash(posture: Posture) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from riskguard.model.decision import Detail, GateCheck
+from riskguard.model.decision import Decision, GateCheck
 
 
-def log_decision(log: logging.Logger, detail: Detail, checks: list[GateCheck]) -> None:
+def log_decision(log: logging.Logger, detail: Decision, checks: list[GateCheck]) -> None:
     """Emit the decision event at INFO: verdict, reasons, and every failing gate's numbers."""
     failing = [c for c in checks if not c["passed"]]
     summary = "; ".join(f"{c['gate']} observed={c['observed']!r} threshold={c['threshold']!r}" for c in failing)

@@ -11,10 +11,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.cvar import PortfolioCvar
@@ -24,9 +24,9 @@ from riskguard.engine.decision_log import log_decision
 from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
 from riskguard.gates.context import GateContext
-from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate_all
+from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate
 from riskguard.math.indicators import atr as wilder_atr
-from riskguard.model.decision import Detail, GateCheck
+from riskguard.model.decision import Decision, Detail, GateCheck
 from riskguard.model.enums import Mode, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.instrument import InstrumentRules
@@ -39,6 +39,9 @@ from riskguard.policy.flags import PolicyViews
 from riskguard.policy.ladder import LadderEvent
 from riskguard.policy.policy_engine import PolicyEngine
 from riskguard.sizing.params import SizingParams
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("riskguard.decision")
 state_log = logging.getLogger("riskguard.state")
@@ -94,8 +97,8 @@ class RiskEngine:
         self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
-        self._size_bound = tuple((i, g.name) for i, g in enumerate(GATES) if g.size_bound)
-        self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.name in self.limits.soft_gates)
+        self._size_bound = tuple((i, g.reason) for i, g in enumerate(GATES) if g.size_bound)
+        self._soft_indices = tuple(i for i, g in enumerate(GATES) if g.reason in self.limits.soft_gates)
         self._policy_details: dict[str, tuple[PolicyViews, dict[str, object]]] = {}
         self._id_prefix = uuid.uuid4().hex[:12]
         self._sequence = itertools.count(1)
@@ -293,23 +296,23 @@ class RiskEngine:
         account = self.account
         exposure = book.symbols.get(symbol)
         return GateContext(
-            intent, limits, book, now_ms, market, rules,
-            limits.symbols.get(symbol, limits.default_symbol),
-            limits.strategies.get(intent.strategy, limits.default_strategy),
-            account.nav if account is not None else None,
-            float(now_ms - account.ts_ms) if account is not None else None,
-            self.daily_drawdown,
-            self._trading_state,
-            price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
-            exposure.gross if exposure is not None else 0.0, book_risk,
-            reducing, not reducing and position is None, invalid,
-            views.applied, self.cvar,
-            intent.execution_mode or self.posture.mode, self._mode,
-            account, self.instruments,
+            intent=intent, limits=limits, book=book, now_ms=now_ms, market=market, rules=rules,
+            symbol_limits=limits.symbols.get(symbol, limits.default_symbol),
+            strategy_limits=limits.strategies.get(intent.strategy, limits.default_strategy),
+            nav=account.nav if account is not None else None,
+            nav_age_ms=float(now_ms - account.ts_ms) if account is not None else None,
+            drawdown=self.daily_drawdown, trading_state=self._trading_state,
+            price=price, notional=notional, qty=qty, sized_qty=sized_qty, sized_notional=sized_notional,
+            risk_fraction=risk_fraction, risk_estimated=risk_estimated,
+            symbol_gross=exposure.gross if exposure is not None else 0.0, book_risk_usdt=book_risk,
+            reducing=reducing, opens_new=not reducing and position is None, invalid=invalid,
+            policy=views.applied, cvar=self.cvar,
+            order_mode=intent.execution_mode or self.posture.mode, account_mode=self._mode,
+            account=account, instruments=self.instruments,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
-        checks = evaluate_all(ctx)
+        checks = evaluate(ctx)
         for i in self._soft_indices:
             checks[i]["severity"] = "soft"
         hard: list[str] = []
@@ -376,7 +379,7 @@ class RiskEngine:
         nav_age = ctx.nav_age_ms
         confidence = order.confidence
         high = confidence is not None and confidence >= limits.high_confidence_threshold
-        detail: Detail = {
+        detail: Decision = {
             "decision_id": decision_id,
             "intent_id": order.intent_id,
             "strategy": order.strategy,
@@ -414,7 +417,7 @@ class RiskEngine:
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
-        return veto, detail
+        return veto, cast(Detail, detail)
 
     def _size(self, signal: Signal, views: PolicyViews) -> SizedSignal:
         market = self.markets.get(signal.symbol)

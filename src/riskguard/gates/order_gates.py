@@ -1,80 +1,15 @@
 """Order-level gates: validity, instrument, freshness, exchange filters, per-trade caps, signal quality.
 
-Each gate is ``(ctx) -> GateCheck`` and never raises; a gate that needs an unknown input fails.
-Results are built by copying a per-gate template (a dict copy costs well under half a dict literal
-on CPython, and this runs ~35 times per decision). Verdicts are written ``if not (observed <= limit)``
-on purpose: a NaN that slipped past the boundary then fails the gate instead of passing it.
+Each gate is ``(ctx) -> GateCheck``, one expression over the shapes of ``gates.result``, and never
+raises; a gate that needs an unknown input fails. Whether a gate applies to orders that reduce an
+open position is declared once in its spec (``gates.registry``), not here.
 """
 
 from __future__ import annotations
 
-from riskguard.gates.context import SIZE_TOLERANCE, GateContext
+from riskguard.gates.context import GateContext
+from riskguard.gates.result import age_within, at_least, at_most, template, unknown, verdict, within_cap
 from riskguard.model.decision import GateCheck
-
-EXEMPT_NOTE = "reduces an open position: exempt"
-
-
-def template(gate: str) -> GateCheck:
-    """The passing shape of ``gate``'s result. Severity is set by the engine from the posture."""
-    return {"gate": gate, "passed": True, "reason": gate, "observed": None, "threshold": None,
-            "headroom_notional": None, "severity": "hard", "note": None}
-
-
-def fill(tpl: GateCheck, passed: bool, observed: object, threshold: object,
-         note: str | None = None) -> GateCheck:
-    """A copy of ``tpl`` with the verdict filled in."""
-    check = tpl.copy()
-    check["observed"] = observed
-    check["threshold"] = threshold
-    if not passed:
-        check["passed"] = False
-    if note is not None:
-        check["note"] = note
-    return check
-
-
-def exempt(tpl: GateCheck, threshold: object, headroom: float | None = None) -> GateCheck:
-    """The result of a gate that does not apply to orders reducing an open position."""
-    check = tpl.copy()
-    check["threshold"] = threshold
-    check["headroom_notional"] = headroom
-    check["note"] = EXEMPT_NOTE
-    return check
-
-
-def nav_cap(ctx: GateContext, tpl: GateCheck, cap_pct: float, existing: float,
-            per_notional: float = 1.0) -> GateCheck:
-    """Shared shape of 'existing + notional x per_notional <= cap_pct x NAV' caps (USDT). The
-    headroom is the largest notional of this intent that stays within the cap; None when no
-    notional can breach it (``per_notional`` 0, e.g. the risk of a stop at the entry price, which
-    the invalid_intent gate vetoes on its own) while the existing amount is within it."""
-    nav = ctx.nav
-    if nav is None:
-        check = fill(tpl, False, None, None, "NAV unknown")
-        check["headroom_notional"] = 0.0
-        return check
-    limit = cap_pct * nav
-    room = limit - existing
-    headroom: float | None = 0.0
-    if room > 0.0:
-        headroom = room / per_notional if per_notional > 0.0 else None
-    elif room == 0.0 and per_notional <= 0.0:
-        headroom = None
-    if ctx.reducing:
-        return exempt(tpl, limit, headroom)
-    notional = ctx.notional
-    check = tpl.copy()
-    check["threshold"] = limit
-    check["headroom_notional"] = headroom
-    if notional is None:
-        check["passed"] = False
-        check["note"] = "notional unknown"
-        return check
-    check["observed"] = existing + notional * per_notional
-    if headroom is not None and notional > headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0):
-        check["passed"] = False
-    return check
-
 
 _T_INVALID_INTENT = template("invalid_intent")
 _T_UNKNOWN_SYMBOL = template("unknown_symbol")
@@ -96,323 +31,160 @@ _T_SOURCE_CREDIBILITY_LOW = template("source_credibility_low")
 _T_OUTSIDE_TRADING_WINDOW = template("outside_trading_window")
 _T_SPREAD_TOO_WIDE = template("spread_too_wide")
 _T_FEED_LATENCY_TOO_HIGH = template("feed_latency_too_high")
+_POLICY_BLOCKS_SYMBOL = "the trading policy disallows this symbol (stage use_for_signal_filter)"
+_STOP_ESTIMATED = "no stop given: risk estimated from trade.default_stop_distance_pct"
 
 
 def invalid_intent(ctx: GateContext) -> GateCheck:
-    """Well-formed but inconsistent intents: stop or target on the wrong side of the price, qty and
-    notional disagreeing, reduce_only with nothing to reduce."""
-    check = _T_INVALID_INTENT.copy()
-    check["observed"] = ctx.invalid
-    check["threshold"] = "consistent intent"
-    if ctx.invalid is not None:
-        check["passed"] = False
-    return check
+    """Well-formed but inconsistent intents: stop or target on the wrong side of the price, a stop at
+    the entry price (zero stop distance), qty and notional disagreeing, reduce_only with nothing to
+    reduce."""
+    return verdict(_T_INVALID_INTENT, ctx.invalid is None, ctx.invalid, "consistent intent")
 
 
 def unknown_symbol(ctx: GateContext) -> GateCheck:
     """The exchange has trading rules for the symbol."""
-    if ctx.rules is None:
-        check = _T_UNKNOWN_SYMBOL.copy()
-        check["observed"] = ctx.intent.symbol
-        check["threshold"] = "symbol with exchange rules"
-        check["passed"] = False
-        check["note"] = "no instrument rules loaded for this symbol"
-        return check
-    check = _T_UNKNOWN_SYMBOL.copy()
-    check["observed"] = ctx.intent.symbol
-    check["threshold"] = "symbol with exchange rules"
-    return check
+    known = ctx.rules is not None
+    return verdict(_T_UNKNOWN_SYMBOL, known, ctx.intent.symbol, "symbol with exchange rules",
+                   None if known else "no instrument rules loaded for this symbol")
 
 
 def symbol_not_allowed(ctx: GateContext) -> GateCheck:
     """New risk only in the posture's allowed symbols, and not in a symbol the trading policy
     disallows (stage use_for_signal_filter); closing is always allowed."""
-    limits = ctx.limits
-    if ctx.reducing:
-        return exempt(_T_SYMBOL_NOT_ALLOWED, limits.allowed_symbols_sorted)
-    symbol = ctx.intent.symbol
-    check = _T_SYMBOL_NOT_ALLOWED.copy()
-    check["observed"] = symbol
-    check["threshold"] = limits.allowed_symbols_sorted
-    if symbol not in limits.allowed_symbols:
-        check["passed"] = False
-    policy = ctx.policy
-    if policy is not None and policy.block_symbol:
-        check["passed"] = False
-        check["note"] = "the trading policy disallows this symbol (stage use_for_signal_filter)"
-    return check
+    symbol, limits, policy = ctx.intent.symbol, ctx.limits, ctx.policy
+    blocked = policy is not None and policy.block_symbol
+    return verdict(_T_SYMBOL_NOT_ALLOWED, symbol in limits.allowed_symbols and not blocked, symbol,
+                   limits.allowed_symbols_sorted, _POLICY_BLOCKS_SYMBOL if blocked else None)
 
 
 def nav_stale(ctx: GateContext) -> GateCheck:
     """NAV known and younger than account.nav_max_age_s (ms)."""
-    limit = ctx.limits.nav_max_age_ms
-    age = ctx.nav_age_ms
-    if age is None:
-        check = _T_NAV_STALE.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "no NAV snapshot received"
-        return check
-    if age < 0.0:
-        check = _T_NAV_STALE.copy()
-        check["observed"] = age
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "NAV timestamp is in the future"
-        return check
-    check = _T_NAV_STALE.copy()
-    check["observed"] = age
-    check["threshold"] = limit
-    if not (age <= limit):
-        check["passed"] = False
-    return check
+    return age_within(_T_NAV_STALE, ctx.nav_age_ms, ctx.limits.nav_max_age_ms, "no NAV snapshot received",
+                      "NAV timestamp is in the future")
 
 
 def market_data_stale(ctx: GateContext) -> GateCheck:
     """Mark price known and younger than account.market_max_age_s (ms)."""
-    limit = ctx.limits.market_max_age_ms
     market = ctx.market
-    if market is None:
-        check = _T_MARKET_DATA_STALE.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "no market snapshot for symbol"
-        return check
-    age = ctx.now_ms - market.ts_ms
-    if age < 0:
-        check = _T_MARKET_DATA_STALE.copy()
-        check["observed"] = age
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "market timestamp is in the future"
-        return check
-    check = _T_MARKET_DATA_STALE.copy()
-    check["observed"] = age
-    check["threshold"] = limit
-    if not (age <= limit):
-        check["passed"] = False
-    return check
+    return age_within(_T_MARKET_DATA_STALE, None if market is None else ctx.now_ms - market.ts_ms,
+                      ctx.limits.market_max_age_ms, "no market snapshot for symbol",
+                      "market timestamp is in the future")
 
 
 def below_min_notional(ctx: GateContext) -> GateCheck:
     """Executable notional (qty floored to the step x price) at least the exchange's MIN_NOTIONAL and
     trade.min_notional_usdt. A lower bound, so it has no headroom."""
-    floor = ctx.limits.min_notional_usdt
     rules = ctx.rules
+    floor = ctx.limits.min_notional_usdt
     if rules is not None and rules.min_notional > floor:
         floor = rules.min_notional
-    if ctx.reducing:
-        return exempt(_T_BELOW_MIN_NOTIONAL, floor)
-    sized = ctx.sized_notional
-    if sized is None:
-        check = _T_BELOW_MIN_NOTIONAL.copy()
-        check["observed"] = None
-        check["threshold"] = floor
-        check["passed"] = False
-        check["note"] = "notional unknown"
-        return check
-    check = _T_BELOW_MIN_NOTIONAL.copy()
-    check["observed"] = sized
-    check["threshold"] = floor
-    if not (sized >= floor):
-        check["passed"] = False
-    return check
+    return at_least(_T_BELOW_MIN_NOTIONAL, ctx.sized_notional, floor, "notional unknown")
 
 
 def qty_below_min(ctx: GateContext) -> GateCheck:
     """Quantity floored to the step size at least the exchange's minimum quantity."""
-    rules = ctx.rules
-    sized = ctx.sized_qty
+    rules, sized = ctx.rules, ctx.sized_qty
     if rules is None or sized is None:
-        check = _T_QTY_BELOW_MIN.copy()
-        check["observed"] = sized
-        check["threshold"] = None
-        check["passed"] = False
-        check["note"] = "qty or instrument unknown"
-        return check
-    check = _T_QTY_BELOW_MIN.copy()
-    check["observed"] = sized
-    check["threshold"] = rules.min_qty
-    if not (sized >= rules.min_qty):
-        check["passed"] = False
-    return check
+        return unknown(_T_QTY_BELOW_MIN, None, "qty or instrument unknown", sized)
+    return at_least(_T_QTY_BELOW_MIN, sized, rules.min_qty, "qty unknown")
 
 
 def price_outside_band(ctx: GateContext) -> GateCheck:
     """A limit price within trade.max_price_deviation_pct of the mark and the exchange's PERCENT_PRICE."""
-    price = ctx.intent.price
-    limit = ctx.limits.max_price_deviation_pct
+    price, limit, market, rules = ctx.intent.price, ctx.limits.max_price_deviation_pct, ctx.market, ctx.rules
     if price is None:
-        check = _T_PRICE_OUTSIDE_BAND.copy()
-        check["observed"] = 0.0
-        check["threshold"] = limit
-        check["note"] = "market order"
-        return check
-    if ctx.market is None:
-        check = _T_PRICE_OUTSIDE_BAND.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "no mark to compare with"
-        return check
-    ratio = price / ctx.market.mark_price
-    deviation = ratio - 1.0
-    passed = -limit <= deviation <= limit
-    rules = ctx.rules
-    if rules is not None and not rules.percent_price_down <= ratio <= rules.percent_price_up:
-        passed = False
-    check = _T_PRICE_OUTSIDE_BAND.copy()
-    check["observed"] = deviation
-    check["threshold"] = limit
-    if not passed:
-        check["passed"] = False
-    return check
+        return verdict(_T_PRICE_OUTSIDE_BAND, True, 0.0, limit, "market order")
+    if market is None:
+        return unknown(_T_PRICE_OUTSIDE_BAND, limit, "no mark to compare with")
+    ratio = price / market.mark_price
+    in_exchange_band = rules is None or rules.percent_price_down <= ratio <= rules.percent_price_up
+    return verdict(_T_PRICE_OUTSIDE_BAND, -limit <= ratio - 1.0 <= limit and in_exchange_band, ratio - 1.0, limit)
 
 
 def trade_gt_max_trade_nav_pct(ctx: GateContext) -> GateCheck:
     """Notional of one trade at most trade.max_trade_nav_pct x NAV."""
-    return nav_cap(ctx, _T_TRADE_GT_MAX_TRADE_NAV_PCT, ctx.limits.max_trade_nav_pct, 0.0)
+    return within_cap(_T_TRADE_GT_MAX_TRADE_NAV_PCT, ctx.nav, ctx.notional, ctx.limits.max_trade_nav_pct, 0.0)
 
 
 def trade_gt_10pct_equity(ctx: GateContext) -> GateCheck:
     """The screener's equity clamp: the trade's notional (or, under trade.equity_clamp_basis margin,
     its initial margin, notional / leverage) at most trade.equity_clamp_nav_pct x NAV. Keeps its
     historic reason code."""
-    per_notional = 1.0 / ctx.intent.leverage if ctx.limits.equity_clamp_margin_basis else 1.0
-    return nav_cap(ctx, _T_TRADE_GT_10PCT_EQUITY, ctx.limits.equity_clamp_nav_pct, 0.0, per_notional)
+    return within_cap(_T_TRADE_GT_10PCT_EQUITY, ctx.nav, ctx.notional, ctx.limits.equity_clamp_nav_pct, 0.0,
+                      1.0 / ctx.intent.leverage if ctx.limits.equity_clamp_margin_basis else 1.0)
 
 
 def symbol_nav_cap_exceeded(ctx: GateContext) -> GateCheck:
     """Gross exposure in the symbol after the trade at most symbols.<sym>.max_nav_pct x NAV."""
-    return nav_cap(ctx, _T_SYMBOL_NAV_CAP_EXCEEDED, ctx.symbol_limits.max_nav_pct, ctx.symbol_gross)
+    return within_cap(_T_SYMBOL_NAV_CAP_EXCEEDED, ctx.nav, ctx.notional, ctx.symbol_limits.max_nav_pct,
+                      ctx.symbol_gross)
 
 
 def leverage_exceeded(ctx: GateContext) -> GateCheck:
     """Requested leverage at most symbols.<sym>.max_leverage."""
-    limit = ctx.symbol_limits.max_leverage
-    if ctx.reducing:
-        return exempt(_T_LEVERAGE_EXCEEDED, limit)
-    leverage = ctx.intent.leverage
-    check = _T_LEVERAGE_EXCEEDED.copy()
-    check["observed"] = leverage
-    check["threshold"] = limit
-    if not (leverage <= limit):
-        check["passed"] = False
-    return check
+    return at_most(_T_LEVERAGE_EXCEEDED, ctx.intent.leverage, ctx.symbol_limits.max_leverage, "leverage unknown")
 
 
 def exchange_leverage_bracket_exceeded(ctx: GateContext) -> GateCheck:
-    """Requested leverage within the exchange's leverage bracket for the symbol's position after the trade."""
-    rules = ctx.rules
-    leverage = ctx.intent.leverage
-    if rules is None or ctx.notional is None:
-        check = _T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED.copy()
-        check["observed"] = leverage
-        check["threshold"] = None
-        check["passed"] = False
-        check["note"] = "instrument or notional unknown"
-        return check
-    if ctx.reducing:
-        return exempt(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, rules.max_leverage)
-    position_notional = ctx.symbol_gross + ctx.notional
+    """Requested leverage within the exchange's leverage bracket for the symbol's position after the
+    trade (Binance's brackets are floor-inclusive: a notional exactly at a boundary takes the higher
+    bracket); at or beyond the last bracket's cap no leverage is allowed (observed: the position
+    notional, threshold: the last cap)."""
+    rules, notional, leverage = ctx.rules, ctx.notional, ctx.intent.leverage
+    if rules is None or notional is None:
+        return unknown(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, None, "instrument or notional unknown", leverage)
+    position_notional = ctx.symbol_gross + notional
     ceiling = rules.max_leverage_for(position_notional)
     if ceiling is None:
-        cap = rules.top_notional_cap
-        return fill(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, False, position_notional, cap,
-                    f"position notional {position_notional:g} USDT is at or beyond the exchange's last "
-                    f"leverage bracket (cap {cap:g} USDT): no leverage is allowed there")
-    check = _T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED.copy()
-    check["observed"] = leverage
-    check["threshold"] = ceiling
-    if not (leverage <= ceiling):
-        check["passed"] = False
-    return check
+        return verdict(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, False, position_notional, rules.top_notional_cap,
+                       f"position notional {position_notional:g} USDT is at or beyond the exchange's last leverage "
+                       f"bracket (cap {rules.top_notional_cap:g} USDT): no leverage is allowed there")
+    return at_most(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, leverage, ceiling, "leverage unknown")
 
 
 def max_loss_exceeded(ctx: GateContext) -> GateCheck:
     """Loss at the stop at most trade.max_loss_nav_pct x NAV (stop estimated when absent)."""
     if ctx.risk_fraction is None:
-        check = fill(_T_MAX_LOSS_EXCEEDED, False, None, None, "risk at stop unknown")
-        check["headroom_notional"] = 0.0
-        return check
-    check = nav_cap(ctx, _T_MAX_LOSS_EXCEEDED, ctx.limits.max_loss_nav_pct, 0.0, ctx.risk_fraction)
+        return unknown(_T_MAX_LOSS_EXCEEDED, None, "risk at stop unknown", headroom=0.0)
+    check = within_cap(_T_MAX_LOSS_EXCEEDED, ctx.nav, ctx.notional, ctx.limits.max_loss_nav_pct, 0.0,
+                       ctx.risk_fraction)
     if ctx.risk_estimated and check["note"] is None:
-        check["note"] = "no stop given: risk estimated from trade.default_stop_distance_pct"
+        check["note"] = _STOP_ESTIMATED
     return check
 
 
 def rr_below_min(ctx: GateContext) -> GateCheck:
     """Reward/risk (expected_rr, else from take-profit and stop) at least trade.min_reward_risk."""
-    limit = ctx.limits.min_reward_risk
-    if ctx.reducing:
-        return exempt(_T_RR_BELOW_MIN, limit)
     intent = ctx.intent
     rr = intent.expected_rr
     if rr is None:
         target, stop, price = intent.take_profit_price, intent.stop_price, ctx.price
         if target is not None and stop is not None and price is not None and price != stop:
             rr = abs(target - price) / abs(price - stop)
-    if rr is None:
-        check = _T_RR_BELOW_MIN.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "reward/risk unknown (no target or expected_rr)"
-        return check
-    check = _T_RR_BELOW_MIN.copy()
-    check["observed"] = rr
-    check["threshold"] = limit
-    if not (rr >= limit):
-        check["passed"] = False
-    return check
+    return at_least(_T_RR_BELOW_MIN, rr, ctx.limits.min_reward_risk, "reward/risk unknown (no target or expected_rr)")
 
 
 def confidence_below_min(ctx: GateContext) -> GateCheck:
     """Signal confidence at least trade.min_confidence, or the policy's higher floor (stage
     use_for_confidence_threshold); missing confidence fails unless the floor is 0."""
-    limit = ctx.limits.min_confidence
-    policy = ctx.policy
+    limit, policy, confidence = ctx.limits.min_confidence, ctx.policy, ctx.intent.confidence
     if policy is not None and policy.min_confidence is not None and policy.min_confidence > limit:
         limit = policy.min_confidence  # the policy may raise the floor, never lower it
-    if ctx.reducing:
-        return exempt(_T_CONFIDENCE_BELOW_MIN, limit)
-    confidence = ctx.intent.confidence
     if confidence is None:
-        check = _T_CONFIDENCE_BELOW_MIN.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        if not (limit <= 0.0):
-            check["passed"] = False
-        check["note"] = "no confidence given"
-        return check
-    check = _T_CONFIDENCE_BELOW_MIN.copy()
-    check["observed"] = confidence
-    check["threshold"] = limit
-    if not (confidence >= limit):
-        check["passed"] = False
-    return check
+        return verdict(_T_CONFIDENCE_BELOW_MIN, limit <= 0.0, None, limit, "no confidence given")
+    return at_least(_T_CONFIDENCE_BELOW_MIN, confidence, limit, "no confidence given")
 
 
 def source_credibility_low(ctx: GateContext) -> GateCheck:
     """An external signal source's credibility at least sources.min_credibility (unlisted sources get
     sources.unknown_source_credibility)."""
-    limits = ctx.limits
-    source = ctx.intent.source
+    limits, source = ctx.limits, ctx.intent.source
     if source is None:
-        check = _T_SOURCE_CREDIBILITY_LOW.copy()
-        check["observed"] = None
-        check["threshold"] = limits.min_source_credibility
-        check["note"] = "own signal (no external source)"
-        return check
-    score = limits.source_scores.get(source, limits.unknown_source_credibility)
-    check = _T_SOURCE_CREDIBILITY_LOW.copy()
-    check["observed"] = score
-    check["threshold"] = limits.min_source_credibility
-    if not (score >= limits.min_source_credibility):
-        check["passed"] = False
-    return check
+        return verdict(_T_SOURCE_CREDIBILITY_LOW, True, None, limits.min_source_credibility,
+                       "own signal (no external source)")
+    return at_least(_T_SOURCE_CREDIBILITY_LOW, limits.source_scores.get(source, limits.unknown_source_credibility),
+                    limits.min_source_credibility, "credibility unknown")
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -424,8 +196,8 @@ def _window_verdict(posture_hash: str, minute_index: int, allowed_weekdays: froz
                     blackouts: tuple[tuple[int, int], ...]) -> tuple[bool, str]:
     # The verdict only changes once a minute, so it is computed once per minute and posture.
     key = (posture_hash, minute_index)
-    verdict = _window_cache.get(key)
-    if verdict is None:
+    cached = _window_cache.get(key)
+    if cached is None:
         day, minute = divmod(minute_index, 1440)
         weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
         inside = weekday in allowed_weekdays
@@ -434,71 +206,35 @@ def _window_verdict(posture_hash: str, minute_index: int, allowed_weekdays: froz
                 inside = False
         if len(_window_cache) > 4096:
             _window_cache.clear()
-        verdict = _window_cache[key] = (
+        cached = _window_cache[key] = (
             inside, f"{_DAY_NAMES[weekday]} {minute // 60:02d}:{minute % 60:02d} UTC")
-    return verdict
+    return cached
 
 
 def outside_trading_window(ctx: GateContext) -> GateCheck:
     """New risk only on trading_window.allowed_weekdays and outside trading_window.blackout_utc."""
-    if ctx.reducing:
-        return exempt(_T_OUTSIDE_TRADING_WINDOW, "trading_window")
     limits = ctx.limits
     inside, label = _window_verdict(limits.config_hash, ctx.now_ms // _MINUTE_MS, limits.allowed_weekdays,
                                     limits.blackout_minutes)
-    check = _T_OUTSIDE_TRADING_WINDOW.copy()
-    check["observed"] = label
-    check["threshold"] = "trading_window"
-    if not inside:
-        check["passed"] = False
-    return check
+    return verdict(_T_OUTSIDE_TRADING_WINDOW, inside, label, "trading_window")
 
 
 def spread_too_wide(ctx: GateContext) -> GateCheck:
     """Bid/ask spread at most trade.max_spread_bps (an unknown spread fails)."""
-    limit = ctx.limits.max_spread_bps
     market = ctx.market
-    if market is None or market.bid is None or market.ask is None:
-        check = _T_SPREAD_TOO_WIDE.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "bid/ask unknown"
-        return check
-    spread = (market.ask - market.bid) / (market.ask + market.bid) * 20_000.0
-    check = _T_SPREAD_TOO_WIDE.copy()
-    check["observed"] = spread
-    check["threshold"] = limit
-    if not (spread <= limit):
-        check["passed"] = False
-    return check
+    bid, ask = (None, None) if market is None else (market.bid, market.ask)
+    spread = None if bid is None or ask is None else (ask - bid) / (ask + bid) * 20_000.0
+    return at_most(_T_SPREAD_TOO_WIDE, spread, ctx.limits.max_spread_bps, "bid/ask unknown")
 
 
 def feed_latency_too_high(ctx: GateContext) -> GateCheck:
     """Feed latency (exchange event to receipt; quote age when the exchange time is unknown) at most
     trade.max_feed_latency_ms."""
-    limit = ctx.limits.max_feed_latency_ms
-    market = ctx.market
+    limit, market = ctx.limits.max_feed_latency_ms, ctx.market
     if market is None:
-        check = _T_FEED_LATENCY_TOO_HIGH.copy()
-        check["observed"] = None
-        check["threshold"] = limit
-        check["passed"] = False
-        check["note"] = "no market snapshot"
-        return check
+        return unknown(_T_FEED_LATENCY_TOO_HIGH, limit, "no market snapshot")
     if market.exchange_ts_ms is not None:
         latency = market.ts_ms - market.exchange_ts_ms
-        check = _T_FEED_LATENCY_TOO_HIGH.copy()
-        check["observed"] = latency
-        check["threshold"] = limit
-        if not (0 <= latency <= limit):
-            check["passed"] = False
-        return check
+        return verdict(_T_FEED_LATENCY_TOO_HIGH, 0 <= latency <= limit, latency, limit)
     age = ctx.now_ms - market.ts_ms
-    check = _T_FEED_LATENCY_TOO_HIGH.copy()
-    check["observed"] = age
-    check["threshold"] = limit
-    if not (0 <= age <= limit):
-        check["passed"] = False
-    check["note"] = "exchange time unknown: quote age used"
-    return check
+    return verdict(_T_FEED_LATENCY_TOO_HIGH, 0 <= age <= limit, age, limit, "exchange time unknown: quote age used")

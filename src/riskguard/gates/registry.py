@@ -1,112 +1,111 @@
-"""The gates in evaluation order. Every gate runs on every check (no early exit)."""
+"""Every gate's spec, in evaluation order, and the one evaluation of them.
+
+Every gate runs on every check (no early exit), so that a vetoed decision lists all its reasons.
+Gates marked ``exempt_when_reducing`` limit new risk or need data only new risk needs (a fresh NAV,
+a fresh quote, a spread): an order that only reduces an open position passes them whatever they
+observe, so that exits are never blocked by the caps or by stale or missing data.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from riskguard.gates import margin_gates as m
 from riskguard.gates import order_gates as o
 from riskguard.gates import portfolio_gates as p
 from riskguard.gates.context import GateContext
+from riskguard.gates.result import exempted
+from riskguard.gates.spec import GateSpec
 from riskguard.model.decision import GateCheck
+from riskguard.model.enums import Severity
 
-GateFunction = Callable[[GateContext], GateCheck]
-
-
-@dataclass(frozen=True, slots=True)
-class GateSpec:
-    """A registered gate: its reason code, its function, and whether it bounds the size."""
-
-    name: str
-    check: GateFunction
-    size_bound: bool
-
+_SOFT = Severity.SOFT
 
 GATES: tuple[GateSpec, ...] = (
-    GateSpec("invalid_intent", o.invalid_intent, False),
-    GateSpec("unknown_symbol", o.unknown_symbol, False),
-    GateSpec("symbol_not_allowed", o.symbol_not_allowed, False),
-    GateSpec("nav_stale", o.nav_stale, False),
-    GateSpec("market_data_stale", o.market_data_stale, False),
-    GateSpec("trading_halted", p.trading_halted, False),
-    GateSpec("reduce_only_mode", p.reduce_only_mode, False),
-    GateSpec("drawdown_halt", p.drawdown_halt, False),
-    GateSpec("duplicate_intent", p.duplicate_intent, False),
-    GateSpec("below_min_notional", o.below_min_notional, False),
-    GateSpec("qty_below_min", o.qty_below_min, False),
-    GateSpec("price_outside_band", o.price_outside_band, False),
-    GateSpec("trade_gt_max_trade_nav_pct", o.trade_gt_max_trade_nav_pct, True),
-    GateSpec("trade_gt_10pct_equity", o.trade_gt_10pct_equity, True),
-    GateSpec("symbol_nav_cap_exceeded", o.symbol_nav_cap_exceeded, True),
-    GateSpec("leverage_exceeded", o.leverage_exceeded, False),
-    GateSpec("exchange_leverage_bracket_exceeded", o.exchange_leverage_bracket_exceeded, False),
-    GateSpec("margin_insufficient", m.margin_insufficient, True),
-    GateSpec("liquidation_too_close", m.liquidation_too_close, True),
-    GateSpec("max_loss_exceeded", o.max_loss_exceeded, True),
-    GateSpec("gross_exposure_exceeded", p.gross_exposure_exceeded, True),
-    GateSpec("correlated_exposure_exceeded", p.correlated_exposure_exceeded, True),
-    GateSpec("same_direction_exposure_exceeded", p.same_direction_exposure_exceeded, True),
-    GateSpec("total_risk_exceeded", p.total_risk_exceeded, True),
-    GateSpec("cvar_limit_exceeded", p.cvar_limit_exceeded, True),
-    GateSpec("strategy_concurrency_exceeded", p.strategy_concurrency_exceeded, False),
-    GateSpec("global_concurrency_exceeded", p.global_concurrency_exceeded, False),
-    GateSpec("cooldown_active", p.cooldown_active, False),
-    GateSpec("daily_trade_limit", p.daily_trade_limit, False),
-    GateSpec("order_rate_exceeded", p.order_rate_exceeded, False),
-    GateSpec("rr_below_min", o.rr_below_min, False),
-    GateSpec("confidence_below_min", o.confidence_below_min, False),
-    GateSpec("source_credibility_low", o.source_credibility_low, False),
-    GateSpec("outside_trading_window", o.outside_trading_window, False),
-    GateSpec("spread_too_wide", o.spread_too_wide, False),
-    GateSpec("feed_latency_too_high", o.feed_latency_too_high, False),
+    GateSpec("invalid_intent", o.invalid_intent),
+    GateSpec("unknown_symbol", o.unknown_symbol),
+    GateSpec("symbol_not_allowed", o.symbol_not_allowed, ("allowed_symbols", "policy.flags.use_for_signal_filter"),
+             exempt_when_reducing=True),
+    GateSpec("nav_stale", o.nav_stale, ("account.nav_max_age_s",), exempt_when_reducing=True),
+    GateSpec("market_data_stale", o.market_data_stale, ("account.market_max_age_s",), exempt_when_reducing=True),
+    GateSpec("trading_halted", p.trading_halted, ("policy.flags.use_for_trading_gate",), exempt_when_reducing=True),
+    GateSpec("reduce_only_mode", p.reduce_only_mode, exempt_when_reducing=True),
+    GateSpec("drawdown_halt", p.drawdown_halt, ("portfolio.daily_drawdown_halt_pct",), exempt_when_reducing=True),
+    GateSpec("duplicate_intent", p.duplicate_intent),
+    GateSpec("below_min_notional", o.below_min_notional, ("trade.min_notional_usdt",), exempt_when_reducing=True),
+    GateSpec("qty_below_min", o.qty_below_min),
+    GateSpec("price_outside_band", o.price_outside_band, ("trade.max_price_deviation_pct",), may_be_soft=True),
+    GateSpec("trade_gt_max_trade_nav_pct", o.trade_gt_max_trade_nav_pct, ("trade.max_trade_nav_pct",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("trade_gt_10pct_equity", o.trade_gt_10pct_equity,
+             ("trade.equity_clamp_nav_pct", "trade.equity_clamp_basis"),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("symbol_nav_cap_exceeded", o.symbol_nav_cap_exceeded, ("symbols.*.max_nav_pct",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("leverage_exceeded", o.leverage_exceeded, ("symbols.*.max_leverage",), exempt_when_reducing=True),
+    GateSpec("exchange_leverage_bracket_exceeded", o.exchange_leverage_bracket_exceeded, exempt_when_reducing=True),
+    GateSpec("margin_insufficient", m.margin_insufficient, ("account.unknown_margin_blocks",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("liquidation_too_close", m.liquidation_too_close,
+             ("trade.liquidation_buffer_pct", "trade.default_stop_distance_pct"),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("max_loss_exceeded", o.max_loss_exceeded, ("trade.max_loss_nav_pct", "trade.default_stop_distance_pct"),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("gross_exposure_exceeded", p.gross_exposure_exceeded, ("portfolio.max_gross_nav_multiple",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("correlated_exposure_exceeded", p.correlated_exposure_exceeded,
+             ("portfolio.correlation_groups.*.max_nav_pct",), size_bound=True, exempt_when_reducing=True),
+    GateSpec("same_direction_exposure_exceeded", p.same_direction_exposure_exceeded,
+             ("portfolio.max_same_direction_nav_pct",), size_bound=True, exempt_when_reducing=True),
+    GateSpec("total_risk_exceeded", p.total_risk_exceeded, ("portfolio.max_total_risk_nav_pct",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("cvar_limit_exceeded", p.cvar_limit_exceeded, ("portfolio.max_cvar_nav_pct", "portfolio.cvar_alpha",
+                                                             "portfolio.cvar_window", "portfolio.cvar_min_history"),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("strategy_concurrency_exceeded", p.strategy_concurrency_exceeded,
+             ("strategies.*.max_concurrent_positions",)),
+    GateSpec("global_concurrency_exceeded", p.global_concurrency_exceeded,
+             ("portfolio.max_open_positions", "portfolio.max_open_positions_high_confidence",
+              "portfolio.high_confidence_threshold", "policy.flags.use_for_position_limits")),
+    GateSpec("cooldown_active", p.cooldown_active, ("strategies.*.cooldown_flat_s", "strategies.*.cooldown_open_s"),
+             exempt_when_reducing=True, may_be_soft=True),
+    GateSpec("daily_trade_limit", p.daily_trade_limit, ("portfolio.max_trades_per_day",), exempt_when_reducing=True),
+    GateSpec("order_rate_exceeded", p.order_rate_exceeded,
+             ("portfolio.max_orders_per_window", "portfolio.order_rate_window_s"), exempt_when_reducing=True),
+    GateSpec("rr_below_min", o.rr_below_min, ("trade.min_reward_risk",), exempt_when_reducing=True,
+             severity=_SOFT, may_be_soft=True),
+    GateSpec("confidence_below_min", o.confidence_below_min,
+             ("trade.min_confidence", "policy.flags.use_for_confidence_threshold"), exempt_when_reducing=True,
+             severity=_SOFT, may_be_soft=True),
+    GateSpec("source_credibility_low", o.source_credibility_low,
+             ("sources.min_credibility", "sources.unknown_source_credibility"), severity=_SOFT, may_be_soft=True),
+    GateSpec("outside_trading_window", o.outside_trading_window,
+             ("trading_window.allowed_weekdays", "trading_window.blackout_utc"), exempt_when_reducing=True,
+             severity=_SOFT, may_be_soft=True),
+    GateSpec("spread_too_wide", o.spread_too_wide, ("trade.max_spread_bps",), exempt_when_reducing=True,
+             severity=_SOFT, may_be_soft=True),
+    GateSpec("feed_latency_too_high", o.feed_latency_too_high, ("trade.max_feed_latency_ms",),
+             exempt_when_reducing=True, severity=_SOFT, may_be_soft=True),
 )
 
-GATE_NAMES: tuple[str, ...] = tuple(g.name for g in GATES)
+GATE_NAMES: tuple[str, ...] = tuple(g.reason for g in GATES)
+SIZE_BOUND_GATES: frozenset[str] = frozenset(g.reason for g in GATES if g.size_bound)
+
+_CHECKS = tuple(g.check for g in GATES)
+_EXEMPT_WHEN_REDUCING = tuple(i for i, g in enumerate(GATES) if g.exempt_when_reducing)
 
 
-def evaluate_all(ctx: GateContext) -> list[GateCheck]:
-    """Every gate's result for ``ctx``, in :data:`GATES` order (a test holds the two in step).
+def evaluate(ctx: GateContext) -> list[GateCheck]:
+    """Every gate's result for ``ctx``, in :data:`GATES` order; for a reducing order the gates that
+    exempt it pass (their threshold and headroom still reported)."""
+    checks = [check(ctx) for check in _CHECKS]
+    if ctx.reducing:
+        for i in _EXEMPT_WHEN_REDUCING:
+            exempted(checks[i])
+    return checks
 
-    Spelled out call by call rather than looping over ``GATES`` so that the compiled build calls
-    each gate directly instead of through a Python function object: about 34 calls per decision.
-    """
-    return [
-        o.invalid_intent(ctx),
-        o.unknown_symbol(ctx),
-        o.symbol_not_allowed(ctx),
-        o.nav_stale(ctx),
-        o.market_data_stale(ctx),
-        p.trading_halted(ctx),
-        p.reduce_only_mode(ctx),
-        p.drawdown_halt(ctx),
-        p.duplicate_intent(ctx),
-        o.below_min_notional(ctx),
-        o.qty_below_min(ctx),
-        o.price_outside_band(ctx),
-        o.trade_gt_max_trade_nav_pct(ctx),
-        o.trade_gt_10pct_equity(ctx),
-        o.symbol_nav_cap_exceeded(ctx),
-        o.leverage_exceeded(ctx),
-        o.exchange_leverage_bracket_exceeded(ctx),
-        m.margin_insufficient(ctx),
-        m.liquidation_too_close(ctx),
-        o.max_loss_exceeded(ctx),
-        p.gross_exposure_exceeded(ctx),
-        p.correlated_exposure_exceeded(ctx),
-        p.same_direction_exposure_exceeded(ctx),
-        p.total_risk_exceeded(ctx),
-        p.cvar_limit_exceeded(ctx),
-        p.strategy_concurrency_exceeded(ctx),
-        p.global_concurrency_exceeded(ctx),
-        p.cooldown_active(ctx),
-        p.daily_trade_limit(ctx),
-        p.order_rate_exceeded(ctx),
-        o.rr_below_min(ctx),
-        o.confidence_below_min(ctx),
-        o.source_credibility_low(ctx),
-        o.outside_trading_window(ctx),
-        o.spread_too_wide(ctx),
-        o.feed_latency_too_high(ctx),
-    ]
-SIZE_BOUND_GATES: frozenset[str] = frozenset(g.name for g in GATES if g.size_bound)
+
+def gate(reason: str) -> GateSpec:
+    """The spec of the gate with reason code ``reason`` (KeyError for an unknown one)."""
+    return _BY_REASON[reason]
+
+
+_BY_REASON = {g.reason: g for g in GATES}

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from riskguard.book.reservation import Reservation
-from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError
 from riskguard.ledger.state import BookState
+from riskguard.model.codec import encode as dumps
 
 KEYFRAME_EVERY = 32
 """A full book at least every this many decisions of a process (readers follow at most 31 rows)."""

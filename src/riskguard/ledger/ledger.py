@@ -31,11 +31,12 @@ from riskguard.engine.engine import wall_clock_ms
 from riskguard.ledger import tables as t
 from riskguard.ledger.bookchain import resolve_book
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
-from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.ledger.migrate import current_revision, head_revision, upgrade
 from riskguard.ledger.state import BookState
 from riskguard.ledger.walcheckpoint import WalCheckpointer
+from riskguard.model.codec import encode as _dumps
+from riskguard.model.codec import encode_canonical
 from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
@@ -133,7 +134,7 @@ def dumps(value: Any) -> str:
 
 def canonical_dumps(value: Any) -> str:
     """Compact JSON with sorted keys, for comparing documents."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return encode_canonical(value)
 
 
 def _finite(field: str, value: float, *, positive: bool) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 from riskguard.book.book import DAY_MS, Book
 from riskguard.book.reservation import Reservation
 from riskguard.config.limits import Limits
-from riskguard.ledger.encoding import dumps as _dumps
+from riskguard.model.codec import encode as _dumps
 from riskguard.model.enums import Side
 from riskguard.model.position import Position
 

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 from riskguard.math._checks import FloatArray, finite_array
 from riskguard.model.errors import InputValidationError
@@ -64,6 +63,8 @@ def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: i
     seed = float(np.mean(tr[1 : p + 1]))
     out[p] = seed
     if n > p + 1:
+        from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
+
         alpha = 1.0 / p
         # y[i] = (1 - alpha) * y[i-1] + alpha * tr[i], started from the seed: an IIR filter in C speed.
         zi = np.array([(1.0 - alpha) * seed])

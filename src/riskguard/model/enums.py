@@ -74,3 +74,11 @@ class Severity(StrEnum):
 
     HARD = "hard"
     SOFT = "soft"
+
+
+class ExitMode(StrEnum):
+    """Exit style the exits layer applies: standard brackets, tighter stops, or trailing stops."""
+
+    STANDARD = "standard"
+    TIGHT = "tight"
+    TRAILING = "trailing"

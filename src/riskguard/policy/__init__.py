@@ -1,7 +1,9 @@
 """Trading policy: regime detection, risk state, the drawdown ladder, staged activation."""
 
+from riskguard.model.enums import ExitMode
+from riskguard.model.policy import AppliedPolicy
 from riskguard.policy.drawdown import DrawdownMonitor, DrawdownWindow, WindowDrawdown, window_key
-from riskguard.policy.flags import AppliedPolicy, PolicyFlags, PolicyViews, split_policy
+from riskguard.policy.flags import PolicyFlags, PolicyViews, split_policy
 from riskguard.policy.ladder import (
     DrawdownLadder,
     LadderAction,
@@ -20,7 +22,7 @@ from riskguard.policy.regime import (
 )
 from riskguard.policy.risk_state import RiskState, SymbolPerformance
 from riskguard.policy.rules import PolicyInputs, PolicyRules, compute_policy
-from riskguard.policy.trading_policy import ExitMode, TradingPolicy
+from riskguard.policy.trading_policy import TradingPolicy
 
 __all__ = [
     "AppliedPolicy",

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from riskguard.config.policy_schema import PolicyFlagsSection
-from riskguard.model.enums import Mode, RiskProfile, TradingState
-from riskguard.policy.trading_policy import ExitMode, TradingPolicy
+from riskguard.model.enums import RiskProfile, TradingState
+from riskguard.model.policy import AppliedPolicy
+from riskguard.policy.trading_policy import TradingPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,37 +45,6 @@ class PolicyFlags:
 
 FLAG_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PolicyFlags))
 """The flags in stage order."""
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedPolicy:
-    """What the engine must enforce for ``symbol``; neutral values stand in for stages that are off.
-
-    ``min_confidence``, ``max_positions`` and ``exit_mode`` are None when their stage is off (the
-    engine keeps its own thresholds); ``risk_multiplier`` is 1.0, ``risk_profile`` NORMAL,
-    ``allow_new_trades`` True, ``trading_state`` ACTIVE and ``mode_override`` None likewise.
-    """
-
-    symbol: str
-    block_symbol: bool
-    min_confidence: float | None
-    risk_multiplier: float
-    risk_profile: RiskProfile
-    max_positions: int | None
-    allow_new_trades: bool
-    trading_state: TradingState
-    mode_override: Mode | None
-    exit_mode: ExitMode | None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "symbol": self.symbol, "block_symbol": self.block_symbol, "min_confidence": self.min_confidence,
-            "risk_multiplier": self.risk_multiplier, "risk_profile": self.risk_profile.value,
-            "max_positions": self.max_positions, "allow_new_trades": self.allow_new_trades,
-            "trading_state": self.trading_state.value,
-            "mode_override": None if self.mode_override is None else self.mode_override.value,
-            "exit_mode": None if self.exit_mode is None else self.exit_mode.value,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ performance and the account's streak, which often leaves the other symbols' poli
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from riskguard.config.schema import Posture
 from riskguard.model.enums import Regime
@@ -27,6 +27,9 @@ from riskguard.policy.rules import (
     symbol_signature,
 )
 from riskguard.policy.trading_policy import TradingPolicy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PolicyEngine:

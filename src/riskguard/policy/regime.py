@@ -7,16 +7,18 @@ bars 0..t only: labelling a prefix of a frame gives the same labels as labelling
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy.signal import lfilter
 
 from riskguard.config.policy_schema import RegimeDetectionSection
 from riskguard.math.indicators import atr
 from riskguard.model.enums import Regime
 from riskguard.model.errors import InputValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,6 +52,8 @@ def warmup_bars(cfg: RegimeDetectionSection) -> int:
 
 
 def _columns(df: pd.DataFrame) -> tuple[FloatArray, FloatArray, FloatArray]:
+    import pandas as pd  # here: pandas costs ~0.3 s of start-up to every CLI command
+
     if not isinstance(df, pd.DataFrame):
         raise InputValidationError("df", "must be a pandas DataFrame with high, low, close columns", type(df))
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -63,6 +67,8 @@ def _columns(df: pd.DataFrame) -> tuple[FloatArray, FloatArray, FloatArray]:
 
 def _ema(values: FloatArray, span: int) -> FloatArray:
     """EMA with alpha = 2 / (span + 1), seeded with the first value (pandas ``adjust=False``)."""
+    from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
+
     alpha = 2.0 / (span + 1.0)
     smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], values[1:], zi=np.array([(1.0 - alpha) * values[0]]))
     return np.concatenate((values[:1], np.asarray(smoothed, dtype=np.float64)))
@@ -133,6 +139,8 @@ def detect_regimes(df: pd.DataFrame, cfg: RegimeDetectionSection) -> pd.Series:
     Bars in the warm-up (the first ``warmup_bars(cfg)`` bars) or with undefined features hold None.
     The label at bar t uses bars 0..t only (no look-ahead).
     """
+    import pandas as pd
+
     codes = _codes(regime_features(df, cfg), cfg)
     return pd.Series(_LABELS[codes], index=df.index, dtype=object, name="regime")
 

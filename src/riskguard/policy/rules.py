@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from riskguard.config.policy_schema import PolicySection
-from riskguard.model.enums import Regime, RiskProfile, TradingState
+from riskguard.model.enums import ExitMode, Regime, RiskProfile, TradingState
 from riskguard.policy.drawdown import DrawdownWindow
 from riskguard.policy.ladder import LadderState
 from riskguard.policy.risk_state import SymbolPerformance
-from riskguard.policy.trading_policy import ExitMode, TradingPolicy
+from riskguard.policy.trading_policy import TradingPolicy
 
 MAX_MULTIPLIER = 1.0
 

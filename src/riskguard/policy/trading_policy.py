@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from riskguard.model.enums import Mode, Regime, RiskProfile, TradingState
-
-
-class ExitMode(StrEnum):
-    """Exit style the exits layer applies: standard brackets, tighter stops, or trailing stops."""
-
-    STANDARD = "standard"
-    TIGHT = "tight"
-    TRAILING = "trailing"
+from riskguard.model.enums import ExitMode, Mode, Regime, RiskProfile, TradingState
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,6 +31,7 @@ import yaml
 from riskguard.config.errors import PostureError
 from riskguard.config.loader import PRESETS, preset_data, validate_posture
 from riskguard.config.schema import Posture
+from riskguard.model.codec import encode_pretty
 from riskguard.model.errors import InputValidationError
 from riskguard.replay.market import MarketData
 from riskguard.replay.metrics import summarize
@@ -177,7 +177,7 @@ def calibrate_json(rows: Sequence[dict[str, Any]], market: MarketData) -> str:
                             "data": market.description, "postures": list(rows)}
     if market.synthetic:
         data["warning"] = SYNTHETIC_BANNER
-    return json.dumps(rounded(data), sort_keys=True, indent=2, allow_nan=False) + "\n"
+    return encode_pretty(rounded(data), sort_keys=True) + "\n"
 
 
 def calibrate_plot(rows: Sequence[dict[str, Any]], market: MarketData, path: Path) -> None:

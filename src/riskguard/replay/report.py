@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from riskguard.model.codec import encode_pretty
 from riskguard.replay.metrics import DAY_MS, Summary, drawdown_curve, summarize
 from riskguard.replay.runner import ReplayResult
 
@@ -96,7 +96,7 @@ def report_data(result: ReplayResult, summary: Summary | None = None) -> dict[st
 
 def report_json(result: ReplayResult, summary: Summary | None = None) -> str:
     """The JSON report as text: sorted keys, fixed rounding, byte-identical for identical inputs."""
-    return json.dumps(report_data(result, summary), sort_keys=True, indent=2, allow_nan=False) + "\n"
+    return encode_pretty(report_data(result, summary), sort_keys=True) + "\n"
 
 
 # -- terminal -------------------------------------------------------------------------------------

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter
 
 from riskguard.model.enums import Side
 from riskguard.model.errors import InputValidationError
-from riskguard.replay.data import OhlcvArrays
+
+if TYPE_CHECKING:  # the loaders (pandas) are not needed to name the shipped strategies
+    from riskguard.replay.data import OhlcvArrays
 
 FloatArray = npt.NDArray[np.float64]
 Int8Array = npt.NDArray[np.int8]
@@ -61,6 +62,8 @@ class Strategy(Protocol):
 
 def ema(values: FloatArray, span: int) -> FloatArray:
     """Exponential moving average with alpha = 2 / (span + 1), seeded with the first value."""
+    from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
+
     alpha = 2.0 / (span + 1.0)
     out, _ = lfilter([alpha], [1.0, alpha - 1.0], values, zi=np.array([(1.0 - alpha) * values[0]]))
     return np.asarray(out, dtype=np.float64)

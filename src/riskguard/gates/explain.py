@@ -1,4 +1,5 @@
-"""List every threshold of a posture with its value and the gate that enforces it."""
+"""List every setting of a posture with its value, the gates that read it (from their specs) and
+its description (from the posture schema)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from riskguard.config.schema import Posture
+from riskguard.gates.registry import GATES
 
 
 @dataclass(frozen=True, slots=True)
 class ThresholdExplanation:
-    """One setting: dotted path, value, enforcing gate (None for non-gate settings), description."""
+    """One setting: dotted path, value, the gates that read it (comma separated; None for settings
+    no gate reads), description."""
 
     path: str
     value: Any
@@ -31,9 +34,8 @@ def _walk(model: BaseModel, prefix: str) -> list[ThresholdExplanation]:
             for key, sub in value.items():
                 rows.extend(_walk(sub, f"{path}.{key}."))
         else:
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            gate = extra.get("gate")
-            rows.append(ThresholdExplanation(path, value, str(gate) if gate else None, info.description or ""))
+            readers = ", ".join(g.reason for g in GATES if g.reads_path(path))
+            rows.append(ThresholdExplanation(path, value, readers or None, info.description or ""))
     return rows
 
 
