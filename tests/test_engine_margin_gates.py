@@ -4,6 +4,8 @@ balance, and its stop must trigger before liquidation (isolated and cross)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import NAV, NOW_MS, buy, check_of, make_engine, posture_with
 from riskguard import AccountSnapshot, OrderIntent, Position, RiskEngine
@@ -135,3 +137,29 @@ def test_account_margin_fields_are_validated_naming_the_field(field: str, value:
     with pytest.raises(InputValidationError) as error:
         AccountSnapshot(nav=NAV, ts_ms=NOW_MS, **{field: value})  # type: ignore[arg-type]
     assert error.value.field == field
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(notional=st.floats(50.0, 5_000.0), leverage=st.floats(1.0, 50.0), stop_pct=st.floats(0.002, 0.05),
+       side=st.sampled_from(["BUY", "SELL"]), available=st.floats(0.0, 5_000.0), wallet=st.floats(1.0, 5_000.0),
+       margin_mode=st.sampled_from(["isolated", "cross"]))
+def test_rechecking_at_max_notional_allowed_passes_both_margin_gates(
+        notional: float, leverage: float, stop_pct: float, side: str, available: float, wallet: float,
+        margin_mode: str) -> None:
+    engine = _engine(HIGH_LEVERAGE, available_balance=available, wallet_balance=wallet, margin_mode=margin_mode)
+    engine.add_position(Position(symbol="ETHUSDT", side="LONG", qty=0.1, entry_price=3_000.0, strategy="swing",
+                                 stop_price=2_950.0))
+    sign = 1.0 if side == "BUY" else -1.0
+
+    def intent(intent_id: str, size: float) -> OrderIntent:
+        return OrderIntent(intent_id=intent_id, strategy="btc_trend", symbol="BTCUSDT", side=side, notional=size,
+                           leverage=leverage, stop_price=60_000.0 * (1 - sign * stop_pct),
+                           take_profit_price=60_000.0 * (1 + sign * 2 * stop_pct), confidence=0.8)
+
+    _, detail = engine.check_order(intent("first", notional), now_ms=LATER, commit=False)
+    allowed = detail["max_notional_allowed"]
+    if allowed <= 0.0:
+        return
+    _, again = engine.check_order(intent("again", allowed), now_ms=LATER, commit=False)
+    for gate in ("margin_insufficient", "liquidation_too_close"):
+        assert check_of(again, gate)["passed"] is True, check_of(again, gate)

@@ -1,5 +1,6 @@
 """A stop at the entry price (a zero stop distance) is vetoed as an invalid intent, never a crash; and no
-well-formed intent of finite numbers makes check_order raise."""
+well-formed intent of finite numbers makes check_order raise, whatever the account's balances and
+margin mode."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PRICES, check_of, make_engine
+from conftest import NAV, NOW_MS, PRICES, check_of, make_engine
 from ledger_fixtures import PRICES as LEDGER_PRICES
 from ledger_fixtures import db_url, make_gate
-from riskguard import OrderIntent, Position, RiskEngine
+from riskguard import AccountSnapshot, OrderIntent, Position, RiskEngine
 
 __all__ = ["db_url"]
 
@@ -76,17 +77,28 @@ def _finite_intents(draw: st.DrawFn) -> OrderIntent:
         reduce_only=draw(st.booleans()))
 
 
-def _engine_with_a_position() -> RiskEngine:
+_accounts = st.fixed_dictionaries({
+    "available_balance": st.one_of(st.none(), st.floats(0.0, 1e7)),
+    "wallet_balance": st.one_of(st.none(), st.floats(0.0, 1e7)),
+    "margin_mode": st.sampled_from([None, "isolated", "cross"]),
+})
+
+
+def _engine_with_a_position(account: dict[str, Any]) -> RiskEngine:
     engine = make_engine(returns=False)
+    engine.update_account(AccountSnapshot(nav=NAV, ts_ms=NOW_MS, **account))
     engine.add_position(Position(symbol="BTCUSDT", side="LONG", qty=0.005, entry_price=60_000.0,
                                  strategy="btc_trend", stop_price=59_000.0))
+    engine.add_position(Position(symbol="ETHUSDT", side="SHORT", qty=0.1, entry_price=3_000.0,
+                                 strategy="eth_trend", stop_price=3_100.0))
     return engine
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_finite_intents())
-def test_no_well_formed_intent_of_finite_numbers_makes_check_order_raise(intent: OrderIntent) -> None:
-    veto, detail = _engine_with_a_position().check_order(intent)
+@given(_finite_intents(), _accounts)
+def test_no_well_formed_intent_of_finite_numbers_makes_check_order_raise(intent: OrderIntent,
+                                                                         account: dict[str, Any]) -> None:
+    veto, detail = _engine_with_a_position(account).check_order(intent)
     assert veto == bool(detail["reasons"])
     if detail["reasons"] == [] and not detail["reducing"]:
         stop, price = intent.stop_price, detail["requested"]["price"]
