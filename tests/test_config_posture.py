@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from riskguard.config import PostureError, config_hash, diff, load_config, preset, preset_data
-from riskguard.gates.explain import explain
 
 
 def test_moderate_preset_carries_section_a_numbers_exactly() -> None:
@@ -122,14 +121,6 @@ def test_diff_lists_exactly_the_changed_settings() -> None:
     changes = {c.path: (c.left, c.right) for c in diff(preset("moderate"), preset("aggressive"))}
     assert changes["trade.max_trade_nav_pct"] == (0.20, 0.30)
     assert "trade.min_notional_usdt" not in changes
-
-
-def test_explain_names_the_gate_of_every_core_threshold() -> None:
-    rows = {row.path: row.gate for row in explain(preset("moderate"))}
-    assert rows["trade.max_trade_nav_pct"] == "trade_gt_max_trade_nav_pct"
-    assert rows["trade.equity_clamp_nav_pct"] == "trade_gt_10pct_equity"
-    assert rows["symbols.BTCUSDT.max_leverage"] == "leverage_exceeded"
-    assert rows["portfolio.max_open_positions"] == "global_concurrency_exceeded"
 
 
 def test_unknown_file_extension_is_refused(tmp_path: Path) -> None:

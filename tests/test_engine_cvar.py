@@ -32,7 +32,7 @@ def test_trade_pushing_cvar_above_the_limit_is_vetoed_with_headroom() -> None:
     engine = make_engine(posture_with(**{"portfolio.max_cvar_nav_pct": 0.002}))  # 8.8 USDT of tail loss
     veto, detail = engine.check_order(buy("SOLUSDT", 600.0, leverage=3.0))
     assert veto is True
-    assert "cvar_limit_exceeded" in detail["reasons"]
+    assert detail["reasons"] == ["cvar_limit_exceeded"]
     check = check_of(detail, "cvar_limit_exceeded")
     assert check["observed"] > check["threshold"] == 0.002 * NAV
     assert 0.0 < check["headroom_notional"] < 600.0

@@ -31,7 +31,8 @@ def test_resize_never_rescues_a_non_size_veto() -> None:
     veto, detail = _resizing_engine().check_order(buy("BTCUSDT", 1_500.0, leverage=9.0))
     assert veto is True
     assert detail["resized"] is False
-    assert "leverage_exceeded" in detail["reasons"]
+    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity", "symbol_nav_cap_exceeded",
+                                 "leverage_exceeded"]
 
 
 def test_resize_below_min_notional_stays_vetoed() -> None:

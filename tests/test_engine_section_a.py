@@ -29,7 +29,7 @@ def test_reasonable_eth_trade_at_nav_4400_passes_without_the_three_seed_reasons(
 def test_trade_above_max_trade_nav_pct_is_vetoed_with_threshold_and_observed() -> None:
     veto, detail = make_engine().check_order(buy("BTCUSDT", 1_000.0, leverage=4.0))
     assert veto is True
-    assert "trade_gt_max_trade_nav_pct" in detail["reasons"]
+    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity"]  # 1,000 > 880 and > 660
     check = check_of(detail, "trade_gt_max_trade_nav_pct")
     assert check["threshold"] == 0.20 * NAV
     assert check["observed"] == 1_000.0
@@ -59,7 +59,7 @@ def test_a_posture_on_the_margin_basis_measures_the_clamp_in_initial_margin() ->
 def test_trade_above_twenty_percent_at_low_leverage_is_vetoed_by_both_caps() -> None:
     veto, detail = make_engine().check_order(buy("ETHUSDT", 900.0, leverage=1.0))
     assert veto is True
-    assert {"trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity"} <= set(detail["reasons"])
+    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity", "symbol_nav_cap_exceeded"]
 
 
 def test_leverage_above_symbol_cap_is_vetoed_with_the_symbol_threshold() -> None:
@@ -72,7 +72,8 @@ def test_leverage_above_symbol_cap_is_vetoed_with_the_symbol_threshold() -> None
 def test_btc_leverage_four_is_allowed_and_five_is_vetoed() -> None:
     engine = make_engine()
     assert engine.check_order(buy("BTCUSDT", 600.0, leverage=4.0), commit=False)[0] is False
-    assert engine.check_order(buy("BTCUSDT", 600.0, leverage=5.0), commit=False)[0] is True
+    veto, detail = engine.check_order(buy("BTCUSDT", 600.0, leverage=5.0), commit=False)
+    assert veto and detail["reasons"] == ["leverage_exceeded"]
 
 
 def test_sharp_nav_drop_makes_the_same_trade_veto() -> None:
@@ -82,8 +83,10 @@ def test_sharp_nav_drop_makes_the_same_trade_veto() -> None:
     engine.update_account(AccountSnapshot(nav=2_800.0, ts_ms=NOW_MS + 1))
     veto, detail = engine.check_order(intent, commit=False, now_ms=NOW_MS + 1)
     assert veto is True
-    assert "trade_gt_max_trade_nav_pct" in detail["reasons"]
-    assert "drawdown_halt" in detail["reasons"]
+    # NAV -36 %: the daily rungs (REDUCING) and the monthly 15 % rung (demo: no live order adds risk).
+    assert detail["reasons"] == [
+        "trading_halted", "reduce_only_mode", "drawdown_halt", "trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity"
+    ]
 
 
 def test_fifth_position_never_opens_under_a_global_cap_of_four() -> None:
@@ -96,7 +99,7 @@ def test_fifth_position_never_opens_under_a_global_cap_of_four() -> None:
                                      stop_price=price * 0.98))
     veto, detail = engine.check_order(buy("BNBUSDT", 50.0, strategy="bnb_trend", leverage=2.0, confidence=0.99))
     assert veto is True
-    assert "global_concurrency_exceeded" in detail["reasons"]
+    assert detail["reasons"] == ["global_concurrency_exceeded"]
     assert detail["open_positions"] == 4
     assert check_of(detail, "global_concurrency_exceeded")["threshold"] == 4
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import NAV, NOW_MS, check_of, make_engine, posture_with, quote
-from riskguard import AccountSnapshot, Position, RiskEngine, Signal
+from riskguard import AccountSnapshot, OrderIntent, Position, RiskEngine, Signal
 from riskguard.model import Regime
 
 ALL_STAGES = {f"policy.flags.{flag}": True for flag in (
@@ -87,7 +87,7 @@ def test_trading_gate_stage_blocks_a_symbol_whose_regime_is_unknown() -> None:
     engine = make_engine(posture_with(**ALL_STAGES))
     veto, detail = engine.check_order(_signal())
     assert veto is True
-    assert "trading_halted" in detail["reasons"]
+    assert detail["reasons"] == ["trading_halted", "below_min_notional"]
     assert "policy" in check_of(detail, "trading_halted")["note"]
 
 
@@ -103,7 +103,8 @@ def test_daily_five_percent_drawdown_puts_the_account_in_reducing_state() -> Non
     assert engine.trading_state.value == "REDUCING"
     assert engine.trading_state_reason.startswith("drawdown ladder")
     veto, detail = engine.check_order(_signal(atr=2_000.0), now_ms=NOW_MS + 60_000)
-    assert veto and "reduce_only_mode" in detail["reasons"]
+    assert veto and detail["reasons"] == ["market_data_stale", "reduce_only_mode", "drawdown_halt",
+                                          "trade_gt_10pct_equity"]
 
 
 def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
@@ -140,7 +141,12 @@ def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine.account = None
     veto, detail = engine.check_order(_signal())
     assert veto is True
-    assert "nav_stale" in detail["reasons"]
+    assert detail["reasons"] == [
+        "nav_stale", "drawdown_halt", "below_min_notional", "qty_below_min", "trade_gt_max_trade_nav_pct",
+        "trade_gt_10pct_equity", "symbol_nav_cap_exceeded", "exchange_leverage_bracket_exceeded",
+        "liquidation_too_close", "max_loss_exceeded", "gross_exposure_exceeded", "correlated_exposure_exceeded",
+        "same_direction_exposure_exceeded", "total_risk_exceeded", "cvar_limit_exceeded"
+    ]
     assert detail["sizing"]["unsized"] == "NAV unknown"
     assert detail["max_notional_allowed"] == 0.0
 
@@ -149,3 +155,24 @@ def test_signal_with_explicit_stop_uses_it_for_sizing() -> None:
     _, detail = _engine().would_emit(_signal(stop_price=57_000.0, atr=None))
     assert detail["sizing"]["stop_source"] == "signal stop price"
     assert detail["intent"]["stop_price"] == 57_000.0
+
+
+def test_a_clamped_signals_intent_is_the_executable_one_and_passes_when_sent() -> None:
+    engine = _engine()
+    emit, detail = engine.would_emit(_signal(atr=300.0))  # sized ~5,900 USDT, clamped to the 660 USDT equity clamp
+    assert emit and detail["resized"]
+    assert detail["intent"]["notional"] == detail["max_notional_allowed"] == pytest.approx(0.15 * NAV)
+    sent = OrderIntent.from_dict({**detail["intent"], "intent_id": "sent-as-told"})
+    veto, sent_detail = engine.check_order(sent, commit=False)
+    assert (veto, sent_detail["reasons"], sent_detail["resized"]) == (False, [], False)
+
+
+def test_a_vetoed_signals_intent_never_exceeds_max_notional_allowed() -> None:
+    engine = _engine()
+    engine.set_trading_state("HALTED", "operator")
+    emit, detail = engine.would_emit(_signal(atr=300.0))
+    assert not emit and detail["reasons"] == [  # halted, and ~5,900 USDT is over every cap
+        "trading_halted", "trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity", "symbol_nav_cap_exceeded",
+        "gross_exposure_exceeded", "correlated_exposure_exceeded", "same_direction_exposure_exceeded",
+        "cvar_limit_exceeded"]
+    assert detail["intent"]["notional"] == detail["max_notional_allowed"]

@@ -45,6 +45,10 @@ def _matches(pattern: str, path: str) -> bool:
 
 def test_config_explain_names_every_gate_that_reads_a_setting() -> None:
     gates = {row.path: row.gate for row in explain(preset("moderate"))}
+    assert gates["trade.max_trade_nav_pct"] == "trade_gt_max_trade_nav_pct"
+    assert gates["trade.equity_clamp_nav_pct"] == "trade_gt_10pct_equity"
+    assert gates["symbols.BTCUSDT.max_leverage"] == "leverage_exceeded"
+    assert gates["portfolio.max_open_positions"] == "global_concurrency_exceeded"
     assert gates["trade.default_stop_distance_pct"] == "liquidation_too_close, max_loss_exceeded"
     assert gates["symbols.SOLUSDT.max_nav_pct"] == "symbol_nav_cap_exceeded"
     assert gates["portfolio.correlation_groups.majors.max_nav_pct"] == "correlated_exposure_exceeded"

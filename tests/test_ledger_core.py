@@ -35,6 +35,7 @@ from riskguard.ledger import (
 from riskguard.ledger import tables as t
 from riskguard.ledger.ledger import canonical_dumps
 from riskguard.ledger.migrate import head_revision
+from riskguard.model.decision import CONTRACT_KEYS
 from riskguard.model.errors import InputValidationError
 from riskguard.model.snapshots import AccountSnapshot
 
@@ -402,6 +403,8 @@ def test_unreachable_database_vetoes_with_a_clear_error_and_never_approves(db_ur
     assert veto and reservation_id is None
     assert detail["reasons"] == [LEDGER_UNAVAILABLE]
     assert "unavailable" in detail["error"] and "s3cret" not in detail["error"]
+    assert set(CONTRACT_KEYS) <= set(detail)  # the complete contract, like every other decision
+    assert (detail["nav_fresh"], detail["max_notional_allowed"], detail["sized"]["notional"]) == (False, 0.0, None)
 
 
 def test_gate_on_an_unreachable_database_refuses_to_start_and_hides_the_password() -> None:

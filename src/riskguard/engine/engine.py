@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -413,11 +413,42 @@ class RiskEngine:
             "ts_ms": now,
             "policy": self._policy_detail(views),
             "sizing": sized.sizing if sized is not None else None,
-            "intent": order.to_dict() if sized is not None and sized.intent is not None else None,
+            "intent": _executable(order, ctx.notional, allowed) if sized is not None and sized.intent is not None
+            else None,
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
         return veto, cast(Detail, detail)
+
+    def refuse(self, intent: OrderIntent, reason: str, *, now_ms: int | None = None) -> Detail:
+        """The complete decision detail of a veto decided before any gate could run (e.g. the
+        ledger holding the book is unavailable): every contract key, ``reason`` the only reason,
+        no checks, nothing sized or allowed; the NAV and state are the engine's own."""
+        now = self.clock() if now_ms is None else now_ms
+        limits, account = self.limits, self.account
+        nav_age = float(now - account.ts_ms) if account is not None else None
+        high = intent.confidence is not None and intent.confidence >= limits.high_confidence_threshold
+        detail: Decision = {
+            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
+            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
+            "reasons": [reason], "warnings": [],
+            "nav": account.nav if account is not None else None,
+            "nav_fresh": nav_age is not None and 0.0 <= nav_age <= limits.nav_max_age_ms, "nav_age_ms": nav_age,
+            "checks": [],
+            "requested": {"notional": intent.notional, "qty": intent.qty, "leverage": intent.leverage,
+                          "price": intent.price},
+            "sized": {"notional": None, "qty": None, "leverage": intent.leverage},
+            "max_notional_allowed": 0.0, "clamped_by": None, "resized": False, "reducing": False,
+            "risk_usdt": None, "risk_estimated": intent.stop_price is None,
+            "open_positions": self.book.open_count,
+            "max_concurrent_positions": limits.strategies.get(intent.strategy,
+                                                              limits.default_strategy).max_concurrent_positions,
+            "max_open_positions": (limits.max_open_positions_high_confidence if high else limits.max_open_positions),
+            "trading_state": self._trading_state_text, "mode": self._mode_text, "posture": limits.name,
+            "config_hash": limits.config_hash, "ts_ms": now,
+            "policy": self._policy_detail(self.policy.views_for(intent.symbol)), "sizing": None, "intent": None,
+        }
+        return cast(Detail, detail)
 
     def _size(self, signal: Signal, views: PolicyViews) -> SizedSignal:
         market = self.markets.get(signal.symbol)
@@ -433,6 +464,16 @@ class RiskEngine:
         """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
         veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
         return not veto, detail
+
+
+def _executable(order: OrderIntent, notional: float | None, allowed: float) -> dict[str, Any] | None:
+    """The intent a caller may send for a sized signal: at the decided notional (USDT), never above
+    ``allowed`` (max_notional_allowed); None when no size can be executed."""
+    if notional is None or allowed <= 0.0:
+        return None
+    executable = order.to_dict()
+    executable["notional"] = notional if notional <= allowed else allowed
+    return executable
 
 
 def _placeholder_intent(signal: Signal) -> OrderIntent:

@@ -8,7 +8,7 @@ open position is declared once in its spec (``gates.registry``), not here.
 from __future__ import annotations
 
 from riskguard.gates.context import GateContext
-from riskguard.gates.result import age_within, at_least, at_most, template, unknown, verdict, within_cap
+from riskguard.gates.result import AT_LEAST, AT_MOST, age_within, bounded, template, unknown, verdict, within_cap
 from riskguard.model.decision import GateCheck
 
 _T_INVALID_INTENT = template("invalid_intent")
@@ -79,7 +79,7 @@ def below_min_notional(ctx: GateContext) -> GateCheck:
     floor = ctx.limits.min_notional_usdt
     if rules is not None and rules.min_notional > floor:
         floor = rules.min_notional
-    return at_least(_T_BELOW_MIN_NOTIONAL, ctx.sized_notional, floor, "notional unknown")
+    return bounded(_T_BELOW_MIN_NOTIONAL, ctx.sized_notional, floor, "notional unknown", AT_LEAST)
 
 
 def qty_below_min(ctx: GateContext) -> GateCheck:
@@ -87,7 +87,7 @@ def qty_below_min(ctx: GateContext) -> GateCheck:
     rules, sized = ctx.rules, ctx.sized_qty
     if rules is None or sized is None:
         return unknown(_T_QTY_BELOW_MIN, None, "qty or instrument unknown", sized)
-    return at_least(_T_QTY_BELOW_MIN, sized, rules.min_qty, "qty unknown")
+    return bounded(_T_QTY_BELOW_MIN, sized, rules.min_qty, "qty unknown", AT_LEAST)
 
 
 def price_outside_band(ctx: GateContext) -> GateCheck:
@@ -123,7 +123,8 @@ def symbol_nav_cap_exceeded(ctx: GateContext) -> GateCheck:
 
 def leverage_exceeded(ctx: GateContext) -> GateCheck:
     """Requested leverage at most symbols.<sym>.max_leverage."""
-    return at_most(_T_LEVERAGE_EXCEEDED, ctx.intent.leverage, ctx.symbol_limits.max_leverage, "leverage unknown")
+    return bounded(_T_LEVERAGE_EXCEEDED, ctx.intent.leverage, ctx.symbol_limits.max_leverage, "leverage unknown",
+                   AT_MOST)
 
 
 def exchange_leverage_bracket_exceeded(ctx: GateContext) -> GateCheck:
@@ -140,7 +141,7 @@ def exchange_leverage_bracket_exceeded(ctx: GateContext) -> GateCheck:
         return verdict(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, False, position_notional, rules.top_notional_cap,
                        f"position notional {position_notional:g} USDT is at or beyond the exchange's last leverage "
                        f"bracket (cap {rules.top_notional_cap:g} USDT): no leverage is allowed there")
-    return at_most(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, leverage, ceiling, "leverage unknown")
+    return bounded(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, leverage, ceiling, "leverage unknown", AT_MOST)
 
 
 def max_loss_exceeded(ctx: GateContext) -> GateCheck:
@@ -162,7 +163,8 @@ def rr_below_min(ctx: GateContext) -> GateCheck:
         target, stop, price = intent.take_profit_price, intent.stop_price, ctx.price
         if target is not None and stop is not None and price is not None and price != stop:
             rr = abs(target - price) / abs(price - stop)
-    return at_least(_T_RR_BELOW_MIN, rr, ctx.limits.min_reward_risk, "reward/risk unknown (no target or expected_rr)")
+    return bounded(_T_RR_BELOW_MIN, rr, ctx.limits.min_reward_risk, "reward/risk unknown (no target or expected_rr)",
+                   AT_LEAST)
 
 
 def confidence_below_min(ctx: GateContext) -> GateCheck:
@@ -173,7 +175,7 @@ def confidence_below_min(ctx: GateContext) -> GateCheck:
         limit = policy.min_confidence  # the policy may raise the floor, never lower it
     if confidence is None:
         return verdict(_T_CONFIDENCE_BELOW_MIN, limit <= 0.0, None, limit, "no confidence given")
-    return at_least(_T_CONFIDENCE_BELOW_MIN, confidence, limit, "no confidence given")
+    return bounded(_T_CONFIDENCE_BELOW_MIN, confidence, limit, "no confidence given", AT_LEAST)
 
 
 def source_credibility_low(ctx: GateContext) -> GateCheck:
@@ -183,8 +185,8 @@ def source_credibility_low(ctx: GateContext) -> GateCheck:
     if source is None:
         return verdict(_T_SOURCE_CREDIBILITY_LOW, True, None, limits.min_source_credibility,
                        "own signal (no external source)")
-    return at_least(_T_SOURCE_CREDIBILITY_LOW, limits.source_scores.get(source, limits.unknown_source_credibility),
-                    limits.min_source_credibility, "credibility unknown")
+    return bounded(_T_SOURCE_CREDIBILITY_LOW, limits.source_scores.get(source, limits.unknown_source_credibility),
+                    limits.min_source_credibility, "credibility unknown", AT_LEAST)
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -224,7 +226,7 @@ def spread_too_wide(ctx: GateContext) -> GateCheck:
     market = ctx.market
     bid, ask = (None, None) if market is None else (market.bid, market.ask)
     spread = None if bid is None or ask is None else (ask - bid) / (ask + bid) * 20_000.0
-    return at_most(_T_SPREAD_TOO_WIDE, spread, ctx.limits.max_spread_bps, "bid/ask unknown")
+    return bounded(_T_SPREAD_TOO_WIDE, spread, ctx.limits.max_spread_bps, "bid/ask unknown", AT_MOST)
 
 
 def feed_latency_too_high(ctx: GateContext) -> GateCheck:

@@ -8,6 +8,9 @@ observe, so that exits are never blocked by the caps or by stale or missing data
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import call
+
 from riskguard.gates import margin_gates as m
 from riskguard.gates import order_gates as o
 from riskguard.gates import portfolio_gates as p
@@ -90,13 +93,14 @@ GATE_NAMES: tuple[str, ...] = tuple(g.reason for g in GATES)
 SIZE_BOUND_GATES: frozenset[str] = frozenset(g.reason for g in GATES if g.size_bound)
 
 _CHECKS = tuple(g.check for g in GATES)
+_COUNT = len(_CHECKS)
 _EXEMPT_WHEN_REDUCING = tuple(i for i, g in enumerate(GATES) if g.exempt_when_reducing)
 
 
 def evaluate(ctx: GateContext) -> list[GateCheck]:
     """Every gate's result for ``ctx``, in :data:`GATES` order; for a reducing order the gates that
     exempt it pass (their threshold and headroom still reported)."""
-    checks = [check(ctx) for check in _CHECKS]
+    checks = list(map(call, _CHECKS, repeat(ctx, _COUNT)))  # a C loop: ~1 us less than a comprehension
     if ctx.reducing:
         for i in _EXEMPT_WHEN_REDUCING:
             exempted(checks[i])

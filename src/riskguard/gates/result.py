@@ -52,8 +52,13 @@ def unknown(tpl: GateCheck, threshold: object, note: str | None, observed: objec
     return check
 
 
-def at_most(tpl: GateCheck, observed: float | None, limit: float, unknown_note: str) -> GateCheck:
-    """Passes when ``observed <= limit``; an unknown ``observed`` fails with ``unknown_note``."""
+AT_MOST = True
+AT_LEAST = False
+
+
+def bounded(tpl: GateCheck, observed: float | None, limit: float, unknown_note: str, upper: bool) -> GateCheck:
+    """Passes when ``observed <= limit`` (``upper``, :data:`AT_MOST`) or ``observed >= limit``
+    (:data:`AT_LEAST`); an unknown ``observed`` fails with ``unknown_note``."""
     check = tpl.copy()
     check["threshold"] = limit
     if observed is None:
@@ -61,21 +66,7 @@ def at_most(tpl: GateCheck, observed: float | None, limit: float, unknown_note: 
         check["note"] = unknown_note
     else:
         check["observed"] = observed
-        if not observed <= limit:
-            check["passed"] = False
-    return check
-
-
-def at_least(tpl: GateCheck, observed: float | None, limit: float, unknown_note: str) -> GateCheck:
-    """Passes when ``observed >= limit``; an unknown ``observed`` fails with ``unknown_note``."""
-    check = tpl.copy()
-    check["threshold"] = limit
-    if observed is None:
-        check["passed"] = False
-        check["note"] = unknown_note
-    else:
-        check["observed"] = observed
-        if not observed >= limit:
+        if not (observed <= limit if upper else observed >= limit):
             check["passed"] = False
     return check
 

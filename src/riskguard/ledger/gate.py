@@ -322,13 +322,9 @@ class RiskGate:
         return ",".join(parts)
 
     def _unavailable_detail(self, intent: OrderIntent, message: str) -> Detail:
-        limits = self.engine.limits
-        return {
-            "decision_id": None, "intent_id": intent.intent_id, "strategy": intent.strategy,
-            "symbol": intent.symbol, "side": str(intent.side), "veto": True, "approved": False,
-            "reasons": [LEDGER_UNAVAILABLE], "warnings": [], "error": message, "checks": [],
-            "config_hash": limits.config_hash, "posture": limits.name, "ts_ms": self.engine.clock(),
-        }
+        detail = self.engine.refuse(intent, LEDGER_UNAVAILABLE)
+        detail["error"] = message
+        return detail
 
     # -- after the decision ----------------------------------------------------------------
     def fill(self, reservation_id: str, qty: float, price: float, fee: float = 0.0) -> FillResult:
