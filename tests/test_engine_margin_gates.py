@@ -8,11 +8,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import NAV, NOW_MS, buy, check_of, make_engine, posture_with
+from ledger_fixtures import Clock, db_url, make_gate
+from ledger_fixtures import buy as ledger_buy
 from riskguard import AccountSnapshot, OrderIntent, Position, RiskEngine
 from riskguard.book.reservation import Reservation
 from riskguard.math.margin import cross_liquidation_price, isolated_liquidation_price
 from riskguard.model.enums import PositionSide, Side
 from riskguard.model.errors import InputValidationError
+
+__all__ = ["db_url"]
 
 LATER = NOW_MS + 1
 
@@ -163,3 +167,15 @@ def test_rechecking_at_max_notional_allowed_passes_both_margin_gates(
     _, again = engine.check_order(intent("again", allowed), now_ms=LATER, commit=False)
     for gate in ("margin_insufficient", "liquidation_too_close"):
         assert check_of(again, gate)["passed"] is True, check_of(again, gate)
+
+
+def test_through_the_ledger_a_reservation_of_one_process_holds_margin_against_another(db_url: str) -> None:
+    clock = Clock()
+    first, second = make_gate(db_url, clock, nav=None), make_gate(db_url, clock, migrate=False, nav=None)
+    first.mark_nav(AccountSnapshot(nav=4_400.0, ts_ms=clock(), available_balance=300.0))
+    veto, detail, reservation_id = first.reserve(ledger_buy("m-1", notional=400.0, strategy="a", leverage=2.0))
+    assert (veto, detail["reasons"]) == (False, []) and reservation_id is not None  # 200 of 300 USDT
+    veto, detail, _ = second.reserve(ledger_buy("m-2", "ETHUSDT", notional=400.0, strategy="b", leverage=2.0))
+    check = check_of(detail, "margin_insufficient")
+    assert veto is True and detail["reasons"] == ["margin_insufficient"]
+    assert (check["observed"], check["threshold"]) == (pytest.approx(400.0), 300.0)
