@@ -12,7 +12,7 @@ from rich.table import Table
 from riskguard.cli import output
 from riskguard.cli.inputs import DEFAULT_PRESET
 from riskguard.cli.output import ExitCode, InputFileError
-from riskguard.config.loader import PRESETS
+from riskguard.config.preset_names import PRESETS
 
 # The rest of the posture machinery is imported by each command, not for `riskguard --help`.
 
@@ -124,7 +124,7 @@ def diff(
 ) -> None:
     """List every setting that differs between two postures."""
     from riskguard.cli.inputs import posture_from_ref
-    from riskguard.config.diff import diff as diff_postures
+    from riskguard.config.compare import diff as diff_postures
     from riskguard.config.hashing import config_hash
 
     with output.bad_input_exits():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskguard.cli.output import InputFileError
-from riskguard.config.loader import PRESETS, load_config, preset
+from riskguard.config.preset_names import PRESETS
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
 
@@ -20,6 +20,8 @@ DEFAULT_PRESET = "moderate"
 
 def posture_from_ref(ref: str) -> Posture:
     """``preset:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
+    from riskguard.config.loader import load_config, preset  # the posture schema: pydantic, ~0.2 s
+
     if ref.startswith(PRESET_PREFIX):
         return preset(ref[len(PRESET_PREFIX):], os.environ)
     return load_config(Path(ref))

@@ -14,10 +14,10 @@ import yaml
 from pydantic import ValidationError
 
 from riskguard.config.errors import PostureError
+from riskguard.config.preset_names import PRESETS
 from riskguard.config.schema import Posture
 
 ENV_PREFIX = "RISKGUARD_"
-PRESETS = ("conservative", "moderate", "aggressive")
 
 
 def _read_file(path: Path) -> dict[str, Any]:

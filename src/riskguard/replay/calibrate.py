@@ -29,7 +29,8 @@ from typing import Any
 import yaml
 
 from riskguard.config.errors import PostureError
-from riskguard.config.loader import PRESETS, preset_data, validate_posture
+from riskguard.config.loader import preset_data, validate_posture
+from riskguard.config.preset_names import PRESETS
 from riskguard.config.schema import Posture
 from riskguard.model.codec import encode_pretty
 from riskguard.model.errors import InputValidationError
