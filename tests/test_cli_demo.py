@@ -76,7 +76,7 @@ def test_nav_drop_vetoes_a_previously_approved_trade(results: list[DemoResult]) 
     steps = by_step(results)
     assert steps[9].step.intent.notional == steps[2].step.intent.notional
     assert steps[9].detail["nav"] < steps[2].detail["nav"]
-    assert "trade_gt_max_trade_nav_pct" in steps[9].detail["reasons"]
+    assert steps[9].detail["reasons"] == ["trade_gt_10pct_equity"]  # 640 USDT > 15 % of 3,900 = 585
 
 
 def test_stale_nav_vetoes_with_nav_fresh_false(results: list[DemoResult]) -> None:

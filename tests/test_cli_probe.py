@@ -52,7 +52,7 @@ def test_each_line_has_exactly_the_summary_keys() -> None:
     assert all(set(row) == SUMMARY for row in rows)
     btc = rows[0]
     assert btc["max_concurrent_positions"] == 3
-    assert btc["max_notional_allowed"] == pytest.approx(880.0)  # 20 % of NAV 4,400
+    assert btc["max_notional_allowed"] == pytest.approx(660.0)  # the equity clamp: 15 % of NAV 4,400
     assert btc["strategy"] == "btc_trend"
     assert btc["notional"] == pytest.approx(440.0)  # half the trade cap
 
@@ -68,7 +68,7 @@ def test_verbose_adds_nav_freshness_warnings_and_checks() -> None:
 def test_nav_override_replaces_the_state_nav() -> None:
     row = lines(run("probe", "--state", STATE, "--nav", "2000", "--symbols", "BTCUSDT", "--verbose"))[0]
     assert row["nav"] == 2000.0
-    assert row["max_notional_allowed"] == pytest.approx(400.0)
+    assert row["max_notional_allowed"] == pytest.approx(300.0)  # 15 % of NAV 2,000
 
 
 def test_without_state_nothing_emits_and_exit_code_is_1() -> None:

@@ -41,7 +41,7 @@ def test_symbol_without_exchange_rules_is_vetoed_as_unknown_symbol() -> None:
                                                   notional=100.0, confidence=0.9, expected_rr=2.0))
     assert veto and detail["reasons"] == [
         "unknown_symbol", "symbol_not_allowed", "below_min_notional", "qty_below_min",
-        "exchange_leverage_bracket_exceeded"
+        "exchange_leverage_bracket_exceeded", "liquidation_too_close"  # both need the exchange's brackets
     ]
 
 
@@ -58,8 +58,8 @@ def test_missing_market_snapshot_vetoes_as_market_data_stale() -> None:
     engine.markets.pop("SOLUSDT")
     veto, detail = engine.check_order(buy("SOLUSDT", 300.0))
     assert veto and detail["reasons"] == [
-        "market_data_stale", "below_min_notional", "qty_below_min", "max_loss_exceeded", "total_risk_exceeded",
-        "rr_below_min", "spread_too_wide", "feed_latency_too_high"
+        "market_data_stale", "below_min_notional", "qty_below_min", "liquidation_too_close", "max_loss_exceeded",
+        "total_risk_exceeded", "rr_below_min", "spread_too_wide", "feed_latency_too_high"
     ]
 
 
@@ -115,15 +115,16 @@ def test_exchange_leverage_bracket_caps_leverage_for_large_positions() -> None:
     assert not veto or "exchange_leverage_bracket_exceeded" not in detail["reasons"]
     engine.add_position(_long("BTCUSDT", qty=1.0))  # 60,000 USDT: second bracket, 100x max
     _, detail = engine.check_order(buy("BTCUSDT", 600.0, leverage=110.0, strategy="other"))
+    # 110x is also liquidated before a 2 % stop, so the first check was vetoed too (no duplicate).
     assert detail["reasons"] == [
-        "duplicate_intent", "symbol_nav_cap_exceeded", "exchange_leverage_bracket_exceeded",
+        "symbol_nav_cap_exceeded", "exchange_leverage_bracket_exceeded", "liquidation_too_close",
         "gross_exposure_exceeded", "correlated_exposure_exceeded", "same_direction_exposure_exceeded",
         "total_risk_exceeded", "cvar_limit_exceeded"
     ]
 
 
 def test_loss_at_stop_above_max_loss_is_vetoed() -> None:
-    veto, detail = make_engine().check_order(buy("BTCUSDT", 800.0, leverage=3.0, stop_pct=0.08))
+    veto, detail = make_engine().check_order(buy("BTCUSDT", 600.0, leverage=3.0, stop_pct=0.08))  # 48 USDT
     assert veto and detail["reasons"] == ["max_loss_exceeded"]
     check = check_of(detail, "max_loss_exceeded")
     assert check["threshold"] == 0.01 * NAV
@@ -233,9 +234,9 @@ def test_same_intent_id_approved_twice_is_a_duplicate() -> None:
 
 
 def test_gross_exposure_above_nav_multiple_is_vetoed() -> None:
-    engine = make_engine(posture_with(**{"portfolio.max_gross_nav_multiple": 0.3}))
-    engine.add_position(_long("SOLUSDT", qty=4.0, strategy="sol"))  # 600 USDT
-    veto, detail = engine.check_order(buy("ETHUSDT", 800.0))
+    engine = make_engine(posture_with(**{"portfolio.max_gross_nav_multiple": 0.25}))
+    engine.add_position(_long("SOLUSDT", qty=4.0, strategy="sol"))  # 600 USDT of the 1,100 cap
+    veto, detail = engine.check_order(buy("ETHUSDT", 600.0))
     assert veto and detail["reasons"] == ["gross_exposure_exceeded"]
 
 

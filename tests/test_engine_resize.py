@@ -14,10 +14,10 @@ def test_oversized_trade_is_resized_to_the_binding_cap_and_says_which_gate_bound
     veto, detail = _resizing_engine().check_order(buy("BTCUSDT", 1_500.0, leverage=4.0))
     assert veto is False
     assert detail["resized"] is True
-    assert detail["clamped_by"] == "trade_gt_max_trade_nav_pct"
+    assert detail["clamped_by"] == "trade_gt_10pct_equity"  # the clamp's 15 % of NAV is under the 20 % cap
     assert detail["requested"]["notional"] == 1_500.0
-    assert detail["sized"]["notional"] <= 0.20 * NAV
-    assert detail["sized"]["qty"] == 0.014  # 880 / 60,000 floored to the 0.001 step
+    assert detail["sized"]["notional"] <= 0.15 * NAV
+    assert detail["sized"]["qty"] == 0.011  # 660 / 60,000 floored to the 0.001 step
 
 
 def test_resized_trade_passes_every_size_bound_gate() -> None:
@@ -31,7 +31,8 @@ def test_resize_never_rescues_a_non_size_veto() -> None:
     veto, detail = _resizing_engine().check_order(buy("BTCUSDT", 1_500.0, leverage=9.0))
     assert veto is True
     assert detail["resized"] is False
-    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "symbol_nav_cap_exceeded", "leverage_exceeded"]
+    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity", "symbol_nav_cap_exceeded",
+                                 "leverage_exceeded"]
 
 
 def test_resize_below_min_notional_stays_vetoed() -> None:
@@ -46,5 +47,5 @@ def test_resize_below_min_notional_stays_vetoed() -> None:
 def test_without_resize_to_fit_the_same_trade_is_vetoed_with_the_headroom_reported() -> None:
     veto, detail = make_engine().check_order(buy("BTCUSDT", 1_500.0, leverage=4.0))
     assert veto is True
-    assert detail["max_notional_allowed"] == 0.20 * NAV
-    assert detail["clamped_by"] == "trade_gt_max_trade_nav_pct"
+    assert detail["max_notional_allowed"] == 0.15 * NAV
+    assert detail["clamped_by"] == "trade_gt_10pct_equity"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import NAV, NOW_MS, buy, check_of, make_engine, quote
+import pytest
+
+from conftest import NAV, NOW_MS, buy, check_of, make_engine, posture_with, quote
 from riskguard import AccountSnapshot, Position
 from riskguard.gates import GATE_NAMES
 
@@ -19,7 +21,7 @@ def test_reasonable_btc_trade_at_nav_4400_passes_without_the_three_seed_reasons(
 
 
 def test_reasonable_eth_trade_at_nav_4400_passes_without_the_three_seed_reasons() -> None:
-    veto, detail = make_engine().check_order(buy("ETHUSDT", 700.0, leverage=3.0))
+    veto, detail = make_engine().check_order(buy("ETHUSDT", 600.0, leverage=3.0))
     assert veto is False
     assert detail["reasons"] == []
 
@@ -27,21 +29,31 @@ def test_reasonable_eth_trade_at_nav_4400_passes_without_the_three_seed_reasons(
 def test_trade_above_max_trade_nav_pct_is_vetoed_with_threshold_and_observed() -> None:
     veto, detail = make_engine().check_order(buy("BTCUSDT", 1_000.0, leverage=4.0))
     assert veto is True
-    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct"]
+    assert detail["reasons"] == ["trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity"]  # 1,000 > 880 and > 660
     check = check_of(detail, "trade_gt_max_trade_nav_pct")
     assert check["threshold"] == 0.20 * NAV
     assert check["observed"] == 1_000.0
     assert check["headroom_notional"] == 0.20 * NAV
 
 
-def test_margin_above_equity_clamp_is_vetoed_by_trade_gt_10pct_equity() -> None:
-    # 700 USDT at 1x is 700 of margin: above 0.15 x 4,400 = 660, yet under the 880 trade cap.
-    veto, detail = make_engine().check_order(buy("BTCUSDT", 700.0, leverage=1.0))
+@pytest.mark.parametrize("leverage", [1.0, 2.0, 3.0, 4.0])
+def test_notional_above_the_equity_clamp_is_vetoed_by_trade_gt_10pct_equity_at_any_leverage(
+        leverage: float) -> None:
+    # 700 USDT of BTC: above 0.15 x 4,400 = 660, yet under the 880 trade cap (REQUIREMENTS A: the clamp
+    # fires when the proposed notional exceeds 15 % of NAV, whatever the leverage).
+    veto, detail = make_engine().check_order(buy("BTCUSDT", 700.0, leverage=leverage))
     assert veto is True
     assert detail["reasons"] == ["trade_gt_10pct_equity"]
     check = check_of(detail, "trade_gt_10pct_equity")
-    assert check["threshold"] == 0.15 * NAV
-    assert check["observed"] == 700.0
+    assert (check["observed"], check["threshold"], check["headroom_notional"]) == (700.0, 0.15 * NAV, 0.15 * NAV)
+
+
+def test_a_posture_on_the_margin_basis_measures_the_clamp_in_initial_margin() -> None:
+    engine = make_engine(posture_with(**{"trade.equity_clamp_basis": "margin"}))
+    veto, detail = engine.check_order(buy("BTCUSDT", 700.0, leverage=2.0))
+    check = check_of(detail, "trade_gt_10pct_equity")
+    assert (veto, check["passed"], check["observed"]) == (False, True, 350.0)
+    assert check["headroom_notional"] == 2 * 0.15 * NAV
 
 
 def test_trade_above_twenty_percent_at_low_leverage_is_vetoed_by_both_caps() -> None:
@@ -66,13 +78,14 @@ def test_btc_leverage_four_is_allowed_and_five_is_vetoed() -> None:
 
 def test_sharp_nav_drop_makes_the_same_trade_veto() -> None:
     engine = make_engine()
-    intent = buy("BTCUSDT", 800.0, leverage=3.0)
+    intent = buy("BTCUSDT", 600.0, leverage=3.0)
     assert engine.check_order(intent, commit=False)[0] is False
-    engine.update_account(AccountSnapshot(nav=3_000.0, ts_ms=NOW_MS + 1))
+    engine.update_account(AccountSnapshot(nav=2_800.0, ts_ms=NOW_MS + 1))
     veto, detail = engine.check_order(intent, commit=False, now_ms=NOW_MS + 1)
     assert veto is True
+    # NAV -36 %: the daily rungs (REDUCING) and the monthly 15 % rung (demo: no live order adds risk).
     assert detail["reasons"] == [
-        "reduce_only_mode", "drawdown_halt", "trade_gt_max_trade_nav_pct", "symbol_nav_cap_exceeded"
+        "trading_halted", "reduce_only_mode", "drawdown_halt", "trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity"
     ]
 
 

@@ -41,8 +41,8 @@ def test_signal_larger_than_the_caps_is_clamped_to_max_notional_allowed() -> Non
     emit, detail = _engine().would_emit(_signal(atr=300.0))  # 44 USDT over 450 USDT: ~5,900 USDT notional
     assert emit is True
     assert detail["resized"] is True
-    assert detail["clamped_by"] == "trade_gt_max_trade_nav_pct"
-    assert detail["sized"]["notional"] <= 0.20 * NAV
+    assert detail["clamped_by"] == "trade_gt_10pct_equity"
+    assert detail["sized"]["notional"] <= 0.15 * NAV
 
 
 def test_high_vol_regime_with_risk_sizing_stage_on_gives_section_b_high_vol_case() -> None:
@@ -103,7 +103,8 @@ def test_daily_five_percent_drawdown_puts_the_account_in_reducing_state() -> Non
     assert engine.trading_state.value == "REDUCING"
     assert engine.trading_state_reason.startswith("drawdown ladder")
     veto, detail = engine.check_order(_signal(atr=2_000.0), now_ms=NOW_MS + 60_000)
-    assert veto and detail["reasons"] == ["market_data_stale", "reduce_only_mode", "drawdown_halt"]
+    assert veto and detail["reasons"] == ["market_data_stale", "reduce_only_mode", "drawdown_halt",
+                                          "trade_gt_10pct_equity"]
 
 
 def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
@@ -118,6 +119,23 @@ def test_weekly_seven_percent_drawdown_halves_signal_size() -> None:
     assert detail["sizing"]["ladder_size_multiplier"] == 0.5
 
 
+@pytest.mark.parametrize("risk_sizing_stage", [False, True])
+def test_weekly_seven_percent_rung_halves_signal_size_once_under_either_risk_sizing_stage(
+        risk_sizing_stage: bool) -> None:
+    def sized_notional(drawdown: bool) -> float:
+        engine = _engine(**{"policy.flags.use_for_risk_sizing": risk_sizing_stage})
+        now = NOW_MS
+        if drawdown:  # 7.5 % over two days: the weekly rung and the weekly 5 % policy step, no daily rung
+            engine.update_account(AccountSnapshot(nav=NAV * 0.97, ts_ms=NOW_MS + 86_400_000))
+            now = NOW_MS + 2 * 86_400_000
+            engine.update_account(AccountSnapshot(nav=NAV * 0.925, ts_ms=now))
+            engine.update_market(quote("BTCUSDT", ts_ms=now))
+        _, detail = engine.would_emit(_signal(atr=8_000.0), now_ms=now)
+        return float(detail["sizing"]["notional_usdt"]) / float(detail["nav"])
+
+    assert sized_notional(drawdown=True) == pytest.approx(0.5 * sized_notional(drawdown=False), rel=1e-12)
+
+
 def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine = _engine()
     engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,
@@ -127,7 +145,7 @@ def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     assert detail["reasons"] == [
         "nav_stale", "drawdown_halt", "below_min_notional", "qty_below_min", "trade_gt_max_trade_nav_pct",
         "trade_gt_10pct_equity", "symbol_nav_cap_exceeded", "exchange_leverage_bracket_exceeded",
-        "max_loss_exceeded", "gross_exposure_exceeded", "correlated_exposure_exceeded",
+        "liquidation_too_close", "max_loss_exceeded", "gross_exposure_exceeded", "correlated_exposure_exceeded",
         "same_direction_exposure_exceeded", "total_risk_exceeded", "cvar_limit_exceeded"
     ]
     assert detail["sizing"]["unsized"] == "NAV unknown"
@@ -142,9 +160,9 @@ def test_signal_with_explicit_stop_uses_it_for_sizing() -> None:
 
 def test_a_clamped_signals_intent_is_the_executable_one_and_passes_when_sent() -> None:
     engine = _engine()
-    emit, detail = engine.would_emit(_signal(atr=300.0))  # sized ~5,900 USDT, clamped to the 880 USDT trade cap
+    emit, detail = engine.would_emit(_signal(atr=300.0))  # sized ~5,900 USDT, clamped to the 660 USDT equity clamp
     assert emit and detail["resized"]
-    assert detail["intent"]["notional"] == detail["max_notional_allowed"] == pytest.approx(0.20 * NAV)
+    assert detail["intent"]["notional"] == detail["max_notional_allowed"] == pytest.approx(0.15 * NAV)
     sent = OrderIntent.from_dict({**detail["intent"], "intent_id": "sent-as-told"})
     veto, sent_detail = engine.check_order(sent, commit=False)
     assert (veto, sent_detail["reasons"], sent_detail["resized"]) == (False, [], False)

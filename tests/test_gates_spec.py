@@ -12,13 +12,13 @@ from riskguard.model.enums import Severity
 
 
 def test_every_reason_code_is_declared_by_exactly_one_spec() -> None:
-    assert len(set(GATE_NAMES)) == len(GATES) == 34
+    assert len(set(GATE_NAMES)) == len(GATES) == 36
 
 
 def test_the_size_bound_gates_are_the_caps_with_a_headroom() -> None:
     caps = {"trade_gt_max_trade_nav_pct", "trade_gt_10pct_equity", "symbol_nav_cap_exceeded", "max_loss_exceeded",
             "gross_exposure_exceeded", "correlated_exposure_exceeded", "same_direction_exposure_exceeded",
-            "total_risk_exceeded", "cvar_limit_exceeded"}
+            "total_risk_exceeded", "cvar_limit_exceeded", "margin_insufficient", "liquidation_too_close"}
     assert caps == SIZE_BOUND_GATES
 
 
@@ -49,7 +49,7 @@ def test_config_explain_names_every_gate_that_reads_a_setting() -> None:
     assert gates["trade.equity_clamp_nav_pct"] == "trade_gt_10pct_equity"
     assert gates["symbols.BTCUSDT.max_leverage"] == "leverage_exceeded"
     assert gates["portfolio.max_open_positions"] == "global_concurrency_exceeded"
-    assert gates["trade.default_stop_distance_pct"] == "max_loss_exceeded"
+    assert gates["trade.default_stop_distance_pct"] == "liquidation_too_close, max_loss_exceeded"
     assert gates["symbols.SOLUSDT.max_nav_pct"] == "symbol_nav_cap_exceeded"
     assert gates["portfolio.correlation_groups.majors.max_nav_pct"] == "correlated_exposure_exceeded"
     assert gates["allowed_symbols"] == "symbol_not_allowed"

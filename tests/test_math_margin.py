@@ -110,16 +110,18 @@ def test_isolated_liquidation_with_real_btc_bracket() -> None:
     assert 0.0 < liquidation_distance(LONG, entry, lp) < 0.1
 
 
-def test_bracket_for_picks_first_cap_at_or_above_notional() -> None:
+def test_bracket_for_is_floor_inclusive_so_an_exact_boundary_takes_the_higher_bracket() -> None:
     brackets = (LeverageBracket(50_000, 125, 0.004, 0.0), LeverageBracket(600_000, 100, 0.005, 50.0))
-    assert bracket_for(50_000.0, brackets) is brackets[0]
-    assert bracket_for(50_000.01, brackets) is brackets[1]
+    assert bracket_for(49_999.99, brackets) is brackets[0]
+    assert bracket_for(50_000.0, brackets) is brackets[1]
 
 
 def test_bracket_for_refuses_notional_beyond_last_cap() -> None:
     with pytest.raises(InputValidationError) as err:
         bracket_for(1e6, (LeverageBracket(50_000, 125, 0.004, 0.0),))
     assert err.value.field == "notional_usdt"
+    with pytest.raises(InputValidationError):
+        bracket_for(50_000.0, (LeverageBracket(50_000, 125, 0.004, 0.0),))  # the last cap itself
 
 
 def test_liquidation_distance_is_signed_fraction_of_mark() -> None:

@@ -69,14 +69,14 @@ def test_weekly_7_percent_halves_size() -> None:
     assert lad.state.trading_state is TradingState.ACTIVE
 
 
-def test_monthly_15_percent_switches_to_paper() -> None:
+def test_monthly_15_percent_switches_to_demo() -> None:
     lad = ladder()
     nav = 1000.0
     lad.update(nav, ms("2024-08-01T00:00"))
     for day in range(1, 10):  # 0.98 ** 9 = 0.834
         nav *= 0.98  # 2 % a day never trips a daily rung; crosses 7 % weekly and 15 % monthly
         lad.update(nav, ms("2024-08-01T00:00") + day * 24 * HOUR)
-    assert lad.state.mode is Mode.PAPER
+    assert lad.state.mode is Mode.DEMO
     assert "monthly_15%_switch_mode" in lad.state.active
 
 
@@ -102,7 +102,7 @@ def test_operator_released_rung_survives_the_window_roll() -> None:
     lad.update(1000.0, ms("2024-08-01T00:00"))
     lad.update(840.0, ms("2024-08-30T00:00"))
     lad.update(840.0, ms("2024-09-01T00:00"))
-    assert lad.state.mode is Mode.PAPER
+    assert lad.state.mode is Mode.DEMO
 
 
 def test_acknowledge_lifts_a_rung_until_its_window_rolls() -> None:

@@ -64,9 +64,9 @@ def test_regime_rules_set_confidence_positions_and_exit_mode() -> None:
     assert (bear.min_confidence, bear.max_positions, bear.exit_mode) == (0.65, 2, ExitMode.TIGHT)
 
 
-def test_drawdown_step_reduces_risk_and_profile() -> None:
+def test_drawdown_step_reduces_risk_once_and_leaves_the_profile_to_the_regime() -> None:
     p = policy(drawdowns={DrawdownWindow.WEEKLY: 0.06})
-    assert (p.max_risk_pct, p.risk_profile) == (0.5, RiskProfile.REDUCED)
+    assert (p.max_risk_pct, p.risk_profile) == (0.5, RiskProfile.NORMAL)
     assert "weekly drawdown 6.00% reached 5.00%" in p.notes[0]
 
 
@@ -200,3 +200,17 @@ def test_a_reached_drawdown_step_is_quoted_so_its_level_is_part_of_the_signature
 
     assert policy_signature(inputs(0.031), RULES) != policy_signature(inputs(0.032), RULES)
     assert compute_policy(inputs(0.031), RULES).notes != compute_policy(inputs(0.032), RULES).notes
+
+
+def test_weekly_ladder_rung_and_drawdown_step_give_one_drawdown_haircut() -> None:
+    halved = LadderState(TradingState.ACTIVE, 0.5, None, ("weekly_7%_reduce_size",))
+    p = policy(drawdowns={DrawdownWindow.WEEKLY: 0.075}, ladder=halved)
+    assert (p.max_risk_pct, p.risk_profile) == (0.5, RiskProfile.NORMAL)
+    assert "covered by it" in p.notes[0]
+
+
+def test_a_ladder_rung_stronger_than_the_drawdown_step_is_the_haircut() -> None:
+    quartered = LadderState(TradingState.ACTIVE, 0.25, None, ("weekly_7%_reduce_size",))
+    p = policy(drawdowns={DrawdownWindow.WEEKLY: 0.075}, ladder=quartered)
+    assert p.max_risk_pct == 0.25
+    assert p.notes[0].startswith("drawdown ladder (weekly_7%_reduce_size) reducing size (x0.25)")

@@ -28,7 +28,7 @@ def test_default_ladder_is_daily_3_and_5_weekly_7_monthly_15() -> None:
     rungs = [(r.window, r.threshold_pct, r.action, r.size_multiplier, r.mode)
              for r in PolicySection().drawdown_ladder]
     assert rungs == [("daily", 0.03, "halt_new_trades", None, None), ("daily", 0.05, "close_all", None, None),
-                     ("weekly", 0.07, "reduce_size", 0.5, None), ("monthly", 0.15, "switch_mode", None, Mode.PAPER)]
+                     ("weekly", 0.07, "reduce_size", 0.5, None), ("monthly", 0.15, "switch_mode", None, Mode.DEMO)]
 
 
 def test_default_regime_multipliers_follow_requirements_e() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from hypothesis import given
@@ -61,8 +62,8 @@ def test_below_min_qty_is_not_executable() -> None:
 
 
 def test_leverage_above_a_bracket_limits_notional_to_that_bracket() -> None:
-    assert exchange_leverage_notional_cap(BTC, 110.0) == 50_000
-    assert exchange_leverage_notional_cap(BTC, 20.0) == 3_000_000
+    assert exchange_leverage_notional_cap(BTC, 110.0) == math.nextafter(50_000, 0.0)  # caps are exclusive
+    assert exchange_leverage_notional_cap(BTC, 20.0) == math.nextafter(3_000_000, 0.0)
     r = fraction_to_qty(1.0, 100_000.0, 50_000.0, 110.0, BTC)
     assert r.notional_usdt <= 50_000 and "exchange_leverage_bracket" in r.capped_by
 

@@ -55,6 +55,9 @@ class Book:
     long_notional: float = 0.0
     short_notional: float = 0.0
     total_risk_usdt: float = 0.0
+    reserved_margin_usdt: float = 0.0
+    """Initial margin of the pending reservations (their orders may not be on the exchange yet, so
+    the exchange's available balance may not reflect them), USDT."""
     open_count: int = 0
     position_risk: dict[tuple[str, str], float] = field(default_factory=dict)
     last_entry_ms: dict[str, int] = field(default_factory=dict)
@@ -187,6 +190,7 @@ class Book:
             exposure.reserved_short += reservation.notional
             self._shift(reservation.symbol, 0.0, reservation.notional)
         self.total_risk_usdt += reservation.risk_usdt
+        self.reserved_margin_usdt += reservation.margin_usdt
         if reservation.opens_new:
             self.open_count += 1
             self.strategy_open[reservation.strategy] = self.strategy_open.get(reservation.strategy, 0) + 1
@@ -207,6 +211,8 @@ class Book:
             exposure.reserved_short = max(0.0, exposure.reserved_short - reservation.notional)
             self._shift(reservation.symbol, 0.0, -reservation.notional)
         self.total_risk_usdt = max(0.0, self.total_risk_usdt - reservation.risk_usdt)
+        self.reserved_margin_usdt = (max(0.0, self.reserved_margin_usdt - reservation.margin_usdt)
+                                     if self.reservations else 0.0)
         if reservation.opens_new:
             self.open_count -= 1
             self.strategy_open[reservation.strategy] -= 1

@@ -12,7 +12,8 @@ class Reservation:
     """Budget held for an approved intent until it is filled, released or expires.
 
     ``notional`` (USDT) and ``risk_usdt`` (loss at stop) are fixed at approval; ``opens_new`` says
-    whether the intent opens a new position (and so takes a concurrency slot).
+    whether the intent opens a new position (and so takes a concurrency slot); ``leverage`` (x)
+    sets the initial margin it holds, notional / leverage (1.0 when unknown: the whole notional).
     """
 
     reservation_id: str
@@ -24,3 +25,9 @@ class Reservation:
     risk_usdt: float
     opens_new: bool
     expires_ms: int
+    leverage: float = 1.0
+
+    @property
+    def margin_usdt(self) -> float:
+        """Initial margin the reserved order will take, USDT."""
+        return self.notional / self.leverage

@@ -83,7 +83,7 @@ DAY2_S = DAY_MS / 1000.0
 
 DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("reasonable BTC trend entry", 0, _intent(1, "btc_trend", "BTCUSDT", 600, 3)),
-    DemoStep("reasonable ETH trend entry", 5, _intent(2, "eth_trend", "ETHUSDT", 800, 3)),
+    DemoStep("reasonable ETH trend entry", 5, _intent(2, "eth_trend", "ETHUSDT", 640, 3)),
     DemoStep("oversized: 1,200 USDT unlevered is above 20 % of NAV and the equity clamp", 10,
              _intent(3, "sol_trend", "SOLUSDT", 1_200, 1)),
     DemoStep("excessive leverage: 10x where SOLUSDT allows 3x", 15, _intent(4, "sol_trend", "SOLUSDT", 500, 10)),
@@ -93,7 +93,7 @@ DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("fourth position fills the global cap", 40, _intent(7, "bnb_meanrev", "BNBUSDT", 300, 2)),
     DemoStep("a fifth position is refused", 45, _intent(8, "sol_trend", "SOLUSDT", 300, 2)),
     DemoStep("next day, book flat, NAV fell to 3,900: step 2's trade again", DAY2_S,
-             _intent(9, "eth_trend", "ETHUSDT", 800, 3), nav=3_900.0, flatten=True),
+             _intent(9, "eth_trend", "ETHUSDT", 640, 3), nav=3_900.0, flatten=True),
     DemoStep("a smaller BTC entry still fits", DAY2_S + 5, _intent(10, "btc_trend", "BTCUSDT", 500, 3), nav=3_900.0),
     DemoStep("NAV feed silent for 65 s: stale NAV fails closed", DAY2_S + 70,
              _intent(11, "sol_trend", "SOLUSDT", 300, 2), nav=None),

@@ -6,7 +6,8 @@ Format (documented in docs/cli.md)::
       "now_ms": 1767618000000,            # optional: decision time, epoch ms
       "trading_state": "ACTIVE",          # optional: ACTIVE | REDUCING | HALTED
       "description": "...",               # optional, ignored
-      "account": {"nav": 4400.0, "ts_ms": ..., "available_balance": ..., "day_start_nav": ...},
+      "account": {"nav": 4400.0, "ts_ms": ..., "available_balance": ..., "day_start_nav": ...,
+                  "wallet_balance": ..., "margin_mode": "isolated" | "cross"},
       "markets": [{"symbol": "BTCUSDT", "mark_price": ..., "ts_ms": ..., "bid": ..., "ask": ...,
                    "exchange_ts_ms": ..., "atr": ...}],
       "positions": [{"symbol", "side", "qty", "entry_price", "strategy", "leverage", "stop_price",
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,9 +73,8 @@ class State:
 
     def with_nav(self, nav: float) -> State:
         """This state with NAV replaced (timestamped like the state's account, else at ``now_ms``)."""
-        ts = self.account.ts_ms if self.account is not None else self.now_ms
-        available = self.account.available_balance if self.account is not None else None
-        account = AccountSnapshot(nav=nav, ts_ms=ts, available_balance=available)
+        account = (AccountSnapshot(nav=nav, ts_ms=self.now_ms) if self.account is None
+                   else replace(self.account, nav=nav))
         return State(self.now_ms, account, self.markets, self.positions, self.trading_state, self.source)
 
 

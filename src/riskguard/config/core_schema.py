@@ -40,14 +40,24 @@ class Section(BaseModel):
 class AccountSection(Section):
     nav_max_age_s: Seconds = described(30.0, "Oldest NAV snapshot accepted, seconds.")
     market_max_age_s: Seconds = described(10.0, "Oldest mark/top-of-book accepted, seconds.")
+    unknown_margin_blocks: bool = described(False,
+        "Without a reported available balance, veto new risk (true: fail closed, for accounts fed by an "
+        "exchange adapter) or let margin go unchecked with a note (false: NAV-only feeds such as replays).")
 
 
 class TradeSection(Section):
     max_trade_nav_pct: NavFraction = described(0.20,
         "Largest notional of one trade, fraction of NAV.")
     equity_clamp_nav_pct: NavFraction = described(0.15,
-                      "Screener equity clamp: largest initial margin (notional / leverage) of one trade, "
-                      "fraction of NAV. The reason keeps its historic name trade_gt_10pct_equity.")
+                      "Screener equity clamp: largest notional of one trade (or its initial margin, "
+                      "notional / leverage, under equity_clamp_basis: margin), fraction of NAV. The "
+                      "reason keeps its historic name trade_gt_10pct_equity.")
+    equity_clamp_basis: Literal["notional", "margin"] = described("notional",
+                      "What the equity clamp measures: the trade's notional (REQUIREMENTS A: it fires "
+                      "only when the proposed notional exceeds the clamp x NAV) or its initial margin.")
+    liquidation_buffer_pct: PositiveFraction = described(0.01,
+        "Least distance between the stop and the liquidation price, fraction of the entry price: the stop "
+        "must trigger that much before liquidation (isolated or cross, from riskguard.math.margin).")
     max_loss_nav_pct: NavFraction = described(0.01,
         "Largest loss at the stop of one trade, fraction of NAV.")
     default_stop_distance_pct: PositiveFraction = described(0.02,

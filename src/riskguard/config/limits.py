@@ -41,6 +41,9 @@ class Limits:
     market_max_age_ms: float
     max_trade_nav_pct: float
     equity_clamp_nav_pct: float
+    equity_clamp_margin_basis: bool  # True: the clamp measures initial margin (notional / leverage)
+    liquidation_buffer_pct: float
+    unknown_margin_blocks: bool
     max_loss_nav_pct: float
     default_stop_distance_pct: float
     min_reward_risk: float
@@ -120,6 +123,9 @@ def compile_limits(posture: Posture) -> Limits:
         market_max_age_ms=posture.account.market_max_age_s * 1000.0,
         max_trade_nav_pct=trade.max_trade_nav_pct,
         equity_clamp_nav_pct=trade.equity_clamp_nav_pct,
+        equity_clamp_margin_basis=trade.equity_clamp_basis == "margin",
+        liquidation_buffer_pct=trade.liquidation_buffer_pct,
+        unknown_margin_blocks=posture.account.unknown_margin_blocks,
         max_loss_nav_pct=trade.max_loss_nav_pct,
         default_stop_distance_pct=trade.default_stop_distance_pct,
         min_reward_risk=trade.min_reward_risk,

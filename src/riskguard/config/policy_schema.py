@@ -158,7 +158,7 @@ class ReductionsSection(Section):
         description="Losing-streak reductions; the longest streak step reached applies.")
     reduced_profile_regimes: list[Regime] = Field(
         default_factory=lambda: [Regime.HIGH_VOL],
-        description="Regimes in which the risk profile is REDUCED (a drawdown step reached does too).")
+        description="Regimes in which the risk profile is REDUCED (a drawdown reduces the multiplier only).")
     performance: PerformanceSection = Field(default_factory=PerformanceSection)
 
     @field_validator("drawdown_steps")
@@ -209,7 +209,7 @@ def _default_ladder() -> list[LadderRungSection]:
         LadderRungSection(window="daily", threshold_pct=0.03, action="halt_new_trades"),
         LadderRungSection(window="daily", threshold_pct=0.05, action="close_all"),
         LadderRungSection(window="weekly", threshold_pct=0.07, action="reduce_size", size_multiplier=0.5),
-        LadderRungSection(window="monthly", threshold_pct=0.15, action="switch_mode", mode=Mode.PAPER,
+        LadderRungSection(window="monthly", threshold_pct=0.15, action="switch_mode", mode=Mode.DEMO,
                           release="operator"),
     ]
 

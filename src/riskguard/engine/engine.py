@@ -85,6 +85,11 @@ class RiskEngine:
         self.ladder_size_multiplier = 1.0
         self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
         self.sizing_params = SizingParams.from_posture(self.posture)
+        # A signal for the posture's own mode is sized under sizing.max_risk_pct; one for another
+        # mode (a demo order once the ladder switched the account to demo) under that mode's cap.
+        self._sizing_by_mode = {
+            mode: self.sizing_params if mode is self.posture.mode else self.sizing_params.with_risk_ceiling(cap)
+            for mode, cap in self.sizing_params.kelly_mode_caps.items()}
         self.exit_rules = self.sizing_params.exit_rules
         self.cvar = PortfolioCvar(self.limits.cvar_alpha, self.limits.cvar_window, self.limits.cvar_min_history)
         self.atr: dict[str, float] = {}
@@ -285,7 +290,9 @@ class RiskEngine:
             stop = intent.stop_price
             assert stop is not None
             wrong_side = stop >= price if is_buy else stop <= price
-            if wrong_side and not reducing:
+            if stop == price and not reducing:
+                invalid = invalid or f"stop_price {stop} equals the entry price: zero stop distance, no risk unit"
+            elif wrong_side and not reducing:
                 invalid = invalid or f"stop {stop} is on the wrong side of price {price} for a {intent.side}"
             risk_fraction = abs(price - stop) / price
         else:
@@ -316,6 +323,8 @@ class RiskEngine:
             symbol_gross=exposure.gross if exposure is not None else 0.0, book_risk_usdt=book_risk,
             reducing=reducing, opens_new=not reducing and position is None, invalid=invalid,
             policy=views.applied, cvar=self.cvar,
+            order_mode=intent.execution_mode or self.posture.mode, account_mode=self._mode,
+            account=account, instruments=self.instruments,
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:
@@ -468,7 +477,8 @@ class RiskEngine:
         price = signal.price if signal.price is not None else (market.mark_price if market is not None else None)
         atr = signal.atr if signal.atr is not None else self.atr.get(signal.symbol)
         nav = self.account.nav if self.account is not None else None
-        return size_signal(signal, limits=self.limits, params=self.sizing_params, views=views, nav=nav,
+        mode = signal.execution_mode or self.posture.mode
+        return size_signal(signal, limits=self.limits, params=self._sizing_by_mode[mode], views=views, nav=nav,
                            price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
 
     def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
@@ -493,5 +503,5 @@ def _placeholder_intent(signal: Signal) -> OrderIntent:
     return OrderIntent(intent_id=signal.signal_id, strategy=signal.strategy, symbol=signal.symbol,
                        side=signal.side, notional=1.0, leverage=signal.leverage or 1.0,
                        confidence=signal.confidence, expected_rr=signal.expected_rr, source=signal.source,
-                       ts_ms=signal.ts_ms)
+                       ts_ms=signal.ts_ms, mode=signal.execution_mode)
 

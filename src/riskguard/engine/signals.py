@@ -39,7 +39,8 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
     """Size ``signal`` (USDT notional) for an account of ``nav`` USDT at ``price``.
 
     ``atr`` (price units) is the signal's or the market's; ``size_multiplier`` is the drawdown
-    ladder's (1.0 unless a rung such as weekly 7 % halved size).
+    ladder's (1.0 unless a rung such as weekly 7 % halved size); it applies once, through the policy
+    multiplier when stage ``use_for_risk_sizing`` is on, else here.
     """
     if nav is None:
         return _unsized("NAV unknown")
@@ -71,11 +72,17 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
             or applied.risk_multiplier != 1.0 else None)
     except InputValidationError as error:
         return _unsized(str(error))
-    notional = size.notional_usdt * size_multiplier
+    # One drawdown haircut: with stage use_for_risk_sizing on, the applied policy multiplier already
+    # carries the ladder's size reduction (the stronger of it and the policy's drawdown step);
+    # off, the ladder's rung is an account action that applies here on its own.
+    in_policy = views.flags.use_for_risk_sizing
+    notional = size.notional_usdt * (1.0 if in_policy else size_multiplier)
     sizing = size.to_dict()
     sizing["stop_source"] = stop_source
     sizing["stop_estimated"] = estimated
     sizing["ladder_size_multiplier"] = size_multiplier
+    sizing["ladder_applied_by"] = "policy" if in_policy else "sizing"
+    sizing["max_risk_pct"] = params.max_risk_pct
     sizing["notional_usdt"] = notional
     is_buy = signal.side is Side.BUY
     stop = signal.stop_price if signal.stop_price is not None else (price - distance if is_buy else price + distance)
@@ -91,5 +98,5 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
         return _unsized("stop, target or size is not a positive finite number")
     intent = OrderIntent.trusted(
         signal.signal_id, signal.strategy, signal.symbol, Side(signal.side), order_notional, leverage, signal.price,
-        stop, target, signal.expected_rr, signal.confidence, signal.source, signal.ts_ms)
+        stop, target, signal.expected_rr, signal.confidence, signal.source, signal.ts_ms, signal.execution_mode)
     return SizedSignal(intent, notional, sizing)

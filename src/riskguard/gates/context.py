@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from riskguard.book.book import Book
 from riskguard.book.cvar import PortfolioCvar
 from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
-from riskguard.model.enums import TradingState
+from riskguard.model.enums import Mode, TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
 from riskguard.model.policy import AppliedPolicy
-from riskguard.model.snapshots import MarketSnapshot
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
 
 @dataclass(slots=True, kw_only=True)
@@ -46,6 +47,10 @@ class GateContext:
     invalid: str | None
     policy: AppliedPolicy | None
     cvar: PortfolioCvar | None
+    order_mode: Mode  # the mode the order will be placed in (the posture's unless the intent names one)
+    account_mode: Mode  # the account's mode now (the posture's unless the drawdown ladder switched it)
+    account: AccountSnapshot | None  # balances and margin mode for the margin and liquidation gates
+    instruments: Mapping[str, InstrumentRules]  # every symbol's rules (cross liquidation reads the others')
 
     @property
     def risk_usdt(self) -> float | None:

@@ -36,8 +36,9 @@ _STOP_ESTIMATED = "no stop given: risk estimated from trade.default_stop_distanc
 
 
 def invalid_intent(ctx: GateContext) -> GateCheck:
-    """Well-formed but inconsistent intents: stop or target on the wrong side of the price, qty and
-    notional disagreeing, reduce_only with nothing to reduce."""
+    """Well-formed but inconsistent intents: stop or target on the wrong side of the price, a stop at
+    the entry price (zero stop distance), qty and notional disagreeing, reduce_only with nothing to
+    reduce."""
     return verdict(_T_INVALID_INTENT, ctx.invalid is None, ctx.invalid, "consistent intent")
 
 
@@ -107,10 +108,11 @@ def trade_gt_max_trade_nav_pct(ctx: GateContext) -> GateCheck:
 
 
 def trade_gt_10pct_equity(ctx: GateContext) -> GateCheck:
-    """The screener's equity clamp: initial margin (notional / leverage) at most
-    trade.equity_clamp_nav_pct x NAV. Keeps its historic reason code."""
+    """The screener's equity clamp: the trade's notional (or, under trade.equity_clamp_basis margin,
+    its initial margin, notional / leverage) at most trade.equity_clamp_nav_pct x NAV. Keeps its
+    historic reason code."""
     return within_cap(_T_TRADE_GT_10PCT_EQUITY, ctx.nav, ctx.notional, ctx.limits.equity_clamp_nav_pct, 0.0,
-                      1.0 / ctx.intent.leverage)
+                      1.0 / ctx.intent.leverage if ctx.limits.equity_clamp_margin_basis else 1.0)
 
 
 def symbol_nav_cap_exceeded(ctx: GateContext) -> GateCheck:
@@ -126,11 +128,19 @@ def leverage_exceeded(ctx: GateContext) -> GateCheck:
 
 
 def exchange_leverage_bracket_exceeded(ctx: GateContext) -> GateCheck:
-    """Requested leverage within the exchange's leverage bracket for the symbol's position after the trade."""
+    """Requested leverage within the exchange's leverage bracket for the symbol's position after the
+    trade (Binance's brackets are floor-inclusive: a notional exactly at a boundary takes the higher
+    bracket); at or beyond the last bracket's cap no leverage is allowed (observed: the position
+    notional, threshold: the last cap)."""
     rules, notional, leverage = ctx.rules, ctx.notional, ctx.intent.leverage
     if rules is None or notional is None:
         return unknown(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, None, "instrument or notional unknown", leverage)
-    ceiling = rules.max_leverage_for(ctx.symbol_gross + notional)
+    position_notional = ctx.symbol_gross + notional
+    ceiling = rules.max_leverage_for(position_notional)
+    if ceiling is None:
+        return verdict(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, False, position_notional, rules.top_notional_cap,
+                       f"position notional {position_notional:g} USDT is at or beyond the exchange's last leverage "
+                       f"bracket (cap {rules.top_notional_cap:g} USDT): no leverage is allowed there")
     return bounded(_T_EXCHANGE_LEVERAGE_BRACKET_EXCEEDED, leverage, ceiling, "leverage unknown", AT_MOST)
 
 

@@ -151,11 +151,16 @@ def drawdown_halt(ctx: GateContext) -> GateCheck:
 
 
 def trading_halted(ctx: GateContext) -> GateCheck:
-    """No new risk while the account is HALTED, or while the policy stops new trades (stage 4)."""
-    state, policy = ctx.trading_state, ctx.policy
+    """No new risk while the account is HALTED, while the policy stops new trades (stage 4), or in
+    an order mode with more real money at stake than the account's (a live order once the drawdown
+    ladder switched the account to demo)."""
+    state, policy, order_mode, account_mode = ctx.trading_state, ctx.policy, ctx.order_mode, ctx.account_mode
     stopped = policy is not None and not policy.allow_new_trades
-    return verdict(_T_TRADING_HALTED, state is not _HALTED and not stopped, state, "not HALTED",
-                   _POLICY_STOPS_TRADES if stopped else None)
+    outranked = order_mode.stake > account_mode.stake
+    note = (f"the account trades in {account_mode.value} mode now: no {order_mode.value} order may add risk; "
+            f"send it with mode {account_mode.value}" if outranked else _POLICY_STOPS_TRADES if stopped else None)
+    return verdict(_T_TRADING_HALTED, state is not _HALTED and not stopped and not outranked, state, "not HALTED",
+                   note)
 
 
 def reduce_only_mode(ctx: GateContext) -> GateCheck:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from itertools import repeat
 from operator import call
 
+from riskguard.gates import margin_gates as m
 from riskguard.gates import order_gates as o
 from riskguard.gates import portfolio_gates as p
 from riskguard.gates.context import GateContext
@@ -37,12 +38,18 @@ GATES: tuple[GateSpec, ...] = (
     GateSpec("price_outside_band", o.price_outside_band, ("trade.max_price_deviation_pct",), may_be_soft=True),
     GateSpec("trade_gt_max_trade_nav_pct", o.trade_gt_max_trade_nav_pct, ("trade.max_trade_nav_pct",),
              size_bound=True, exempt_when_reducing=True),
-    GateSpec("trade_gt_10pct_equity", o.trade_gt_10pct_equity, ("trade.equity_clamp_nav_pct",),
+    GateSpec("trade_gt_10pct_equity", o.trade_gt_10pct_equity,
+             ("trade.equity_clamp_nav_pct", "trade.equity_clamp_basis"),
              size_bound=True, exempt_when_reducing=True),
     GateSpec("symbol_nav_cap_exceeded", o.symbol_nav_cap_exceeded, ("symbols.*.max_nav_pct",),
              size_bound=True, exempt_when_reducing=True),
     GateSpec("leverage_exceeded", o.leverage_exceeded, ("symbols.*.max_leverage",), exempt_when_reducing=True),
     GateSpec("exchange_leverage_bracket_exceeded", o.exchange_leverage_bracket_exceeded, exempt_when_reducing=True),
+    GateSpec("margin_insufficient", m.margin_insufficient, ("account.unknown_margin_blocks",),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("liquidation_too_close", m.liquidation_too_close,
+             ("trade.liquidation_buffer_pct", "trade.default_stop_distance_pct"),
+             size_bound=True, exempt_when_reducing=True),
     GateSpec("max_loss_exceeded", o.max_loss_exceeded, ("trade.max_loss_nav_pct", "trade.default_stop_distance_pct"),
              size_bound=True, exempt_when_reducing=True),
     GateSpec("gross_exposure_exceeded", p.gross_exposure_exceeded, ("portfolio.max_gross_nav_multiple",),

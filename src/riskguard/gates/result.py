@@ -101,7 +101,9 @@ def count_below(tpl: GateCheck, count: int, limit: int, note: str | None = None)
 def within_cap(tpl: GateCheck, nav: float | None, notional: float | None, cap_pct: float, existing: float,
                per_notional: float = 1.0) -> GateCheck:
     """``existing + notional x per_notional <= cap_pct x NAV`` (USDT). The headroom is the largest
-    notional of this intent that stays within the cap; unknown NAV or notional fail."""
+    notional of this intent that stays within the cap; unknown NAV or notional fail. A zero
+    ``per_notional`` (the risk of a stop at the entry price, which invalid_intent vetoes on its own)
+    puts no bound on the size while ``existing`` is within the cap: headroom None, never a division."""
     check = tpl.copy()
     if nav is None:
         check["passed"] = False
@@ -109,9 +111,12 @@ def within_cap(tpl: GateCheck, nav: float | None, notional: float | None, cap_pc
         check["headroom_notional"] = 0.0
         return check
     limit = cap_pct * nav
-    headroom = (limit - existing) / per_notional
-    if headroom < 0.0:
-        headroom = 0.0
+    room = limit - existing
+    headroom: float | None = 0.0
+    if room > 0.0:
+        headroom = room / per_notional if per_notional > 0.0 else None
+    elif room == 0.0 and per_notional <= 0.0:
+        headroom = None
     check["threshold"] = limit
     check["headroom_notional"] = headroom
     if notional is None:
@@ -119,7 +124,7 @@ def within_cap(tpl: GateCheck, nav: float | None, notional: float | None, cap_pc
         check["note"] = "notional unknown"
     else:
         check["observed"] = existing + notional * per_notional
-        if notional > headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0):
+        if headroom is not None and notional > headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0):
             check["passed"] = False
     return check
 

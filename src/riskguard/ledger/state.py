@@ -126,4 +126,5 @@ def reservation_from_dict(data: dict[str, Any]) -> Reservation:
         reservation_id=str(data["reservation_id"]), intent_id=str(data["intent_id"]),
         strategy=str(data["strategy"]), symbol=str(data["symbol"]), side=Side(data["side"]),
         notional=float(data["notional"]), risk_usdt=float(data["risk_usdt"]),
-        opens_new=bool(data["opens_new"]), expires_ms=int(data["expires_ms"]))
+        opens_new=bool(data["opens_new"]), expires_ms=int(data["expires_ms"]),
+        leverage=float(data.get("leverage", 1.0)))

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from riskguard.model import validation as v
 from riskguard.model.enums import PositionSide
 from riskguard.model.errors import InputValidationError
-from riskguard.model.instrument import LeverageBracket
+from riskguard.model.instrument import LeverageBracket, bracket_containing
 
 
 def _sign(side: PositionSide) -> float:
@@ -30,18 +30,20 @@ def _sign(side: PositionSide) -> float:
 
 
 def bracket_for(notional_usdt: float, brackets: Sequence[LeverageBracket]) -> LeverageBracket:
-    """The leverage bracket that applies to a position of ``notional_usdt`` (first cap >= notional).
+    """The leverage bracket that applies to a position of ``notional_usdt``: floor-inclusive and
+    cap-exclusive as Binance assigns it (``riskguard.model.instrument.bracket_containing``).
 
-    Raises if there are no brackets or the notional exceeds the last cap (the exchange would refuse).
+    Raises if there are no brackets or the notional is at or beyond the last cap (the exchange
+    would refuse).
     """
     notional = v.non_negative("notional_usdt", notional_usdt)
     if not brackets:
         raise InputValidationError("brackets", "no leverage brackets known for the instrument", brackets)
-    for bracket in brackets:
-        if notional <= bracket.notional_cap:
-            return bracket
-    raise InputValidationError(
-        "notional_usdt", f"exceeds the last leverage bracket cap {brackets[-1].notional_cap}", notional)
+    bracket = bracket_containing(notional, brackets)
+    if bracket is None:
+        raise InputValidationError(
+            "notional_usdt", f"is at or beyond the last leverage bracket cap {brackets[-1].notional_cap}", notional)
+    return bracket
 
 
 def initial_margin(notional_usdt: float, leverage: float) -> float:

@@ -19,6 +19,13 @@ class PositionSide(StrEnum):
     SHORT = "SHORT"
 
 
+class MarginMode(StrEnum):
+    """How a futures position is margined: its own margin only, or the whole cross wallet."""
+
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+
 class TradingState(StrEnum):
     """Account-wide trading state. Only ACTIVE lets risk-adding orders through."""
 
@@ -52,6 +59,14 @@ class Mode(StrEnum):
     DEMO = "demo"
     PAPER = "paper"
     LIVE = "live"
+
+    @property
+    def stake(self) -> int:
+        """How much real money an order in this mode puts at stake: demo 0 < paper 1 < live 2."""
+        return _MODE_STAKE[self]
+
+
+_MODE_STAKE = {Mode.DEMO: 0, Mode.PAPER: 1, Mode.LIVE: 2}
 
 
 class Severity(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,12 +13,27 @@ from riskguard.model.rounding import floor_to_step
 
 @dataclass(frozen=True, slots=True)
 class LeverageBracket:
-    """Up to ``notional_cap`` USDT of position, at most ``max_leverage``; mmr = maintenance margin rate."""
+    """Below ``notional_cap`` USDT of position, at most ``max_leverage``; mmr = maintenance margin rate.
+
+    Brackets are contiguous: a bracket's floor is the previous bracket's cap (0 for the first).
+    """
 
     notional_cap: float
     max_leverage: float
     maintenance_margin_rate: float
     maintenance_amount: float = 0.0
+
+
+def bracket_containing(notional: float, brackets: Sequence[LeverageBracket]) -> LeverageBracket | None:
+    """The bracket of a position of ``notional`` USDT, as Binance assigns it: floor-inclusive,
+    cap-exclusive (``notionalFloor <= notional < notionalCap``), so a notional exactly at a
+    boundary belongs to the higher bracket. None at or beyond the last cap: the exchange has no
+    bracket for such a position and refuses it (callers fail closed).
+    """
+    for bracket in brackets:
+        if notional < bracket.notional_cap:
+            return bracket
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +62,19 @@ class InstrumentRules:
         ``step_size`` that is <= ``qty``, never up, since rounding must not exceed a cap."""
         return floor_to_step(v.non_negative("qty", qty), self.step_size)
 
-    def max_leverage_for(self, notional: float) -> float:
-        """Exchange leverage ceiling for a position of ``notional`` USDT (brackets, else max_leverage)."""
-        for bracket in self.brackets:
-            if notional <= bracket.notional_cap:
-                return bracket.max_leverage
-        return self.brackets[-1].max_leverage if self.brackets else self.max_leverage
+    def max_leverage_for(self, notional: float) -> float | None:
+        """Exchange leverage ceiling (x) for a position of ``notional`` USDT: its bracket's (see
+        :func:`bracket_containing`), ``max_leverage`` when no brackets are known, and None at or
+        beyond the last bracket's cap (no leverage is allowed there)."""
+        if not self.brackets:
+            return self.max_leverage
+        bracket = bracket_containing(notional, self.brackets)
+        return None if bracket is None else bracket.max_leverage
+
+    @property
+    def top_notional_cap(self) -> float:
+        """Cap of the last leverage bracket, USDT (infinite when no brackets are known)."""
+        return self.brackets[-1].notional_cap if self.brackets else math.inf
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InstrumentRules:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskguard.model import validation as v
-from riskguard.model.enums import Side
+from riskguard.model.enums import Mode, Side
 from riskguard.model.errors import InputValidationError
 
+_MODES = {m.value: m for m in Mode}
 _SIDE_ALIASES = {"BUY": Side.BUY, "LONG": Side.BUY, "SELL": Side.SELL, "SHORT": Side.SELL}
 
 
@@ -21,6 +22,15 @@ def parse_side(field: str, value: object) -> Side:
     raise InputValidationError(field, "must be BUY or SELL", value)
 
 
+def parse_mode(field: str, value: object) -> Mode | None:
+    """Accept demo / paper / live (any case) or None (the posture's mode)."""
+    if value is None or isinstance(value, Mode):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _MODES:
+        return _MODES[value.strip().lower()]
+    raise InputValidationError(field, "must be demo, paper or live (or null for the posture's mode)", value)
+
+
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What a strategy wants to do; sizes in USDT notional (``notional``) or base quantity (``qty``).
@@ -28,6 +38,9 @@ class OrderIntent:
     Construction validates every field once (the boundary); the engine trusts it afterwards.
     ``price`` None means a market order priced at the mark. ``leverage`` is the requested
     leverage (x). ``confidence`` is in [0, 1]; ``expected_rr`` is reward/risk (R multiple).
+    ``mode`` is the execution mode the order will be placed in (demo, paper, live); None means
+    the posture's mode. Once the drawdown ladder switched the account to demo, only demo orders
+    may add risk.
     """
 
     intent_id: str
@@ -45,6 +58,7 @@ class OrderIntent:
     reduce_only: bool = False
     source: str | None = None
     ts_ms: int | None = None
+    mode: Mode | str | None = None
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -69,12 +83,13 @@ class OrderIntent:
             s(self, "source", v.identifier("source", self.source))
         if self.ts_ms is not None:
             s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
+        s(self, "mode", parse_mode("mode", self.mode))
 
     @classmethod
     def trusted(cls, intent_id: str, strategy: str, symbol: str, side: Side, notional: float, leverage: float,
                 price: float | None, stop_price: float | None, take_profit_price: float | None,
                 expected_rr: float | None, confidence: float | None, source: str | None,
-                ts_ms: int | None) -> OrderIntent:
+                ts_ms: int | None, mode: Mode | None = None) -> OrderIntent:
         """Build an intent from values riskguard already validated (a Signal's fields and finite,
         positive numbers it computed), without paying the boundary validation again.
 
@@ -97,12 +112,18 @@ class OrderIntent:
         put(intent, "reduce_only", False)
         put(intent, "source", source)
         put(intent, "ts_ms", ts_ms)
+        put(intent, "mode", mode)
         return intent
 
     @property
     def is_buy(self) -> bool:
         """True for BUY intents."""
         return self.side is Side.BUY
+
+    @property
+    def execution_mode(self) -> Mode | None:
+        """``mode`` as validated (None = the posture's mode)."""
+        return self.mode if isinstance(self.mode, Mode) else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the inverse of :meth:`from_dict`)."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskguard.model import validation as v
-from riskguard.model.enums import Side
-from riskguard.model.intent import parse_side
+from riskguard.model.enums import Mode, Side
+from riskguard.model.intent import parse_mode, parse_side
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,9 @@ class Signal:
     multiple for the regime; without either the engine uses the market snapshot's ATR, and
     without that the posture's default stop distance (flagged in the decision).
     ``leverage`` None means the symbol's posture cap. ``expected_rr`` is the reward/risk in R.
+    ``mode`` is the execution mode the order will be placed in (None = the posture's mode); a
+    signal for a mode other than the posture's is sized with that mode's cap
+    (``sizing.kelly.mode_caps``).
     """
 
     signal_id: str
@@ -33,6 +36,7 @@ class Signal:
     price: float | None = None
     source: str | None = None
     ts_ms: int | None = None
+    mode: Mode | str | None = None
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -48,6 +52,12 @@ class Signal:
             s(self, "source", v.identifier("source", self.source))
         if self.ts_ms is not None:
             s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
+        s(self, "mode", parse_mode("mode", self.mode))
+
+    @property
+    def execution_mode(self) -> Mode | None:
+        """``mode`` as validated (None = the posture's mode)."""
+        return self.mode if isinstance(self.mode, Mode) else None
 
     @property
     def is_buy(self) -> bool:

@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskguard.model import validation as v
+from riskguard.model.enums import MarginMode
 from riskguard.model.errors import InputValidationError
+
+_MARGIN_MODES = {m.value: m for m in MarginMode}
+
+
+def _margin_mode(value: object) -> MarginMode | None:
+    if value is None or isinstance(value, MarginMode):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _MARGIN_MODES:
+        return _MARGIN_MODES[value.strip().lower()]
+    raise InputValidationError("margin_mode", "must be isolated or cross (or null when unknown)", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,14 +25,20 @@ class AccountSnapshot:
     """Account equity at ``ts_ms``.
 
     ``nav`` is net asset value (wallet balance + unrealised PnL) in USDT.
-    ``available_balance`` is free margin in USDT when the exchange reports it.
+    ``available_balance`` is free margin in USDT when the exchange reports it (what a new order's
+    initial margin must fit in: the margin_insufficient gate).
     ``day_start_nav`` overrides the engine's own tracking of the UTC day's opening NAV.
+    ``wallet_balance`` is the (cross) wallet balance in USDT, without unrealised PnL; ``margin_mode``
+    is ``isolated`` or ``cross`` (None = unknown: liquidation is then judged as isolated, the closer
+    of the two). Both feed the liquidation_too_close gate.
     """
 
     nav: float
     ts_ms: int
     available_balance: float | None = None
     day_start_nav: float | None = None
+    wallet_balance: float | None = None
+    margin_mode: MarginMode | str | None = None
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -30,6 +47,14 @@ class AccountSnapshot:
         if self.available_balance is not None:
             s(self, "available_balance", v.non_negative("available_balance", self.available_balance))
         s(self, "day_start_nav", v.optional_positive("day_start_nav", self.day_start_nav))
+        if self.wallet_balance is not None:
+            s(self, "wallet_balance", v.non_negative("wallet_balance", self.wallet_balance))
+        s(self, "margin_mode", _margin_mode(self.margin_mode))
+
+    @property
+    def known_margin_mode(self) -> MarginMode | None:
+        """``margin_mode`` as validated (None = unknown)."""
+        return self.margin_mode if isinstance(self.margin_mode, MarginMode) else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

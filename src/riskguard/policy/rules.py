@@ -166,6 +166,28 @@ def policy_signature(inputs: PolicyInputs, rules: PolicyRules) -> tuple[object, 
                               inputs.ladder))
 
 
+def drawdown_haircut(step: DrawdownStep | None, drawdowns: Mapping[DrawdownWindow, float],
+                     ladder: LadderState) -> tuple[float, str]:
+    """The one drawdown haircut (multiplier in (0, 1]) and its note.
+
+    The policy's reached drawdown step and the ladder's ``reduce_size`` rung measure the same loss,
+    so the stronger of the two applies, never their product; and a drawdown shrinks size through
+    this multiplier only, not through the risk profile as well (REQUIREMENTS E: weekly 7 % -> reduce
+    size 50 %, once).
+    """
+    ladder_text = f"drawdown ladder ({', '.join(ladder.active)})"
+    if step is None or ladder.size_multiplier < step.multiplier:
+        if ladder.size_multiplier >= MAX_MULTIPLIER:
+            return MAX_MULTIPLIER, ""
+        also = "" if step is None else f"; the {step.window.value} drawdown step is covered by it"
+        return ladder.size_multiplier, f"{ladder_text} reducing size (x{ladder.size_multiplier:g}){also}"
+    note = (f"{step.window.value} drawdown {drawdowns[step.window]:.2%} reached {step.threshold_pct:.2%}, "
+            f"reducing risk (x{step.multiplier:g})")
+    if ladder.size_multiplier < MAX_MULTIPLIER:
+        note += f"; the {ladder_text} size reduction is covered by it"
+    return step.multiplier, note
+
+
 def compute_policy(inputs: PolicyInputs, rules: PolicyRules) -> TradingPolicy:
     """The TradingPolicy for one symbol. Every reduction appends its reason to ``notes``."""
     notes: list[str] = []
@@ -181,12 +203,11 @@ def compute_policy(inputs: PolicyInputs, rules: PolicyRules) -> TradingPolicy:
         notes.append(f"{detected}, reducing risk (x{multiplier:g})")
 
     reduced = regime in rules.reduced_profile_regimes
-    step = rules.drawdown_reduction(inputs.drawdowns)
-    if step is not None:
-        reduced = True
-        multiplier *= step.multiplier
-        notes.append(f"{step.window.value} drawdown {inputs.drawdowns[step.window]:.2%} reached "
-                     f"{step.threshold_pct:.2%}, reducing risk (x{step.multiplier:g})")
+    ladder = inputs.ladder
+    haircut, note = drawdown_haircut(rules.drawdown_reduction(inputs.drawdowns), inputs.drawdowns, ladder)
+    if haircut < MAX_MULTIPLIER:
+        multiplier *= haircut
+        notes.append(note)
 
     streak_multiplier = rules.streak_multiplier(inputs.losing_streak)
     if streak_multiplier < MAX_MULTIPLIER:
@@ -207,12 +228,6 @@ def compute_policy(inputs: PolicyInputs, rules: PolicyRules) -> TradingPolicy:
         notes.append(f"{inputs.symbol} performing poorly ({summary}), reducing risk "
                      f"(x{perf_rule.poor_multiplier:g})")
 
-    ladder = inputs.ladder
-    if ladder.size_multiplier < MAX_MULTIPLIER:
-        reduced = True
-        multiplier *= ladder.size_multiplier
-        notes.append(f"drawdown ladder ({', '.join(ladder.active)}) "
-                     f"reducing size (x{ladder.size_multiplier:g})")
 
     if multiplier < rules.min_multiplier:
         notes.append(f"risk multiplier {multiplier:.3g} floored at {rules.min_multiplier:g}")

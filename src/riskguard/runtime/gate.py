@@ -284,7 +284,7 @@ class RiskGate:
         return Reservation(reservation_id=_reservation_id(verdict), intent_id=intent.intent_id,
                            strategy=intent.strategy, symbol=intent.symbol, side=intent.side,  # type: ignore[arg-type]
                            notional=float(notional), risk_usdt=float(notional) * fraction,
-                           opens_new=verdict.opens_new, expires_ms=now + self._ttl_ms)
+                           opens_new=verdict.opens_new, expires_ms=now + self._ttl_ms, leverage=intent.leverage)
 
     def _reservation_row(self, intent: OrderIntent, verdict: Verdict, reservation: Reservation, now: int,
                          version: int) -> tuple[Any, ...]:

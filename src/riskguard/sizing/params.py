@@ -7,7 +7,7 @@ from the posture's ``exits`` section, compiled into the ``ExitRules`` held here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +103,12 @@ class SizingParams:
         default_factory=dict, compare=False, repr=False, hash=False)
     """Memo of risk breakdowns by their inputs: they are immutable and the inputs mostly discrete
     (bands, regimes, profiles), so repeated orders reuse one object instead of rebuilding it."""
+
+    def with_risk_ceiling(self, max_risk_pct: float) -> SizingParams:
+        """These parameters with another ceiling on the final risk (fraction of NAV), e.g. an
+        execution mode's cap; the floor follows it down if it would lie above it."""
+        return replace(self, max_risk_pct=max_risk_pct, min_risk_pct=min(self.min_risk_pct, max_risk_pct),
+                       risk_cache={})
 
     @classmethod
     def from_posture(cls, posture: Posture) -> SizingParams:

@@ -20,15 +20,16 @@ __all__ = ["QtyResult", "exchange_leverage_notional_cap", "floor_to_step", "frac
 
 
 def exchange_leverage_notional_cap(rules: InstrumentRules, leverage: float) -> float:
-    """Largest notional (USDT) the exchange accepts at ``leverage``: the cap of the last leverage
-    bracket that still allows it; 0.0 if none does."""
+    """Largest notional (USDT) the exchange accepts at ``leverage``: just below the cap of the last
+    leverage bracket that still allows it (caps are exclusive: a notional at the cap is in the next
+    bracket); 0.0 if none does."""
     if not rules.brackets:
         return math.inf if leverage <= rules.max_leverage else 0.0
     cap = 0.0
     for bracket in rules.brackets:
         if bracket.max_leverage >= leverage:
             cap = bracket.notional_cap
-    return cap
+    return math.nextafter(cap, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
