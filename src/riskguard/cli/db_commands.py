@@ -17,6 +17,8 @@ from riskguard.cli.output import ExitCode
 from riskguard.ledger.database import DEFAULT_DB_URL, ENV_DB_URL, normalise_url, redact
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
 from riskguard.ledger.ledger import DecisionRecord, Ledger
+from riskguard.ledger.marks import DEFAULT_MAX_CLOCK_SKEW_MS
+from riskguard.ledger.repair import repair_future_marks
 from riskguard.ledger.replay import replay_record
 from riskguard.model.errors import InputValidationError
 
@@ -72,7 +74,10 @@ def _ledger(db_url: str | None, account: str = "default", *, must_exist: bool = 
 def _time(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    try:
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except (ValueError, OverflowError, OSError):  # a stored time beyond year 9999 (see db repair-marks)
+        return f"{ms} ms (out of range)"
 
 
 def _summary(record: DecisionRecord) -> dict[str, Any]:
@@ -126,6 +131,47 @@ def state(
     for key, value in data.items():
         table.add_row(key, output.cell(value))
     output.stdout().print(table)
+
+
+@db_app.command("repair-marks", epilog="Examples: riskguard db repair-marks --dry-run; riskguard db repair-marks "
+                                       "--reason 'bot clock ran 1 h fast' --actor alice\n\n"
+                                       "Exit codes: 0 repaired or nothing to repair, 1 a dry run found marks to "
+                                       "repair, 2 bad input.")
+def repair_marks(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the event).")]
+    = "NAV marks dated in the future",
+    max_skew_s: Annotated[float, typer.Option(
+        "--max-skew-s", min=0.0, max=3_600.0,
+        help="Marks dated more than this many seconds after this host's clock are superseded (the posture's "
+             "account.max_clock_skew_s).")] = DEFAULT_MAX_CLOCK_SKEW_MS / 1000.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would change.")] = False,
+    actor: Annotated[str, typer.Option("--actor", help="Who is repairing (recorded in the event).")]
+    = os.environ.get("USER", "cli"),
+    account: AccountOption = "default",
+    db_url: DbUrlOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Supersede NAV marks dated in the future (a fast clock, or microseconds sent as ms), which make
+    every later, correct mark look older and be ignored. Nothing is deleted: the marks are labelled
+    `superseded`, the account goes back to its newest mark that is not in the future, and one
+    `nav_marks_superseded` event records actor, reason and every mark as it was."""
+    with _ledger(db_url, account) as ledger:
+        result = repair_future_marks(ledger, actor=actor, reason=reason, max_clock_skew_ms=max_skew_s * 1000.0,
+                                     dry_run=dry_run)
+    if json:
+        output.echo_json(result.to_dict())
+    else:
+        console = output.stdout()
+        if not result.needed:
+            console.print(f"account {result.account_id}: no NAV mark is dated after {_time(result.limit_ms)} UTC; "
+                          "nothing to repair", markup=False, soft_wrap=True)
+        else:
+            verb = "would supersede" if dry_run else "superseded"
+            console.print(f"account {result.account_id}: {verb} {len(result.superseded)} NAV mark(s) dated after "
+                          f"{_time(result.limit_ms)} UTC; current mark {result.account_before['nav_ts_ms']} -> "
+                          f"{result.account_after['nav_ts_ms']}", markup=False, soft_wrap=True)
+    if dry_run and result.needed:
+        raise typer.Exit(int(ExitCode.NEGATIVE))
 
 
 @decisions_app.command("list", epilog="Example: riskguard decisions list --vetoed --symbol BTCUSDT --limit 20")

@@ -20,6 +20,8 @@ from riskguard.config.field_types import (
 
 Leverage = Annotated[float, Field(ge=1, le=125, allow_inf_nan=False)]
 SoftFailures = Annotated[int, Field(ge=0, le=20)]
+ClockSkew = Annotated[float, Field(ge=0, le=3_600, allow_inf_nan=False)]
+"""Tolerated clock skew between hosts, seconds: 0 (none) up to an hour."""
 
 
 def gated(default: Any, gate: str, text: str, **kwargs: Any) -> Any:
@@ -40,6 +42,10 @@ class Section(BaseModel):
 class AccountSection(Section):
     nav_max_age_s: Seconds = gated(30.0, "nav_stale", "Oldest NAV snapshot accepted, seconds.")
     market_max_age_s: Seconds = gated(10.0, "market_data_stale", "Oldest mark/top-of-book accepted, seconds.")
+    max_clock_skew_s: ClockSkew = gated(
+        5.0, "nav_stale",
+        "How far in the future (seconds, by this host's clock) a NAV mark may be dated: within it the mark "
+        "counts as fresh (age 0); the ledger refuses a mark dated further ahead, and the gate vetoes one.")
 
 
 class TradeSection(Section):

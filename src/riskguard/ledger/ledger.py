@@ -33,6 +33,7 @@ from riskguard.ledger.bookchain import resolve_book
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
 from riskguard.ledger.encoding import dumps as _dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
+from riskguard.ledger.marks import DEFAULT_MAX_CLOCK_SKEW_MS, refuse_future_mark
 from riskguard.ledger.migrate import current_revision, head_revision, upgrade
 from riskguard.ledger.state import BookState
 from riskguard.ledger.walcheckpoint import WalCheckpointer
@@ -69,8 +70,15 @@ class AccountRow:
         """The latest NAV mark as the engine takes it (``day_start_nav`` carries the day's high)."""
         if self.nav is None or self.nav_ts_ms is None:
             return None
-        return AccountSnapshot(nav=self.nav, ts_ms=self.nav_ts_ms, available_balance=self.available_balance,
-                               day_start_nav=self.day_high_nav)
+        try:
+            return AccountSnapshot(nav=self.nav, ts_ms=self.nav_ts_ms, available_balance=self.available_balance,
+                                   day_start_nav=self.day_high_nav)
+        except InputValidationError as exc:
+            # A mark stored before timestamps were range-checked (e.g. microseconds as ms): no NAV
+            # (every new risk is vetoed nav_stale) until an operator runs `riskguard db repair-marks`.
+            log.error("account %s: stored NAV mark unusable (%s); run `riskguard db repair-marks`",
+                      self.account_id, exc)
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,9 +382,15 @@ class Ledger:
                         {"from": current.trading_state.value, "to": new_state.value, "reason": reason})
             return self.lock_account(conn)
 
-    def mark_nav(self, snapshot: AccountSnapshot, *, actor: str, source: str = "exchange") -> bool:
+    def mark_nav(self, snapshot: AccountSnapshot, *, actor: str, source: str = "exchange",
+                 now_ms: int | None = None, max_clock_skew_ms: float = DEFAULT_MAX_CLOCK_SKEW_MS) -> bool:
         """Store a NAV mark every process will use; a mark older than the stored one is ignored
-        (returns False). Tracks the UTC day's NAV high for the drawdown gate."""
+        (returns False). Tracks the UTC day's NAV high for the drawdown gate.
+
+        A mark dated more than ``max_clock_skew_ms`` after ``now_ms`` (default: the wall clock) is
+        refused with InputValidationError: stored, it would make every later, correct mark look
+        older and be ignored (the posture's ``account.max_clock_skew_s``)."""
+        refuse_future_mark(snapshot.ts_ms, wall_clock_ms() if now_ms is None else now_ms, max_clock_skew_ms)
         with self.transaction() as conn:
             current = self.lock_account(conn)
             if current.nav_ts_ms is not None and snapshot.ts_ms < current.nav_ts_ms:

@@ -46,14 +46,29 @@ def fraction(field: str, value: object) -> float:
     return result
 
 
+EPOCH_MS_MAX = 4_102_444_800_000
+"""2100-01-01 00:00 UTC in epoch ms: the first instant riskguard refuses as a timestamp. A clock in
+microseconds (about 1.7e15 today) or nanoseconds lands far beyond it, so a unit mistake is caught at
+the boundary instead of dating a NAV mark in the year 56,555."""
+
+
 def timestamp_ms(field: str, value: object) -> int:
-    """A non-negative integer epoch-millisecond timestamp."""
+    """An epoch-millisecond timestamp in [1970-01-01, 2100-01-01): an int, or a float with an
+    integral value (``1.7e12``); anything else is refused naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputValidationError(field, "must be epoch milliseconds (a number)", value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputValidationError(field, "must be finite", value)
+        raise InputValidationError(field, "must be epoch milliseconds (an integer)", value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputValidationError(field, "must be finite epoch milliseconds", value)
+        if not value.is_integer():
+            raise InputValidationError(field, "must be whole epoch milliseconds (no fraction)", value)
     if value < 0:
-        raise InputValidationError(field, "must be >= 0", value)
+        raise InputValidationError(field, "must be epoch milliseconds >= 0 (1970-01-01)", value)
+    if value >= EPOCH_MS_MAX:
+        unit = (" (this looks like microseconds or nanoseconds: divide by 1,000 or 1,000,000)"
+                if value >= EPOCH_MS_MAX * 100 else "")
+        raise InputValidationError(field, f"must be epoch milliseconds before 2100-01-01 ({EPOCH_MS_MAX}){unit}",
+                                   value)
     return int(value)
 
 
