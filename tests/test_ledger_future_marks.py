@@ -105,3 +105,12 @@ def test_db_repair_marks_command_repairs_and_reports_as_json(tmp_path: Path) -> 
     assert json.loads(done.stdout)["account_after"]["nav_ts_ms"] == T0
     again = runner.invoke(app, ["db", "repair-marks", "--db-url", url])
     assert again.exit_code == 0 and "nothing to repair" in again.stdout
+
+
+def test_a_mark_dated_ahead_within_the_tolerance_does_not_block_reserve_with_nav_stale(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock, nav=None)
+    gate.mark_nav(AccountSnapshot(nav=4_400.0, ts_ms=clock() + 4_000))  # this host's clock is 4 s behind
+    veto, detail, reservation_id = gate.reserve(buy("skewed"))
+    assert not veto, detail["reasons"]
+    assert detail["nav_fresh"] and reservation_id is not None

@@ -285,12 +285,15 @@ class RiskEngine:
 
         account = self.account
         exposure = book.symbols.get(symbol)
+        nav_age = float(now_ms - account.ts_ms) if account is not None else None
+        if nav_age is not None and -limits.max_clock_skew_ms <= nav_age < 0.0:
+            nav_age = 0.0  # dated ahead within the tolerated clock skew: fresh, not "in the future"
         return GateContext(
             intent, limits, book, now_ms, market, rules,
             limits.symbols.get(symbol, limits.default_symbol),
             limits.strategies.get(intent.strategy, limits.default_strategy),
             account.nav if account is not None else None,
-            float(now_ms - account.ts_ms) if account is not None else None,
+            nav_age,
             self.daily_drawdown,
             self._trading_state,
             price, notional, qty, sized_qty, sized_notional, risk_fraction, risk_estimated,
