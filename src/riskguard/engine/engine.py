@@ -35,6 +35,7 @@ from riskguard.model.position import Position
 from riskguard.model.rounding import floor_to_step
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.model.validation import EPOCH_MS_MAX, timestamp_ms
 from riskguard.policy.flags import PolicyViews
 from riskguard.policy.ladder import LadderEvent
 from riskguard.policy.policy_engine import PolicyEngine
@@ -330,15 +331,18 @@ class RiskEngine:
         self._policy_details[views.policy.symbol] = (views, rendered)
         return rendered
 
-    def check_order(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
+    def check_order(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
                     commit: bool = True) -> tuple[bool, Detail]:
         """Decide on an intent (or size and decide on a signal). Returns ``(veto, detail)``: veto True
         means blocked.
 
         With ``commit`` (the default) an approval is recorded: its id for duplicate detection, the
         order-rate window, and for risk-adding intents the cooldown clock and daily trade count.
+        ``now_ms`` (epoch ms, default the engine's clock) may be an integral float; anything else
+        raises InputValidationError naming ``now_ms``.
         """
-        now = self.clock() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else (
+            now_ms if type(now_ms) is int and 0 <= now_ms < EPOCH_MS_MAX else timestamp_ms("now_ms", now_ms))
         sized: SizedSignal | None = None
         if isinstance(intent, Signal):
             views = self.policy.views_for(intent.symbol)
@@ -418,7 +422,7 @@ class RiskEngine:
         return size_signal(signal, limits=self.limits, params=self.sizing_params, views=views, nav=nav,
                            price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
 
-    def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
+    def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
                    commit: bool = False) -> tuple[bool, Detail]:
         """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
         veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)
