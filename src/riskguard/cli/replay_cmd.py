@@ -170,6 +170,7 @@ def replay(
     touches stop and target), with fees and funding. Writes report.json, report.html and PNGs.
     """
     with output.bad_input_exits():
+        output.require_writable_dir(out)
         chosen = resolve_posture(preset_name, posture)
         market = _market(data, synthetic, symbols, start, end)
         file_signals = load_signals(signals) if signals is not None else []
@@ -209,6 +210,7 @@ def calibrate(
     with output.bad_input_exits():
         if workers < 1:
             raise InputFileError("--workers", "must be >= 1")
+        output.require_writable_dir(out)
         points = load_grid(grid)
         market = _market(data, synthetic, symbols, start, end)
         file_signals = load_signals(signals) if signals is not None else []
@@ -250,6 +252,7 @@ def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture
     posture's allowed symbols. Writes the report into ``out_dir``; returns the exit code (0, or 2
     after a one-line error on stderr)."""
     try:
+        output.require_writable_dir(out_dir)
         posture = posture or preset("moderate")
         if data is None:
             market = synthetic_market()

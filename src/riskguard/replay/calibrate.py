@@ -62,7 +62,7 @@ def _posture_data(ref: str, folder: Path, field: str) -> tuple[str, dict[str, An
         raise InputValidationError(field, f"neither a preset ({', '.join(PRESETS)}) nor a posture file", ref)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputValidationError(field, f"{path} is not readable YAML: {exc}", ref) from None
     if not isinstance(data, dict):
         raise InputValidationError(field, f"{path} must hold a mapping", ref)
@@ -95,7 +95,7 @@ def load_grid(path: Path | str) -> list[GridPoint]:
         raise InputValidationError(str(file), "no such grid file", None)
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputValidationError(str(file), f"not readable YAML: {exc}", None) from None
     if not isinstance(raw, dict):
         raise InputValidationError(str(file), "must be a mapping with base / postures / grid", None)
