@@ -30,7 +30,7 @@ def _ledger_with_decisions(tmp_path: Path) -> tuple[str, list[str]]:
 
 
 def test_db_upgrade_creates_the_schema_and_reports_the_revision(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["db", "upgrade", "--db-url", str(tmp_path / "new.db"), "--json"])
+    result = runner.invoke(app, ["db", "upgrade", "--db-url", f"sqlite:///{tmp_path / 'new.db'}", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["revision"] == head_revision()
 
@@ -98,7 +98,7 @@ def test_unknown_decision_exits_1_with_one_line(tmp_path: Path) -> None:
 
 
 def test_missing_sqlite_ledger_exits_2_pointing_at_db_upgrade(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["decisions", "list", "--db-url", str(tmp_path / "absent.db")])
+    result = runner.invoke(app, ["decisions", "list", "--db-url", f"sqlite:///{tmp_path / 'absent.db'}"])
     assert result.exit_code == 2
     assert "riskguard db upgrade" in result.output
     assert not (tmp_path / "absent.db").exists()

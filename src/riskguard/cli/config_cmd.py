@@ -65,7 +65,8 @@ def init(
         except OSError as exc:
             raise InputFileError(str(path), f"cannot write: {exc}") from None
         posture = load_config(path, environ={})
-    output.stdout().print(f"wrote {path} (preset {preset_name}, config_hash {config_hash(posture)})")
+    output.stdout().print(f"wrote {path} (preset {preset_name}, config_hash {config_hash(posture)})", markup=False,
+                          soft_wrap=True)
 
 
 def _preset_text(name: str) -> str:
@@ -150,7 +151,8 @@ def diff(
                           "right": {"source": right, "config_hash": config_hash(b)},
                           "changes": [{"path": c.path, "left": c.left, "right": c.right} for c in changes]})
     elif not changes:
-        output.stdout().print(f"identical: {left} and {right} (config_hash {config_hash(a)})")
+        output.stdout().print(f"identical: {left} and {right} (config_hash {config_hash(a)})", markup=False,
+                              soft_wrap=True)
     else:
         table = Table(title=f"{len(changes)} settings differ", title_justify="left")
         table.add_column("setting", overflow="fold")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskguard.cli import output
@@ -23,8 +24,8 @@ from riskguard.ledger.replay import replay_record
 from riskguard.model.errors import InputValidationError
 
 DbUrlOption = Annotated[str | None, typer.Option(
-    "--db-url", help=f"Ledger database: a SQLAlchemy URL or an SQLite file path. Default ${ENV_DB_URL} or "
-                     f"{DEFAULT_DB_URL}.", show_default=False)]
+    "--db-url", help=f"Ledger database URL: sqlite:///PATH or postgresql+psycopg://user@host/db. "
+                     f"Default ${ENV_DB_URL} or {DEFAULT_DB_URL}.", show_default=False)]
 AccountOption = Annotated[str, typer.Option("--account", help="Ledger account id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -44,7 +45,14 @@ decisions_app = typer.Typer(
 
 
 def _url(db_url: str | None) -> str:
-    return db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    """The ledger URL from --db-url, $RISKGUARD_DB_URL or the default. A value that is not a URL is
+    refused (exit 2) rather than taken as an SQLite file name, so a typo never creates a stray file."""
+    url = db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    if "://" not in url:
+        source = "--db-url" if db_url else ENV_DB_URL
+        output.fail(f"{source}: {url} is not a database URL; write sqlite:///{url} for an SQLite file or "
+                    "postgresql+psycopg://user@host/db for PostgreSQL")
+    return url
 
 
 @contextmanager
@@ -99,7 +107,7 @@ def upgrade(db_url: DbUrlOption = None, json: JsonOption = False) -> None:
     if json:
         output.echo_json({"db_url": redact(_url(db_url)), "revision": revision})
     else:
-        output.stdout().print(f"ledger {redact(_url(db_url))} is at revision {revision}")
+        output.stdout().print(f"ledger {redact(_url(db_url))} is at revision {revision}", markup=False, soft_wrap=True)
 
 
 @db_app.command(epilog="Examples: riskguard db state; riskguard db state --set HALTED --reason 'exchange outage' "
@@ -243,7 +251,8 @@ def explain(
                                    "reservations": book.get("reservations", [])}})
         return
     console = output.stdout()
-    console.print(f"{output.styled_verdict(detail)} {record.intent_id} {record.strategy} {record.symbol} at "
+    console.print(f"{output.styled_verdict(detail)} {escape(record.intent_id)} {escape(record.strategy)} "
+                  f"{record.symbol} at "
                   f"{_time(record.ts_ms)} UTC, posture {detail.get('posture')} ({record.config_hash}), "
                   f"{len(book.get('positions', []))} positions and {len(book.get('reservations', []))} "
                   "reservations in the book")

@@ -15,8 +15,8 @@ import typer
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from riskguard.config.errors import PostureError
 from riskguard.model.errors import InputValidationError, RiskguardError
@@ -45,18 +45,29 @@ class InputFileError(RiskguardError):
 
 def stdout() -> Console:
     """A console on stdout, created per call so that COLUMNS and test capture are honoured."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 def stderr() -> Console:
     """A console on stderr for errors and logs."""
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    print_error(message)
     raise typer.Exit(int(code))
+
+
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, one line: the message exactly as given (file names, fields and
+    values may hold ``[...]`` or ``:name:``, which Rich would take for markup or an emoji)."""
+    stderr().print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True, highlight=False)
+
+
+def plain(text: str) -> Text:
+    """``text`` for a Rich console or table cell, shown as given (no markup, no emoji codes)."""
+    return Text(text)
 
 
 def posture_error_line(exc: PostureError) -> str:

@@ -17,7 +17,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -96,7 +95,7 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
     if not enabled:
         yield None
         return
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -142,7 +141,7 @@ def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
         return
     console = output.stdout()
     print_summary(result, summary, console)
-    console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})")
+    console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})", markup=False, soft_wrap=True)
 
 
 def replay(
@@ -231,7 +230,7 @@ def calibrate(
     console = output.stdout()
     if market.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/]")
-    console.print(market.description)
+    console.print(market.description, markup=False)
     table = Table(title="postures", title_justify="left")
     for name, justify in (("#", "right"), ("posture", "left"), ("return", "right"), ("max DD", "right"),
                           ("Sharpe", "right"), ("pass rate", "right"), ("trades", "right"),
@@ -243,7 +242,7 @@ def calibrate(
                       f"{row['sharpe']:.2f}", "-" if rate is None else f"{rate * 100:.1f} %", str(row["trades"]),
                       row["binding_gate"] or "-")
     console.print(table)
-    console.print(f"written: {out / 'calibrate.json'}, {out / 'calibrate.png'}")
+    console.print(f"written: {out / 'calibrate.json'}, {out / 'calibrate.png'}", markup=False, soft_wrap=True)
 
 
 def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture: Posture | None = None) -> int:
@@ -264,10 +263,10 @@ def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture
         with _quiet_decision_logs(), _progress("demo replay", not json_output) as progress:
             result = run_replay(posture, market, strategies=strategies, progress=progress)
     except (InputValidationError, InputFileError) as exc:
-        output.stderr().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        output.print_error(str(exc))
         return int(ExitCode.BAD_INPUT)
     except PostureError as exc:
-        output.stderr().print(f"error: {output.posture_error_line(exc)}", soft_wrap=True, highlight=False)
+        output.print_error(output.posture_error_line(exc))
         return int(ExitCode.BAD_INPUT)
     _finish(result, out_dir, json_output)
     return int(ExitCode.OK)

@@ -124,9 +124,7 @@ def _build(prefix: str, data: object, fields: tuple[str, ...], required: tuple[s
 
 def nested(prefix: str, exc: InputValidationError) -> InputValidationError:
     """``exc`` with its field prefixed by where it sits in the file (``bid`` -> ``markets[1].bid``)."""
-    # str(exc) is "<field>: <message> (got <value>)"; the message is not kept separately.
-    message = str(exc)[len(exc.field) + 2:].rsplit(" (got ", 1)[0]
-    return InputValidationError(f"{prefix}.{exc.field}", message, exc.value)
+    return InputValidationError(f"{prefix}.{exc.field}", exc.message, exc.value)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:

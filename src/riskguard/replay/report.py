@@ -106,14 +106,15 @@ def _pct(value: float | None) -> str:
 
 def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
     """Rich tables: headline numbers, vetoes by reason, resizes by binding gate."""
+    from rich.markup import escape
     from rich.table import Table
 
     if result.market.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/]")
-    console.print(f"[bold]riskguard replay[/]  posture [bold]{result.posture_name}[/] config_hash "
+    console.print(f"[bold]riskguard replay[/]  posture [bold]{escape(result.posture_name)}[/] config_hash "
                   f"{result.config_hash}  strategies {', '.join(result.strategies)}  "
                   f"ledger {'on' if result.ledger_in_loop else 'off'}")
-    console.print(result.market.description)
+    console.print(result.market.description, markup=False)
     head = Table(title="summary", title_justify="left")
     head.add_column("metric")
     head.add_column("value", justify="right")
