@@ -124,3 +124,21 @@ def test_db_state_set_without_reason_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "HALTED"])
     assert result.exit_code == 2
     assert "--reason" in result.output
+
+
+def test_db_state_set_halted_works_on_a_fresh_ledger_before_any_bot_ran(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "HALTED", "--reason", "not yet",
+                                 "--actor", "ops", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["trading_state"] == "HALTED"
+    gate = make_gate(url)  # the first bot starts: it finds the account halted
+    veto, detail, _ = gate.reserve(buy("first"))
+    assert veto and detail["reasons"] == ["trading_halted"]
+
+
+def test_db_state_set_to_an_unknown_state_is_refused_before_creating_anything(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "SIDEWAYS", "--reason", "r"])
+    assert result.exit_code == 2 and "ACTIVE, REDUCING, HALTED" in result.stderr
+    assert not (tmp_path / "fresh.db").exists()

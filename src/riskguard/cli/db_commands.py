@@ -21,6 +21,7 @@ from riskguard.ledger.ledger import DecisionRecord, Ledger
 from riskguard.ledger.marks import DEFAULT_MAX_CLOCK_SKEW_MS
 from riskguard.ledger.repair import repair_future_marks
 from riskguard.ledger.replay import replay_record
+from riskguard.model.enums import Mode, TradingState
 from riskguard.model.errors import InputValidationError
 
 DbUrlOption = Annotated[str | None, typer.Option(
@@ -123,11 +124,20 @@ def state(
     db_url: DbUrlOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show the account's trading state, or change it (an event with actor, time and reason)."""
+    """Show the account's trading state, or change it (an event with actor, time and reason).
+
+    --set works on a fresh ledger too: it creates the schema and the account as needed, so an
+    operator can halt an account before any bot has run (the bots then start HALTED)."""
     if set_to is not None and not reason:
         output.fail("--reason is required with --set")
-    with _ledger(db_url, account) as ledger:
-        row = (ledger.set_trading_state(set_to, reason or "", actor=actor) if set_to is not None
+    if set_to is not None and set_to.strip().upper() not in TradingState.__members__:
+        output.fail(f"--set: {set_to} is not a trading state; choose one of {', '.join(TradingState.__members__)}")
+    with _ledger(db_url, account, must_exist=set_to is None) as ledger:
+        if set_to is not None:
+            if not ledger.schema_is_current():
+                ledger.upgrade()
+            ledger.ensure_account(Mode.LIVE.value, actor=actor)
+        row = (ledger.set_trading_state(set_to.strip(), reason or "", actor=actor) if set_to is not None
                else ledger.account())
     data = {"account": row.account_id, "trading_state": row.trading_state.value, "reason": row.state_reason,
             "actor": row.state_actor, "ts_ms": row.state_ts_ms, "time_utc": _time(row.state_ts_ms),
