@@ -52,6 +52,7 @@ def init(
     preset_name: Annotated[str, typer.Option("--preset", help=f"Starting point: {', '.join(PRESETS)}.")]
     = DEFAULT_PRESET,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a commented posture YAML, copied from a shipped preset, to edit and load with --posture."""
     with output.bad_input_exits():
@@ -65,6 +66,9 @@ def init(
         except OSError as exc:
             raise InputFileError(str(path), f"cannot write: {exc}") from None
         posture = load_config(path, environ={})
+    if as_json:
+        output.echo_json({"path": str(path), "preset": preset_name, "config_hash": config_hash(posture)})
+        return
     output.stdout().print(f"wrote {path} (preset {preset_name}, config_hash {config_hash(posture)})", markup=False,
                           soft_wrap=True)
 

@@ -9,6 +9,7 @@ from riskguard.cli.output import InputFileError
 from riskguard.cli.state import read_json
 from riskguard.config.loader import PRESETS, load_config, preset
 from riskguard.config.schema import Posture
+from riskguard.examples import EXAMPLE_PREFIX, example_names, example_path
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
 
@@ -17,9 +18,14 @@ DEFAULT_PRESET = "moderate"
 
 
 def posture_from_ref(ref: str) -> Posture:
-    """``preset:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
+    """``preset:NAME``, ``example:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
     if ref.startswith(PRESET_PREFIX):
         return preset(ref[len(PRESET_PREFIX):], os.environ)
+    if ref.startswith(EXAMPLE_PREFIX):
+        try:
+            return load_config(example_path(ref))
+        except KeyError:
+            raise InputFileError(ref, f"no such example; choose one of {', '.join(example_names())}") from None
     return load_config(Path(ref))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -46,7 +46,7 @@ REPLAY_EPILOG = (
     "Exit codes: 0 done, 2 bad input."
 )
 CALIBRATE_EPILOG = (
-    "Example: riskguard calibrate --grid src/riskguard/examples/calibrate_grid.yaml "
+    "Example: riskguard calibrate --grid example:calibrate_grid "
     "--data ../shared/data/freqtrade-testdata --symbols BTCUSDT,ETHUSDT --leverage 3 --workers 2\n\n"
     "Exit codes: 0 done, 2 bad input."
 )
@@ -71,6 +71,8 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Directory for repo
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")]
 LedgerOption = Annotated[bool, typer.Option(
     "--ledger/--no-ledger", help="Keep the real ledger (temporary SQLite) in the loop.")]
+TimeframeOption = Annotated[str, typer.Option(
+    "--timeframe", help="Candle timeframe of the --data files to read (freqtrade names, e.g. 1h, 5m).")]
 StartOption = Annotated[str | None, typer.Option("--start", help="First bar (UTC date).", show_default=False)]
 EndOption = Annotated[str | None, typer.Option("--end", help="End, exclusive (UTC date).", show_default=False)]
 TakerOption = Annotated[float, typer.Option("--taker-bps", help="Taker fee, basis points of notional.")]
@@ -118,11 +120,17 @@ def _date_ms(field: str, value: str | None) -> int | None:
 
 
 def _market(data: list[Path] | None, synthetic: bool, symbols: str | None, start: str | None,
-            end: str | None) -> MarketData:
+            end: str | None, default_symbols: Sequence[str], timeframe: str = "1h") -> MarketData:
+    """The candles to replay. From --data, only the files of the requested symbols (default: the
+    posture's allowed symbols) and timeframe are read: a stray file in a data directory (another
+    symbol, another year) never joins the replay and stretches its period."""
     if data and synthetic:
         raise InputFileError("--data/--synthetic", "give one of them, not both")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()] if symbols else None
-    market = load_market(data, symbols=wanted) if data else synthetic_market(symbols=wanted)
+    if data:
+        market = load_market(data, symbols=wanted or sorted(set(default_symbols)), timeframe=timeframe)
+    else:
+        market = synthetic_market(symbols=wanted)
     start_ms, end_ms = _date_ms("--start", start), _date_ms("--end", end)
     if start_ms is not None or end_ms is not None:
         market = market.window(start_ms, end_ms)
@@ -154,6 +162,7 @@ def replay(
     signals: SignalsOption = None,
     leverage: LeverageOption = None,
     nav: NavOption = 4_400.0,
+    timeframe: TimeframeOption = "1h",
     start: StartOption = None,
     end: EndOption = None,
     out: OutOption = DEFAULT_OUT,
@@ -171,7 +180,7 @@ def replay(
     with output.bad_input_exits():
         output.require_writable_dir(out)
         chosen = resolve_posture(preset_name, posture)
-        market = _market(data, synthetic, symbols, start, end)
+        market = _market(data, synthetic, symbols, start, end, chosen.allowed_symbols, timeframe)
         file_signals = load_signals(signals) if signals is not None else []
         names = strategy or ([] if signals is not None else list(DEFAULT_STRATEGIES))
         strategies = [strategy_by_name(n, leverage=leverage) for n in names]
@@ -191,6 +200,7 @@ def calibrate(
     signals: SignalsOption = None,
     leverage: LeverageOption = None,
     nav: NavOption = 4_400.0,
+    timeframe: TimeframeOption = "1h",
     start: StartOption = None,
     end: EndOption = None,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Parallel processes.")] = max(
@@ -211,7 +221,8 @@ def calibrate(
             raise InputFileError("--workers", "must be >= 1")
         output.require_writable_dir(out)
         points = load_grid(grid)
-        market = _market(data, synthetic, symbols, start, end)
+        allowed = {s for p in points for s in p.data.get("allowed_symbols", [])}
+        market = _market(data, synthetic, symbols, start, end, sorted(allowed), timeframe)
         file_signals = load_signals(signals) if signals is not None else []
         names = strategy or ([] if signals is not None else list(DEFAULT_STRATEGIES))
         for n in names:
@@ -238,7 +249,8 @@ def calibrate(
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for i, row in enumerate(rows, start=1):
         rate = row["pass_rate"]
-        table.add_row(str(i), row["label"], f"{row['total_return'] * 100:.2f} %", f"{row['max_drawdown'] * 100:.2f} %",
+        table.add_row(str(i), output.plain(row["label"]), f"{row['total_return'] * 100:.2f} %",
+                      f"{row['max_drawdown'] * 100:.2f} %",
                       f"{row['sharpe']:.2f}", "-" if rate is None else f"{rate * 100:.1f} %", str(row["trades"]),
                       row["binding_gate"] or "-")
     console.print(table)
@@ -256,9 +268,7 @@ def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture
         if data is None:
             market = synthetic_market()
         else:
-            loaded = load_market([data])
-            allowed = [s for s in loaded.symbols if s in posture.allowed_symbols]
-            market = loaded.select(allowed) if allowed else loaded
+            market = load_market([data], symbols=sorted(set(posture.allowed_symbols)))
         strategies = [strategy_by_name(n) for n in DEFAULT_STRATEGIES]
         with _quiet_decision_logs(), _progress("demo replay", not json_output) as progress:
             result = run_replay(posture, market, strategies=strategies, progress=progress)

@@ -27,14 +27,13 @@ from typing import Any, TypeVar
 
 from riskguard.cli.output import InputFileError
 from riskguard.engine.engine import RiskEngine, wall_clock_ms
-from riskguard.examples import EXAMPLES, read_example
+from riskguard.examples import EXAMPLE_PREFIX, example_names, read_example
 from riskguard.model import validation as v
 from riskguard.model.enums import TradingState
 from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
-EXAMPLE_PREFIX = "example:"
 _ROOT_KEYS = ("now_ms", "trading_state", "description", "account", "markets", "positions")
 _ACCOUNT_FIELDS = AccountSnapshot.__slots__
 _MARKET_FIELDS = MarketSnapshot.__slots__
@@ -89,7 +88,7 @@ def read_json(ref: str) -> tuple[str, Any]:
         try:
             text = read_example(name)
         except KeyError:
-            raise InputFileError(ref, f"no such example; choose one of {', '.join(EXAMPLES)}") from None
+            raise InputFileError(ref, f"no such example; choose one of {', '.join(example_names())}") from None
     else:
         path = Path(ref)
         if not path.is_file():
