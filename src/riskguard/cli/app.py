@@ -28,7 +28,8 @@ app = typer.Typer(
          "Decide on order intents against a risk posture (check), probe what a screener would emit "
          "(probe), manage postures (config), see the policy (status), replay signals over candles "
          "(replay, calibrate, demo) and work with the shared ledger (db, decisions).\n\n"
-         "Try: riskguard demo\n\n"
+         "Example: riskguard demo (then: riskguard check --state example:state_moderate --intent "
+         "example:intent_btc)\n\n"
          "Exit codes: 0 approved / would emit / valid, 1 vetoed / nothing would emit / differs, 2 bad input.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
