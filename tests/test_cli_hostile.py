@@ -37,7 +37,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     made["list"].write_text("[1, 2, 3]")
     made["absurd"].write_text(json.dumps({
         "intent_id": "x", "strategy": "s", "symbol": "BTCUSDT", "side": "BUY", "notional": 10**400,
-        "ts_ms": 1_767_618_000_000_000, "price": 5e-324}).replace("1" + "0" * 400, "1" + "0" * 400))
+        "ts_ms": 1_767_618_000_000_000, "price": 5e-324}))
     made["markup"].write_text("{")
     made["junk_csv"].write_text("a,b\n1,2\n")
     made["half_ohlcv"].write_text("date,open\n2024-01-01,1\n")
