@@ -62,6 +62,12 @@ def test_floor_and_ceil_to_step_never_overflow(value: float) -> None:
     assert ceil_to_step(value, 1e-8) == value
 
 
+@pytest.mark.parametrize("step", [5e-324, 1e-320, 1e-300])
+def test_floor_to_step_never_overflows_on_a_tiny_step(step: float) -> None:
+    assert floor_to_step(1.0, step) == 1.0
+    assert floor_to_step(3 * step, step) == 3 * step
+
+
 def test_floor_to_step_refuses_nan_clearly() -> None:
     with pytest.raises(ValueError, match="must be numbers"):
         floor_to_step(math.nan, 0.001)

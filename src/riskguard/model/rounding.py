@@ -28,8 +28,9 @@ def _grid(step: float) -> tuple[int, int]:
     """``step`` as an exact fraction ``units / scale`` with ``scale`` a power of ten (0.25 -> 25 / 100)."""
     grid = _GRIDS.get(step)
     if grid is None:
-        scale = 10 ** decimals_of(step)
-        grid = _GRIDS[step] = (round(step * scale), scale)
+        places = decimals_of(step)
+        # Exact decimal arithmetic: ``step * scale`` in floats overflows for a tiny step (1e-320).
+        grid = _GRIDS[step] = (int(Decimal(repr(step)).scaleb(places)), 10**places)
     return grid
 
 
