@@ -73,13 +73,13 @@ def _finite_intents(draw: st.DrawFn) -> OrderIntent:
         stop_price=draw(st.one_of(st.none(), _near_btc, _positive)),
         take_profit_price=draw(st.one_of(st.none(), _near_btc, _positive)),
         expected_rr=draw(st.one_of(st.none(), _positive)),
-        confidence=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+        confidence=draw(st.one_of(st.none(), st.floats(0.0, 1.0, allow_subnormal=False))),
         reduce_only=draw(st.booleans()))
 
 
 _accounts = st.fixed_dictionaries({
-    "available_balance": st.one_of(st.none(), st.floats(0.0, 1e7)),
-    "wallet_balance": st.one_of(st.none(), st.floats(0.0, 1e7)),
+    "available_balance": st.one_of(st.none(), st.floats(0.0, 1e7, allow_subnormal=False)),
+    "wallet_balance": st.one_of(st.none(), st.floats(0.0, 1e7, allow_subnormal=False)),
     "margin_mode": st.sampled_from([None, "isolated", "cross"]),
 })
 

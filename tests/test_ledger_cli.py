@@ -30,7 +30,7 @@ def _ledger_with_decisions(tmp_path: Path) -> tuple[str, list[str]]:
 
 
 def test_db_upgrade_creates_the_schema_and_reports_the_revision(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["db", "upgrade", "--db-url", str(tmp_path / "new.db"), "--json"])
+    result = runner.invoke(app, ["db", "upgrade", "--db-url", f"sqlite:///{tmp_path / 'new.db'}", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["revision"] == head_revision()
 
@@ -98,7 +98,7 @@ def test_unknown_decision_exits_1_with_one_line(tmp_path: Path) -> None:
 
 
 def test_missing_sqlite_ledger_exits_2_pointing_at_db_upgrade(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["decisions", "list", "--db-url", str(tmp_path / "absent.db")])
+    result = runner.invoke(app, ["decisions", "list", "--db-url", f"sqlite:///{tmp_path / 'absent.db'}"])
     assert result.exit_code == 2
     assert "riskguard db upgrade" in result.output
     assert not (tmp_path / "absent.db").exists()
@@ -124,3 +124,21 @@ def test_db_state_set_without_reason_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "HALTED"])
     assert result.exit_code == 2
     assert "--reason" in result.output
+
+
+def test_db_state_set_halted_works_on_a_fresh_ledger_before_any_bot_ran(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "HALTED", "--reason", "not yet",
+                                 "--actor", "ops", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["trading_state"] == "HALTED"
+    gate = make_gate(url)  # the first bot starts: it finds the account halted
+    veto, detail, _ = gate.reserve(buy("first"))
+    assert veto and detail["reasons"] == ["trading_halted"]
+
+
+def test_db_state_set_to_an_unknown_state_is_refused_before_creating_anything(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "state", "--db-url", url, "--set", "SIDEWAYS", "--reason", "r"])
+    assert result.exit_code == 2 and "ACTIVE, REDUCING, HALTED" in result.stderr
+    assert not (tmp_path / "fresh.db").exists()

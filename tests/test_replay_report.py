@@ -47,7 +47,7 @@ def test_terminal_summary_shows_pass_rate_vetoes_and_resizes(result: ReplayResul
     console = Console(record=True, width=120)
     print_summary(result, summarize(result), console)
     text = console.export_text()
-    for label in ("return", "max drawdown", "Sharpe", "trades", "pass rate", "vetoes by reason",
+    for label in ("return", "max drawdown", "Sharpe", "trades", "pass rate", "veto reasons",
                   "resizes by binding gate"):
         assert label in text
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from riskguard import __version__
+from riskguard.cli import output
 from riskguard.cli.check import CHECK_EPILOG, check
 from riskguard.cli.config_cmd import config_app
 from riskguard.cli.db_commands import db_app, decisions_app
@@ -16,6 +20,7 @@ from riskguard.cli.logs import LEVELS, configure_logging
 from riskguard.cli.probe import PROBE_EPILOG, probe
 from riskguard.cli.replay_cmd import CALIBRATE_EPILOG, REPLAY_EPILOG, calibrate, replay
 from riskguard.cli.status_cmd import STATUS_EPILOG, status
+from riskguard.model.errors import RiskguardError
 
 app = typer.Typer(
     name="riskguard",
@@ -23,7 +28,8 @@ app = typer.Typer(
          "Decide on order intents against a risk posture (check), probe what a screener would emit "
          "(probe), manage postures (config), see the policy (status), replay signals over candles "
          "(replay, calibrate, demo) and work with the shared ledger (db, decisions).\n\n"
-         "Try: riskguard demo\n\n"
+         "Example: riskguard demo (then: riskguard check --state example:state_moderate --intent "
+         "example:intent_btc)\n\n"
          "Exit codes: 0 approved / would emit / valid, 1 vetoed / nothing would emit / differs, 2 bad input.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -63,6 +69,37 @@ app.command(epilog=CALIBRATE_EPILOG)(calibrate)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(decisions_app, name="decisions")
+
+
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` such that whatever it raises reaches the user as one ``error:`` line and exit code
+    2, never a traceback (``RISKGUARD_DEBUG=1`` re-raises unexpected errors). Typer's own exits and
+    usage errors pass through."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__module__.startswith("typer"):  # Exit, Abort, BadParameter, ...
+                raise
+            if os.environ.get(output.DEBUG_ENV) == "1" and not isinstance(exc, RiskguardError | OSError):
+                raise
+            output.fail(output.error_line(exc))
+
+    return run
+
+
+def _guard_every_command(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = guarded(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _guard_every_command(group.typer_instance)
+
+
+_guard_every_command(app)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskguard.cli import output
@@ -58,9 +59,9 @@ def check(
 def render_decision(detail: dict[str, Any]) -> None:
     """Verdict, reasons, warnings, the gate table and requested vs sized vs allowed notional."""
     console = output.stdout()
-    console.print(f"{output.styled_verdict(detail)}  {detail['symbol']} {detail['side']} "
-                  f"strategy={detail['strategy']} intent={detail['intent_id']}")
-    console.print(f"posture {detail['posture']} config_hash {detail['config_hash']}  "
+    console.print(f"{output.styled_verdict(detail)}  {escape(detail['symbol'])} {detail['side']} "
+                  f"strategy={escape(detail['strategy'])} intent={escape(detail['intent_id'])}")
+    console.print(f"posture {escape(detail['posture'])} config_hash {detail['config_hash']}  "
                   f"NAV {output.usdt(detail['nav'])} USDT (fresh: {str(detail['nav_fresh']).lower()})  "
                   f"trading_state {detail['trading_state']}")
     if detail["reasons"]:
@@ -77,4 +78,5 @@ def render_decision(detail: dict[str, Any]) -> None:
                   output.cell(detail["requested"]["leverage"]), risk)
     console.print(sizes)
     console.print(f"open positions {detail['open_positions']}/{detail['max_open_positions']}  "
-                  f"strategy cap {detail['max_concurrent_positions']}  decision {detail['decision_id']}")
+                  f"strategy cap {detail['max_concurrent_positions']}  decision {detail['decision_id']}",
+                  markup=False)

@@ -12,7 +12,7 @@ from rich.table import Table
 from riskguard.cli import output
 from riskguard.cli.inputs import DEFAULT_PRESET
 from riskguard.cli.output import ExitCode, InputFileError
-from riskguard.config.preset_names import PRESETS
+from riskguard.config.preset_names import PRESETS, REFERENCE_NAV_USDT
 
 # The rest of the posture machinery is imported by each command, not for `riskguard --help`.
 
@@ -48,6 +48,7 @@ def init(
     preset_name: Annotated[str, typer.Option("--preset", help=f"Starting point: {', '.join(PRESETS)}.")]
     = DEFAULT_PRESET,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a commented posture YAML, copied from a shipped preset, to edit and load with --posture."""
     from riskguard.config.hashing import config_hash
@@ -64,31 +65,63 @@ def init(
         except OSError as exc:
             raise InputFileError(str(path), f"cannot write: {exc}") from None
         posture = load_config(path, environ={})
-    output.stdout().print(f"wrote {path} (preset {preset_name}, config_hash {config_hash(posture)})")
+    if as_json:
+        output.echo_json({"path": str(path), "preset": preset_name, "config_hash": config_hash(posture)})
+        return
+    output.stdout().print(f"wrote {path} (preset {preset_name}, config_hash {config_hash(posture)})", markup=False,
+                          soft_wrap=True)
 
 
 def _preset_text(name: str) -> str:
     return resources.files("riskguard.config").joinpath("presets", f"{name}.yaml").read_text(encoding="utf-8")
 
 
-@config_app.command(epilog="Example: riskguard config validate my_posture.yaml\n\nExit codes: 0 valid, 2 invalid.")
+@config_app.command(epilog="Examples: riskguard config validate my_posture.yaml; "
+                           "riskguard config validate my_posture.yaml --strict --nav 10000 --json\n\n"
+                           "Exit codes: 0 valid (warnings are printed), 1 valid but --strict and a cap can never "
+                           "bind, 2 invalid.")
 def validate(
     path: Annotated[str, typer.Argument(help="Posture file (.yaml/.json/.toml) or preset:NAME.")],
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Treat a warning (a cap that can never bind) as a finding: exit 1.")] = False,
+    nav: Annotated[float, typer.Option(
+        "--nav", min=1.0, max=1e15, help="NAV (USDT) at which count caps such as max_open_positions are judged.")]
+    = REFERENCE_NAV_USDT,
+    as_json: JsonOption = False,
 ) -> None:
-    """Check a posture; list every problem (field path and message) and exit 2 if there are any."""
+    """Check a posture; list every problem (field path and message) and exit 2 if there are any. Warn
+    about every cap that can never bind because other caps stop first (e.g. max_open_positions: 999)."""
     from riskguard.cli.inputs import posture_from_ref
+    from riskguard.config.binding import unbindable_caps
     from riskguard.config.errors import PostureError
     from riskguard.config.hashing import config_hash
 
     try:
         posture = posture_from_ref(path)
     except PostureError as exc:
+        if as_json:
+            output.echo_json({"source": path, "valid": False, "config_hash": None, "warnings": [],
+                              "errors": [{"field": f, "message": m} for f, m in exc.problems]})
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         console = output.stderr()
-        console.print(f"[bold red]error:[/] invalid posture {exc.source}:", highlight=False)
+        console.print(f"error: invalid posture {exc.source}:", markup=False, highlight=False, soft_wrap=True)
         for field, message in exc.problems:
-            console.print(f"  {field}: {message}", markup=False, highlight=False)
+            console.print(f"  {field}: {message}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
-    output.stdout().print(f"valid: {path} (posture {posture.name}, config_hash {config_hash(posture)})")
+    warnings = unbindable_caps(posture, nav)
+    digest = config_hash(posture)
+    if as_json:
+        output.echo_json({"source": path, "valid": True, "config_hash": digest, "posture": posture.name,
+                          "warnings": [{"field": w.field, "value": w.value, "message": w.reason} for w in warnings],
+                          "errors": []})
+    else:
+        for warning in warnings:
+            output.stderr().print(f"warning: {warning.line()}", markup=False, highlight=False, soft_wrap=True)
+        output.stdout().print(f"valid: {path} (posture {posture.name}, config_hash {digest})"
+                              + (f"; {len(warnings)} warning(s)" if warnings else ""),
+                              markup=False, soft_wrap=True)
+    if strict and warnings:
+        raise typer.Exit(int(ExitCode.NEGATIVE))
 
 
 @config_app.command(epilog="Examples: riskguard config show --preset moderate\n\n"
@@ -135,7 +168,8 @@ def diff(
                           "right": {"source": right, "config_hash": config_hash(b)},
                           "changes": [{"path": c.path, "left": c.left, "right": c.right} for c in changes]})
     elif not changes:
-        output.stdout().print(f"identical: {left} and {right} (config_hash {config_hash(a)})")
+        output.stdout().print(f"identical: {left} and {right} (config_hash {config_hash(a)})", markup=False,
+                              soft_wrap=True)
     else:
         table = Table(title=f"{len(changes)} settings differ", title_justify="left")
         table.add_column("setting", overflow="fold")

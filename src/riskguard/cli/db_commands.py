@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from riskguard.cli import output
@@ -26,8 +27,8 @@ ENV_DB_URL = "RISKGUARD_DB_URL"
 DEFAULT_DB_URL = "sqlite:///riskguard.db"
 
 DbUrlOption = Annotated[str | None, typer.Option(
-    "--db-url", help=f"Ledger database: a SQLAlchemy URL or an SQLite file path. Default ${ENV_DB_URL} or "
-                     f"{DEFAULT_DB_URL}.", show_default=False)]
+    "--db-url", help=f"Ledger database URL: sqlite:///PATH or postgresql+psycopg://user@host/db. "
+                     f"Default ${ENV_DB_URL} or {DEFAULT_DB_URL}.", show_default=False)]
 AccountOption = Annotated[str, typer.Option("--account", help="Ledger account id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -47,9 +48,14 @@ decisions_app = typer.Typer(
 
 
 def _url(db_url: str | None) -> str:
-    from riskguard.ledger.database import default_url
-
-    return db_url or default_url()
+    """The ledger URL from --db-url, $RISKGUARD_DB_URL or the default. A value that is not a URL is
+    refused (exit 2) rather than taken as an SQLite file name, so a typo never creates a stray file."""
+    url = db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    if "://" not in url:
+        source = "--db-url" if db_url else ENV_DB_URL
+        output.fail(f"{source}: {url} is not a database URL; write sqlite:///{url} for an SQLite file or "
+                    "postgresql+psycopg://user@host/db for PostgreSQL")
+    return url
 
 
 def _redacted(db_url: str | None) -> str:
@@ -89,7 +95,10 @@ def _ledger(db_url: str | None, account: str = "default", *, must_exist: bool = 
 def _time(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    try:
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except (ValueError, OverflowError, OSError):  # a stored time beyond year 9999 (see db repair-marks)
+        return f"{ms} ms (out of range)"
 
 
 def _summary(record: DecisionRecord) -> dict[str, Any]:
@@ -111,7 +120,7 @@ def upgrade(db_url: DbUrlOption = None, json: JsonOption = False) -> None:
     if json:
         output.echo_json({"db_url": _redacted(db_url), "revision": revision})
     else:
-        output.stdout().print(f"ledger {_redacted(db_url)} is at revision {revision}")
+        output.stdout().print(f"ledger {_redacted(db_url)} is at revision {revision}", markup=False, soft_wrap=True)
 
 
 @db_app.command(epilog="Examples: riskguard db state; riskguard db state --set HALTED --reason 'exchange outage' "
@@ -127,11 +136,22 @@ def state(
     db_url: DbUrlOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show the account's trading state, or change it (an event with actor, time and reason)."""
+    """Show the account's trading state, or change it (an event with actor, time and reason).
+
+    --set works on a fresh ledger too: it creates the schema and the account as needed, so an
+    operator can halt an account before any bot has run (the bots then start HALTED)."""
+    from riskguard.model.enums import Mode, TradingState
+
     if set_to is not None and not reason:
         output.fail("--reason is required with --set")
-    with _ledger(db_url, account) as ledger:
-        row = (ledger.set_trading_state(set_to, reason or "", actor=actor) if set_to is not None
+    if set_to is not None and set_to.strip().upper() not in TradingState.__members__:
+        output.fail(f"--set: {set_to} is not a trading state; choose one of {', '.join(TradingState.__members__)}")
+    with _ledger(db_url, account, must_exist=set_to is None) as ledger:
+        if set_to is not None:
+            if not ledger.schema_is_current():
+                ledger.upgrade()
+            ledger.ensure_account(Mode.LIVE.value, actor=actor)
+        row = (ledger.set_trading_state(set_to.strip(), reason or "", actor=actor) if set_to is not None
                else ledger.account())
     data = {"account": row.account_id, "trading_state": row.trading_state.value, "reason": row.state_reason,
             "actor": row.state_actor, "ts_ms": row.state_ts_ms, "time_utc": _time(row.state_ts_ms),
@@ -143,6 +163,51 @@ def state(
     for key, value in data.items():
         table.add_row(key, output.cell(value))
     output.stdout().print(table)
+
+
+@db_app.command("repair-marks", epilog="Examples: riskguard db repair-marks --dry-run; riskguard db repair-marks "
+                                       "--reason 'bot clock ran 1 h fast' --actor alice\n\n"
+                                       "Exit codes: 0 repaired or nothing to repair, 1 a dry run found marks to "
+                                       "repair, 2 bad input.")
+def repair_marks(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the event).")]
+    = "NAV marks dated in the future",
+    max_skew_s: Annotated[float | None, typer.Option(
+        "--max-skew-s", min=0.0, max=3_600.0,
+        help="Marks dated more than this many seconds after this host's clock are superseded (default: the "
+             "posture default of account.max_clock_skew_s, 5 s).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would change.")] = False,
+    actor: Annotated[str, typer.Option("--actor", help="Who is repairing (recorded in the event).")]
+    = os.environ.get("USER", "cli"),
+    account: AccountOption = "default",
+    db_url: DbUrlOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Supersede NAV marks dated in the future (a fast clock, or microseconds sent as ms), which make
+    every later, correct mark look older and be ignored. Nothing is deleted: the marks are labelled
+    `superseded`, the account goes back to its newest mark that is not in the future, and one
+    `nav_marks_superseded` event records actor, reason and every mark as it was."""
+    from riskguard.ledger.mark_repair import repair_future_marks
+    from riskguard.ledger.marks import DEFAULT_MAX_CLOCK_SKEW_MS
+
+    skew_ms = DEFAULT_MAX_CLOCK_SKEW_MS if max_skew_s is None else max_skew_s * 1000.0
+    with _ledger(db_url, account) as ledger:
+        result = repair_future_marks(ledger, actor=actor, reason=reason, max_clock_skew_ms=skew_ms,
+                                     dry_run=dry_run)
+    if json:
+        output.echo_json(result.to_dict())
+    else:
+        console = output.stdout()
+        if not result.needed:
+            console.print(f"account {result.account_id}: no NAV mark is dated after {_time(result.limit_ms)} UTC; "
+                          "nothing to repair", markup=False, soft_wrap=True)
+        else:
+            verb = "would supersede" if dry_run else "superseded"
+            console.print(f"account {result.account_id}: {verb} {len(result.superseded)} NAV mark(s) dated after "
+                          f"{_time(result.limit_ms)} UTC; current mark {result.account_before['nav_ts_ms']} -> "
+                          f"{result.account_after['nav_ts_ms']}", markup=False, soft_wrap=True)
+    if dry_run and result.needed:
+        raise typer.Exit(int(ExitCode.NEGATIVE))
 
 
 @decisions_app.command("list", epilog="Example: riskguard decisions list --vetoed --symbol BTCUSDT --limit 20")
@@ -214,7 +279,8 @@ def explain(
                                    "reservations": book.get("reservations", [])}})
         return
     console = output.stdout()
-    console.print(f"{output.styled_verdict(detail)} {record.intent_id} {record.strategy} {record.symbol} at "
+    console.print(f"{output.styled_verdict(detail)} {escape(record.intent_id)} {escape(record.strategy)} "
+                  f"{record.symbol} at "
                   f"{_time(record.ts_ms)} UTC, posture {detail.get('posture')} ({record.config_hash}), "
                   f"{len(book.get('positions', []))} positions and {len(book.get('reservations', []))} "
                   "reservations in the book")

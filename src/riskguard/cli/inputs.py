@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from riskguard.cli.output import InputFileError
 from riskguard.config.preset_names import PRESETS
+from riskguard.examples import EXAMPLE_PREFIX, example_names, example_path
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
 
@@ -19,11 +20,16 @@ DEFAULT_PRESET = "moderate"
 
 
 def posture_from_ref(ref: str) -> Posture:
-    """``preset:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
+    """``preset:NAME``, ``example:NAME`` or a posture file path, with ``RISKGUARD_*`` environment overrides applied."""
     from riskguard.config.loader import load_config, preset  # the posture schema: pydantic, ~0.2 s
 
     if ref.startswith(PRESET_PREFIX):
         return preset(ref[len(PRESET_PREFIX):], os.environ)
+    if ref.startswith(EXAMPLE_PREFIX):
+        try:
+            return load_config(example_path(ref))
+        except KeyError:
+            raise InputFileError(ref, f"no such example; choose one of {', '.join(example_names())}") from None
     return load_config(Path(ref))
 
 

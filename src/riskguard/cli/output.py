@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from riskguard.model.codec import encode_printable
-from riskguard.model.errors import InputValidationError
+from riskguard.model.errors import InputValidationError, RiskguardError
 
 if TYPE_CHECKING:
     from riskguard.config.errors import PostureError
@@ -32,7 +34,7 @@ class ExitCode(IntEnum):
     """Malformed or missing input (the same code Typer uses for usage errors)."""
 
 
-class InputFileError(Exception):
+class InputFileError(RiskguardError):
     """A CLI input (file, example or option) is missing or malformed. ``str()`` is one line that
     names the source and the offending field."""
 
@@ -44,18 +46,29 @@ class InputFileError(Exception):
 
 def stdout() -> Console:
     """A console on stdout, created per call so that COLUMNS and test capture are honoured."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 def stderr() -> Console:
     """A console on stderr for errors and logs."""
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    stderr().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    print_error(message)
     raise typer.Exit(int(code))
+
+
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, one line: the message exactly as given (file names, fields and
+    values may hold ``[...]`` or ``:name:``, which Rich would take for markup or an emoji)."""
+    stderr().print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True, highlight=False)
+
+
+def plain(text: str) -> Text:
+    """``text`` for a Rich console or table cell, shown as given (no markup, no emoji codes)."""
+    return Text(text)
 
 
 def posture_error_line(exc: PostureError) -> str:
@@ -77,6 +90,47 @@ def bad_input_exits() -> Iterator[None]:
         fail(posture_error_line(exc))
     except InputValidationError as exc:
         fail(str(exc))
+
+
+def require_writable_dir(path: Path, option: str = "--out") -> None:
+    """Raise InputFileError naming ``option`` and ``path`` unless ``path`` is a directory this process
+    can write into, or can be created as one. Checked before a long run, which would otherwise fail
+    only when it writes its report. Nothing is created."""
+    if path.exists() and not path.is_dir():
+        raise InputFileError(option, f"{path} exists and is not a directory")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputFileError(option, f"{path} cannot be created: {existing} is not a directory")
+    try:  # a probe rather than os.access: it also sees read-only file systems and works for root
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        what = "is not writable" if existing == path else f"cannot be created in {existing}"
+        raise InputFileError(option, f"{path} {what}: {exc.strerror or exc}") from None
+
+
+DEBUG_ENV = "RISKGUARD_DEBUG"
+"""Set to 1 to let an unexpected error show its traceback instead of one line."""
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error that reached the top of a command: expected errors (bad input, a
+    refused ledger operation, an OS error on a user's path) as themselves, anything else as an
+    unexpected error (a bug) with how to see its traceback."""
+    from riskguard.config.errors import PostureError  # here: the posture (pydantic) is not needed for --help
+
+    if isinstance(exc, PostureError):
+        return posture_error_line(exc)
+    if isinstance(exc, RiskguardError | OSError):
+        text = str(exc)
+    else:
+        text = (f"unexpected {type(exc).__name__}: {exc} (a bug in riskguard; {DEBUG_ENV}=1 shows the "
+                "traceback)")
+    return " ".join(text.split())  # one line, whatever the message held
 
 
 def echo_json(value: Any, *, indent: int | None = 2) -> None:

@@ -119,6 +119,7 @@ def probe(
         show_default=False)] = None,
     reward_risk: Annotated[float, typer.Option("--rr", help="Take-profit distance in R (stop distances).")] = 2.0,
     table: Annotated[bool, typer.Option("--table", help="Print a Rich table instead of JSON Lines.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines (the default; wins over --table).")] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="Add nav, nav_fresh, warnings, clamped_by, posture and every gate check.")] = False,
 ) -> None:
@@ -156,7 +157,7 @@ def probe(
     rows = probe_rows(engine, snapshot, chosen_symbols, side=order_side, notional=notional, leverage=leverage,
                       confidence=confidence, stop_pct=stop_pct, reward_risk=reward_risk)
     keys = SUMMARY_KEYS + (VERBOSE_KEYS if verbose else ())
-    if table:
+    if table and not as_json:
         render_probe(rows, verbose)
     else:
         for row in rows:

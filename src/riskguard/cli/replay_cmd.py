@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,7 +38,7 @@ REPLAY_EPILOG = (
     "Exit codes: 0 done, 2 bad input."
 )
 CALIBRATE_EPILOG = (
-    "Example: riskguard calibrate --grid src/riskguard/examples/calibrate_grid.yaml "
+    "Example: riskguard calibrate --grid example:calibrate_grid "
     "--data ../shared/data/freqtrade-testdata --symbols BTCUSDT,ETHUSDT --leverage 3 --workers 2\n\n"
     "Exit codes: 0 done, 2 bad input."
 )
@@ -64,6 +63,8 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Directory for repo
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")]
 LedgerOption = Annotated[bool, typer.Option(
     "--ledger/--no-ledger", help="Keep the real ledger (temporary SQLite) in the loop.")]
+TimeframeOption = Annotated[str, typer.Option(
+    "--timeframe", help="Candle timeframe of the --data files to read (freqtrade names, e.g. 1h, 5m).")]
 StartOption = Annotated[str | None, typer.Option("--start", help="First bar (UTC date).", show_default=False)]
 EndOption = Annotated[str | None, typer.Option("--end", help="End, exclusive (UTC date).", show_default=False)]
 TakerOption = Annotated[float, typer.Option("--taker-bps", help="Taker fee, basis points of notional.")]
@@ -88,7 +89,7 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
     if not enabled:
         yield None
         return
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                   transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -113,13 +114,19 @@ def _date_ms(field: str, value: str | None) -> int | None:
 
 
 def _market(data: list[Path] | None, synthetic: bool, symbols: str | None, start: str | None,
-            end: str | None) -> MarketData:
+            end: str | None, default_symbols: Sequence[str], timeframe: str = "1h") -> MarketData:
+    """The candles to replay. From --data, only the files of the requested symbols (default: the
+    posture's allowed symbols) and timeframe are read: a stray file in a data directory (another
+    symbol, another year) never joins the replay and stretches its period."""
     from riskguard.replay.market import load_market, synthetic_market
 
     if data and synthetic:
         raise InputFileError("--data/--synthetic", "give one of them, not both")
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()] if symbols else None
-    market = load_market(data, symbols=wanted) if data else synthetic_market(symbols=wanted)
+    if data:
+        market = load_market(data, symbols=wanted or sorted(set(default_symbols)), timeframe=timeframe)
+    else:
+        market = synthetic_market(symbols=wanted)
     start_ms, end_ms = _date_ms("--start", start), _date_ms("--end", end)
     if start_ms is not None or end_ms is not None:
         market = market.window(start_ms, end_ms)
@@ -144,7 +151,7 @@ def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
         return
     console = output.stdout()
     print_summary(result, summary, console)
-    console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})")
+    console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})", markup=False, soft_wrap=True)
 
 
 def replay(
@@ -157,6 +164,7 @@ def replay(
     signals: SignalsOption = None,
     leverage: LeverageOption = None,
     nav: NavOption = 4_400.0,
+    timeframe: TimeframeOption = "1h",
     start: StartOption = None,
     end: EndOption = None,
     out: OutOption = DEFAULT_OUT,
@@ -176,8 +184,9 @@ def replay(
     from riskguard.replay.signals_file import load_signals
 
     with output.bad_input_exits():
+        output.require_writable_dir(out)
         chosen = resolve_posture(preset_name, posture)
-        market = _market(data, synthetic, symbols, start, end)
+        market = _market(data, synthetic, symbols, start, end, chosen.allowed_symbols, timeframe)
         file_signals = load_signals(signals) if signals is not None else []
         names = strategy or ([] if signals is not None else list(DEFAULT_STRATEGIES))
         strategies = [strategy_by_name(n, leverage=leverage) for n in names]
@@ -197,6 +206,7 @@ def calibrate(
     signals: SignalsOption = None,
     leverage: LeverageOption = None,
     nav: NavOption = 4_400.0,
+    timeframe: TimeframeOption = "1h",
     start: StartOption = None,
     end: EndOption = None,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Parallel processes.")] = max(
@@ -220,8 +230,10 @@ def calibrate(
     with output.bad_input_exits():
         if workers < 1:
             raise InputFileError("--workers", "must be >= 1")
+        output.require_writable_dir(out)
         points = load_grid(grid)
-        market = _market(data, synthetic, symbols, start, end)
+        allowed = {s for p in points for s in p.data.get("allowed_symbols", [])}
+        market = _market(data, synthetic, symbols, start, end, sorted(allowed), timeframe)
         file_signals = load_signals(signals) if signals is not None else []
         names = strategy or ([] if signals is not None else list(DEFAULT_STRATEGIES))
         for n in names:
@@ -240,7 +252,7 @@ def calibrate(
     console = output.stdout()
     if market.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/]")
-    console.print(market.description)
+    console.print(market.description, markup=False)
     table = Table(title="postures", title_justify="left")
     for name, justify in (("#", "right"), ("posture", "left"), ("return", "right"), ("max DD", "right"),
                           ("Sharpe", "right"), ("pass rate", "right"), ("trades", "right"),
@@ -248,11 +260,12 @@ def calibrate(
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for i, row in enumerate(rows, start=1):
         rate = row["pass_rate"]
-        table.add_row(str(i), row["label"], f"{row['total_return'] * 100:.2f} %", f"{row['max_drawdown'] * 100:.2f} %",
+        table.add_row(str(i), output.plain(row["label"]), f"{row['total_return'] * 100:.2f} %",
+                      f"{row['max_drawdown'] * 100:.2f} %",
                       f"{row['sharpe']:.2f}", "-" if rate is None else f"{rate * 100:.1f} %", str(row["trades"]),
                       row["binding_gate"] or "-")
     console.print(table)
-    console.print(f"written: {out / 'calibrate.json'}, {out / 'calibrate.png'}")
+    console.print(f"written: {out / 'calibrate.json'}, {out / 'calibrate.png'}", markup=False, soft_wrap=True)
 
 
 def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture: Posture | None = None) -> int:
@@ -266,21 +279,20 @@ def run_demo_replay(data: Path | None, out_dir: Path, json_output: bool, posture
     from riskguard.replay.runner import run_replay
 
     try:
+        output.require_writable_dir(out_dir)
         posture = posture or preset("moderate")
         if data is None:
             market = synthetic_market()
         else:
-            loaded = load_market([data])
-            allowed = [s for s in loaded.symbols if s in posture.allowed_symbols]
-            market = loaded.select(allowed) if allowed else loaded
+            market = load_market([data], symbols=sorted(set(posture.allowed_symbols)))
         strategies = [strategy_by_name(n) for n in DEFAULT_STRATEGIES]
         with _quiet_decision_logs(), _progress("demo replay", not json_output) as progress:
             result = run_replay(posture, market, strategies=strategies, progress=progress)
     except (InputValidationError, InputFileError) as exc:
-        output.stderr().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        output.print_error(str(exc))
         return int(ExitCode.BAD_INPUT)
     except PostureError as exc:
-        output.stderr().print(f"error: {output.posture_error_line(exc)}", soft_wrap=True, highlight=False)
+        output.print_error(output.posture_error_line(exc))
         return int(ExitCode.BAD_INPUT)
     _finish(result, out_dir, json_output)
     return int(ExitCode.OK)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from riskguard.cli.output import InputFileError
 from riskguard.engine.engine import RiskEngine
-from riskguard.examples import EXAMPLES, read_example
+from riskguard.examples import EXAMPLE_PREFIX, example_names, read_example
 from riskguard.model import validation as v
 from riskguard.model.clock import wall_clock_ms
 from riskguard.model.enums import TradingState
@@ -36,7 +36,6 @@ from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
-EXAMPLE_PREFIX = "example:"
 _ROOT_KEYS = ("now_ms", "trading_state", "description", "account", "markets", "positions")
 _ACCOUNT_FIELDS = AccountSnapshot.__slots__
 _MARKET_FIELDS = MarketSnapshot.__slots__
@@ -90,7 +89,7 @@ def read_json(ref: str) -> tuple[str, Any]:
         try:
             text = read_example(name)
         except KeyError:
-            raise InputFileError(ref, f"no such example; choose one of {', '.join(EXAMPLES)}") from None
+            raise InputFileError(ref, f"no such example; choose one of {', '.join(example_names())}") from None
     else:
         path = Path(ref)
         if not path.is_file():
@@ -125,9 +124,7 @@ def _build(prefix: str, data: object, fields: tuple[str, ...], required: tuple[s
 
 def nested(prefix: str, exc: InputValidationError) -> InputValidationError:
     """``exc`` with its field prefixed by where it sits in the file (``bid`` -> ``markets[1].bid``)."""
-    # str(exc) is "<field>: <message> (got <value>)"; the message is not kept separately.
-    message = str(exc)[len(exc.field) + 2:].rsplit(" (got ", 1)[0]
-    return InputValidationError(f"{prefix}.{exc.field}", message, exc.value)
+    return InputValidationError(f"{prefix}.{exc.field}", exc.message, exc.value)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:

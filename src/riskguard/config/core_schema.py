@@ -20,6 +20,8 @@ from riskguard.config.field_types import (
 
 Leverage = Annotated[float, Field(ge=1, le=125, allow_inf_nan=False)]
 SoftFailures = Annotated[int, Field(ge=0, le=20)]
+ClockSkew = Annotated[float, Field(ge=0, le=3_600, allow_inf_nan=False)]
+"""Tolerated clock skew between hosts, seconds: 0 (none) up to an hour."""
 
 
 def described(default: Any, text: str, **kwargs: Any) -> Any:
@@ -40,6 +42,10 @@ class Section(BaseModel):
 class AccountSection(Section):
     nav_max_age_s: Seconds = described(30.0, "Oldest NAV snapshot accepted, seconds.")
     market_max_age_s: Seconds = described(10.0, "Oldest mark/top-of-book accepted, seconds.")
+    max_clock_skew_s: ClockSkew = described(
+        5.0,
+        "How far in the future (seconds, by this host's clock) a NAV mark may be dated: within it the mark "
+        "counts as fresh (age 0); the ledger refuses a mark dated further ahead, and the gate vetoes one.")
     unknown_margin_blocks: bool = described(False,
         "Without a reported available balance, veto new risk (true: fail closed, for accounts fed by an "
         "exchange adapter) or let margin go unchecked with a note (false: NAV-only feeds such as replays).")

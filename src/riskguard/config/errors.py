@@ -23,7 +23,8 @@ class PostureError(RiskguardError):
         for item in error.errors():
             path = ".".join(str(p) for p in item["loc"]) or "(root)"
             message = item["msg"]
-            if "input" in item and item["type"] not in ("missing",) and not isinstance(item["input"], dict):
+            if ("input" in item and item["type"] not in ("missing",) and item["input"] is not None
+                    and not isinstance(item["input"], dict)):
                 message = f"{message} (got {item['input']!r})"
             problems.append((path, message))
         return cls(source, problems)

@@ -39,6 +39,7 @@ class Limits:
     resize_to_fit: bool
     nav_max_age_ms: float
     market_max_age_ms: float
+    max_clock_skew_ms: float
     max_trade_nav_pct: float
     equity_clamp_nav_pct: float
     equity_clamp_margin_basis: bool  # True: the clamp measures initial margin (notional / leverage)
@@ -121,6 +122,7 @@ def compile_limits(posture: Posture) -> Limits:
         resize_to_fit=posture.resize_to_fit,
         nav_max_age_ms=posture.account.nav_max_age_s * 1000.0,
         market_max_age_ms=posture.account.market_max_age_s * 1000.0,
+        max_clock_skew_ms=posture.account.max_clock_skew_s * 1000.0,
         max_trade_nav_pct=trade.max_trade_nav_pct,
         equity_clamp_nav_pct=trade.equity_clamp_nav_pct,
         equity_clamp_margin_basis=trade.equity_clamp_basis == "margin",

@@ -21,7 +21,12 @@ ENV_PREFIX = "RISKGUARD_"
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PostureError(str(path), [("(file)", f"not UTF-8 text (byte {exc.start})")]) from None
+    except OSError as exc:
+        raise PostureError(str(path), [("(file)", f"cannot read: {exc.strerror or exc}")]) from None
     suffix = path.suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):

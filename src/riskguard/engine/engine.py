@@ -36,6 +36,7 @@ from riskguard.model.position import Position
 from riskguard.model.rounding import floor_to_step
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.model.validation import EPOCH_MS_MAX, timestamp_ms
 from riskguard.policy.flags import PolicyViews
 from riskguard.policy.ladder import LadderEvent
 from riskguard.policy.policy_engine import PolicyEngine
@@ -311,12 +312,15 @@ class RiskEngine:
 
         account = self.account
         exposure = book.symbols.get(symbol)
+        nav_age = float(now_ms - account.ts_ms) if account is not None else None
+        if nav_age is not None and -limits.max_clock_skew_ms <= nav_age < 0.0:
+            nav_age = 0.0  # dated ahead within the tolerated clock skew: fresh, not "in the future"
         return GateContext(
             intent=intent, limits=limits, book=book, now_ms=now_ms, market=market, rules=rules,
             symbol_limits=limits.symbols.get(symbol, limits.default_symbol),
             strategy_limits=limits.strategies.get(intent.strategy, limits.default_strategy),
             nav=account.nav if account is not None else None,
-            nav_age_ms=float(now_ms - account.ts_ms) if account is not None else None,
+            nav_age_ms=nav_age,
             drawdown=self.daily_drawdown, trading_state=self._trading_state,
             price=price, notional=notional, qty=qty, sized_qty=sized_qty, sized_notional=sized_notional,
             risk_fraction=risk_fraction, risk_estimated=risk_estimated,
@@ -355,20 +359,24 @@ class RiskEngine:
         self._policy_details[views.policy.symbol] = (views, rendered)
         return rendered
 
-    def check_order(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
+    def check_order(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
                     commit: bool = True) -> tuple[bool, Detail]:
         """Decide on an intent (or size and decide on a signal). Returns ``(veto, detail)``: veto True
         means blocked.
 
         With ``commit`` (the default) an approval is recorded: its id for duplicate detection, the
         order-rate window, and for risk-adding intents the cooldown clock and daily trade count.
+        ``now_ms`` (epoch ms, default the engine's clock) may be an integral float; anything else
+        raises InputValidationError naming ``now_ms``.
         """
         verdict = self.decide(intent, now_ms=now_ms, commit=commit)
         return verdict.veto, verdict.detail
 
-    def decide(self, intent: OrderIntent | Signal, *, now_ms: int | None = None, commit: bool = True) -> Verdict:
+    def decide(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
+               commit: bool = True) -> Verdict:
         """:meth:`check_order` with the facts a caller books typed beside the detail (see :class:`Verdict`)."""
-        now = self.clock() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else (
+            now_ms if type(now_ms) is int and 0 <= now_ms < EPOCH_MS_MAX else timestamp_ms("now_ms", now_ms))
         sized: SizedSignal | None = None
         if isinstance(intent, Signal):
             views = self.policy.views_for(intent.symbol)
@@ -481,7 +489,7 @@ class RiskEngine:
         return size_signal(signal, limits=self.limits, params=self._sizing_by_mode[mode], views=views, nav=nav,
                            price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
 
-    def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | None = None,
+    def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
                    commit: bool = False) -> tuple[bool, Detail]:
         """The screener's view: ``(would_emit, detail)``, True = passes. A dry run unless ``commit``."""
         veto, detail = self.check_order(intent, now_ms=now_ms, commit=commit)

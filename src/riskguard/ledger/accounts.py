@@ -11,6 +11,7 @@ from riskguard.book.book import DAY_MS
 from riskguard.ledger import tables as t
 from riskguard.ledger.connection import LedgerConnection
 from riskguard.ledger.errors import LedgerNotFound
+from riskguard.ledger.marks import DEFAULT_MAX_CLOCK_SKEW_MS, refuse_future_mark
 from riskguard.ledger.rows import AccountRow, parse_account
 from riskguard.model.clock import wall_clock_ms
 from riskguard.model.codec import encode as dumps
@@ -87,9 +88,15 @@ class AccountStore(LedgerConnection):
                         {"from": current.trading_state.value, "to": new_state.value, "reason": reason})
             return self.lock_account(conn)
 
-    def mark_nav(self, snapshot: AccountSnapshot, *, actor: str, source: str = "exchange") -> bool:
+    def mark_nav(self, snapshot: AccountSnapshot, *, actor: str, source: str = "exchange",
+                 now_ms: int | None = None, max_clock_skew_ms: float = DEFAULT_MAX_CLOCK_SKEW_MS) -> bool:
         """Store a NAV mark every process will use; a mark older than the stored one is ignored
-        (returns False). Tracks the UTC day's NAV high for the drawdown gate."""
+        (returns False). Tracks the UTC day's NAV high for the drawdown gate.
+
+        A mark dated more than ``max_clock_skew_ms`` after ``now_ms`` (default: the wall clock) is
+        refused with InputValidationError: stored, it would make every later, correct mark look
+        older and be ignored (the posture's ``account.max_clock_skew_s``)."""
+        refuse_future_mark(snapshot.ts_ms, wall_clock_ms() if now_ms is None else now_ms, max_clock_skew_ms)
         with self.transaction() as conn:
             current = self.lock_account(conn)
             if current.nav_ts_ms is not None and snapshot.ts_ms < current.nav_ts_ms:

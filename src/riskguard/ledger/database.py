@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,12 +33,16 @@ def default_url() -> str:
     return os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
 
 
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+"""``scheme://user:PASSWORD@``: the password in a URL's authority."""
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+"""``?password=...``: a password passed as a connection parameter."""
+
+
 def redact(url: str) -> str:
-    """The URL with its password hidden, safe for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    """The URL (or file path) exactly as given, with only its password hidden: safe for messages and
+    logs, and recognisable (no re-encoding of the path)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def normalise_url(url: str) -> str:
@@ -46,7 +51,7 @@ def normalise_url(url: str) -> str:
         return f"sqlite:///{os.path.abspath(url)}"
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         raise LedgerError(f"db_url: not a database URL: {redact(url)}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise LedgerError(f"db_url: only sqlite and postgresql are supported, got {redact(url)}")

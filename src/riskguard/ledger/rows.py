@@ -5,13 +5,17 @@ the table's column names as attributes)."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from riskguard.book.reservation import Reservation
 from riskguard.model.enums import Side, TradingState
+from riskguard.model.errors import InputValidationError
 from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot
+
+log = logging.getLogger("riskguard.ledger")
 
 ACTIVE, FILLED, RELEASED, EXPIRED = "ACTIVE", "FILLED", "RELEASED", "EXPIRED"
 NEVER_MS = 2**62
@@ -42,8 +46,15 @@ class AccountRow:
         """The latest NAV mark as the engine takes it (``day_start_nav`` carries the day's high)."""
         if self.nav is None or self.nav_ts_ms is None:
             return None
-        return AccountSnapshot(nav=self.nav, ts_ms=self.nav_ts_ms, available_balance=self.available_balance,
-                               day_start_nav=self.day_high_nav)
+        try:
+            return AccountSnapshot(nav=self.nav, ts_ms=self.nav_ts_ms, available_balance=self.available_balance,
+                                   day_start_nav=self.day_high_nav)
+        except InputValidationError as exc:
+            # A mark stored before timestamps were range-checked (e.g. microseconds as ms): no NAV
+            # (every new risk is vetoed nav_stale) until an operator runs `riskguard db repair-marks`.
+            log.error("account %s: stored NAV mark unusable (%s); run `riskguard db repair-marks`",
+                      self.account_id, exc)
+            return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,5 +12,7 @@ class InputValidationError(RiskguardError, ValueError):
 
     def __init__(self, field: str, message: str, value: object = None) -> None:
         self.field = field
+        self.message = message
         self.value = value
-        super().__init__(f"{field}: {message} (got {value!r})")
+        # A value of None means "no value to show" (a missing field, a file error): never "(got None)".
+        super().__init__(f"{field}: {message}" if value is None else f"{field}: {message} (got {value!r})")

@@ -68,12 +68,12 @@ class OrderIntent:
         s(self, "side", parse_side("side", self.side))
         if self.notional is None and self.qty is None:
             raise InputValidationError("notional", "give notional (USDT) or qty", None)
-        s(self, "notional", v.optional_positive("notional", self.notional))
-        s(self, "qty", v.optional_positive("qty", self.qty))
+        s(self, "notional", v.optional_amount("notional", self.notional))
+        s(self, "qty", v.optional_amount("qty", self.qty))
         s(self, "leverage", v.positive("leverage", self.leverage))
-        s(self, "price", v.optional_positive("price", self.price))
-        s(self, "stop_price", v.optional_positive("stop_price", self.stop_price))
-        s(self, "take_profit_price", v.optional_positive("take_profit_price", self.take_profit_price))
+        s(self, "price", v.optional_price("price", self.price))
+        s(self, "stop_price", v.optional_price("stop_price", self.stop_price))
+        s(self, "take_profit_price", v.optional_price("take_profit_price", self.take_profit_price))
         s(self, "expected_rr", v.optional_positive("expected_rr", self.expected_rr))
         if self.confidence is not None:
             s(self, "confidence", v.fraction("confidence", self.confidence))

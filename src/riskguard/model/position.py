@@ -63,12 +63,12 @@ class Position:
         s = object.__setattr__
         s(self, "symbol", v.symbol("symbol", self.symbol))
         s(self, "side", parse_position_side("side", self.side))
-        s(self, "qty", v.positive("qty", self.qty))
-        s(self, "entry_price", v.positive("entry_price", self.entry_price))
+        s(self, "qty", v.amount("qty", self.qty))
+        s(self, "entry_price", v.price("entry_price", self.entry_price))
         s(self, "strategy", v.identifier("strategy", self.strategy))
         s(self, "leverage", v.positive("leverage", self.leverage))
-        s(self, "stop_price", v.optional_positive("stop_price", self.stop_price))
-        s(self, "take_profit_price", v.optional_positive("take_profit_price", self.take_profit_price))
+        s(self, "stop_price", v.optional_price("stop_price", self.stop_price))
+        s(self, "take_profit_price", v.optional_price("take_profit_price", self.take_profit_price))
         if self.opened_ts_ms is not None:
             s(self, "opened_ts_ms", v.timestamp_ms("opened_ts_ms", self.opened_ts_ms))
         if self.position_id is not None:

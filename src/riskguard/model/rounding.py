@@ -21,14 +21,16 @@ def decimals_of(step: float) -> int:
 
 
 _GRIDS: dict[float, tuple[int, int]] = {}
+_EXACT = 2.0**53  # quotients up to this size have an exact integer floor in a float
 
 
 def _grid(step: float) -> tuple[int, int]:
     """``step`` as an exact fraction ``units / scale`` with ``scale`` a power of ten (0.25 -> 25 / 100)."""
     grid = _GRIDS.get(step)
     if grid is None:
-        scale = 10 ** decimals_of(step)
-        grid = _GRIDS[step] = (round(step * scale), scale)
+        places = decimals_of(step)
+        # Exact decimal arithmetic: ``step * scale`` in floats overflows for a tiny step (1e-320).
+        grid = _GRIDS[step] = (int(Decimal(repr(step)).scaleb(places)), 10**places)
     return grid
 
 
@@ -45,6 +47,12 @@ def floor_to_step(value: float, step: float) -> float:
     grid = _GRIDS.get(step)
     units, scale = grid if grid is not None else _grid(step)
     quotient = value / step
+    if not -_EXACT < quotient < _EXACT:
+        # Beyond 2**53 steps every float is already as fine as the grid can be told apart (and an
+        # infinite quotient has no integer floor): the value itself is the answer. NaN is refused.
+        if quotient != quotient:
+            raise ValueError(f"floor_to_step: value and step must be numbers (got {value!r} / {step!r})")
+        return value + 0.0
     n = math.floor(quotient)
     fraction = quotient - n
     low = n * units / scale

@@ -46,8 +46,10 @@ class Signal:
         s(self, "side", parse_side("side", self.side))
         if self.confidence is not None:
             s(self, "confidence", v.fraction("confidence", self.confidence))
-        for name in ("expected_rr", "stop_price", "take_profit_price", "atr", "leverage", "price"):
+        for name in ("expected_rr", "leverage"):
             s(self, name, v.optional_positive(name, getattr(self, name)))
+        for name in ("stop_price", "take_profit_price", "atr", "price"):
+            s(self, name, v.optional_price(name, getattr(self, name)))
         if self.source is not None:
             s(self, "source", v.identifier("source", self.source))
         if self.ts_ms is not None:

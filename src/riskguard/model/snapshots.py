@@ -42,13 +42,13 @@ class AccountSnapshot:
 
     def __post_init__(self) -> None:
         s = object.__setattr__
-        s(self, "nav", v.positive("nav", self.nav))
+        s(self, "nav", v.amount("nav", self.nav))
         s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
         if self.available_balance is not None:
-            s(self, "available_balance", v.non_negative("available_balance", self.available_balance))
-        s(self, "day_start_nav", v.optional_positive("day_start_nav", self.day_start_nav))
+            s(self, "available_balance", v.non_negative_amount("available_balance", self.available_balance))
+        s(self, "day_start_nav", v.optional_amount("day_start_nav", self.day_start_nav))
         if self.wallet_balance is not None:
-            s(self, "wallet_balance", v.non_negative("wallet_balance", self.wallet_balance))
+            s(self, "wallet_balance", v.non_negative_amount("wallet_balance", self.wallet_balance))
         s(self, "margin_mode", _margin_mode(self.margin_mode))
 
     @property
@@ -100,15 +100,15 @@ class MarketSnapshot:
     def __post_init__(self) -> None:
         s = object.__setattr__
         s(self, "symbol", v.symbol("symbol", self.symbol))
-        s(self, "mark_price", v.positive("mark_price", self.mark_price))
+        s(self, "mark_price", v.price("mark_price", self.mark_price))
         s(self, "ts_ms", v.timestamp_ms("ts_ms", self.ts_ms))
-        s(self, "bid", v.optional_positive("bid", self.bid))
-        s(self, "ask", v.optional_positive("ask", self.ask))
+        s(self, "bid", v.optional_price("bid", self.bid))
+        s(self, "ask", v.optional_price("ask", self.ask))
         if self.bid is not None and self.ask is not None and self.bid > self.ask:
             raise InputValidationError("bid", f"must not exceed ask {self.ask}", self.bid)
         if self.exchange_ts_ms is not None:
             s(self, "exchange_ts_ms", v.timestamp_ms("exchange_ts_ms", self.exchange_ts_ms))
-        s(self, "atr", v.optional_positive("atr", self.atr))
+        s(self, "atr", v.optional_price("atr", self.atr))
 
     @property
     def spread_bps(self) -> float | None:

@@ -3,18 +3,75 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from riskguard.model.errors import InputValidationError
 
+SMALLEST_NORMAL = sys.float_info.min
+"""2.2e-308: below it (but not zero) a float is subnormal, and dividing by it overflows to infinity."""
+SMALLEST_PRICE = 1e-12
+"""The smallest price (USDT) a model accepts: far below any listed contract, and large enough that a
+notional of :data:`LARGEST_AMOUNT` divided by it stays a finite quantity."""
+LARGEST_PRICE = 1e12
+"""The largest price (USDT) a model accepts."""
+LARGEST_AMOUNT = 1e15
+"""The largest size, notional or NAV a model accepts (USDT or base units): products of two such
+values stay finite, so no gate meets an infinity it did not ask for."""
+
 
 def finite(field: str, value: object) -> float:
-    """Return ``value`` as a float, or raise naming ``field`` if it is not a finite real number."""
+    """Return ``value`` as a float, or raise naming ``field`` if it is not a finite real number
+    (NaN, infinity, an integer beyond float range)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputValidationError(field, "must be a number", value)
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        raise InputValidationError(field, "must be within float range (about 1.8e308)", _short(value)) from None
     if not math.isfinite(result):
         raise InputValidationError(field, "must be finite (NaN and infinity are refused)", value)
     return result
+
+
+def _short(value: object) -> object:
+    """``value`` for an error message: a huge integer by its digit count, not its 400 digits."""
+    if isinstance(value, int) and abs(value) > 10**30:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return value
+
+
+def price(field: str, value: object) -> float:
+    """A price in USDT: finite, within [SMALLEST_PRICE, LARGEST_PRICE]."""
+    result = positive(field, value)
+    if not SMALLEST_PRICE <= result <= LARGEST_PRICE:
+        raise InputValidationError(field, f"must be a price within [{SMALLEST_PRICE:g}, {LARGEST_PRICE:g}] USDT",
+                                   value)
+    return result
+
+
+def optional_price(field: str, value: object) -> float | None:
+    """None, or a :func:`price`."""
+    return None if value is None else price(field, value)
+
+
+def amount(field: str, value: object) -> float:
+    """A size, notional or NAV: finite, > 0 and at most LARGEST_AMOUNT."""
+    result = positive(field, value)
+    if result > LARGEST_AMOUNT:
+        raise InputValidationError(field, f"must be at most {LARGEST_AMOUNT:g}", value)
+    if result < SMALLEST_NORMAL:
+        raise InputValidationError(field, "must not be a subnormal number (closer to 0 than 2.2e-308)", value)
+    return result
+
+
+def non_negative_amount(field: str, value: object) -> float:
+    """A balance: finite, >= 0 and at most LARGEST_AMOUNT."""
+    return 0.0 if non_negative(field, value) == 0.0 else amount(field, value)
+
+
+def optional_amount(field: str, value: object) -> float | None:
+    """None, or an :func:`amount`."""
+    return None if value is None else amount(field, value)
 
 
 def positive(field: str, value: object) -> float:
@@ -46,14 +103,29 @@ def fraction(field: str, value: object) -> float:
     return result
 
 
+EPOCH_MS_MAX = 4_102_444_800_000
+"""2100-01-01 00:00 UTC in epoch ms: the first instant riskguard refuses as a timestamp. A clock in
+microseconds (about 1.7e15 today) or nanoseconds lands far beyond it, so a unit mistake is caught at
+the boundary instead of dating a NAV mark in the year 56,555."""
+
+
 def timestamp_ms(field: str, value: object) -> int:
-    """A non-negative integer epoch-millisecond timestamp."""
+    """An epoch-millisecond timestamp in [1970-01-01, 2100-01-01): an int, or a float with an
+    integral value (``1.7e12``); anything else is refused naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputValidationError(field, "must be epoch milliseconds (a number)", value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputValidationError(field, "must be finite", value)
+        raise InputValidationError(field, "must be epoch milliseconds (an integer)", value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputValidationError(field, "must be finite epoch milliseconds", value)
+        if not value.is_integer():
+            raise InputValidationError(field, "must be whole epoch milliseconds (no fraction)", value)
     if value < 0:
-        raise InputValidationError(field, "must be >= 0", value)
+        raise InputValidationError(field, "must be epoch milliseconds >= 0 (1970-01-01)", value)
+    if value >= EPOCH_MS_MAX:
+        unit = (" (this looks like microseconds or nanoseconds: divide by 1,000 or 1,000,000)"
+                if value >= EPOCH_MS_MAX * 100 else "")
+        raise InputValidationError(field, f"must be epoch milliseconds before 2100-01-01 ({EPOCH_MS_MAX}){unit}",
+                                   value)
     return int(value)
 
 

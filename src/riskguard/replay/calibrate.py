@@ -32,6 +32,7 @@ from riskguard.config.errors import PostureError
 from riskguard.config.loader import preset_data, validate_posture
 from riskguard.config.preset_names import PRESETS
 from riskguard.config.schema import Posture
+from riskguard.examples import EXAMPLE_PREFIX, example_path
 from riskguard.model.codec import encode_pretty
 from riskguard.model.errors import InputValidationError
 from riskguard.replay.market import MarketData
@@ -63,7 +64,7 @@ def _posture_data(ref: str, folder: Path, field: str) -> tuple[str, dict[str, An
         raise InputValidationError(field, f"neither a preset ({', '.join(PRESETS)}) nor a posture file", ref)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputValidationError(field, f"{path} is not readable YAML: {exc}", ref) from None
     if not isinstance(data, dict):
         raise InputValidationError(field, f"{path} must hold a mapping", ref)
@@ -91,12 +92,15 @@ def _validated(data: dict[str, Any], source: str) -> None:
 
 def load_grid(path: Path | str) -> list[GridPoint]:
     """The postures of a grid file, validated (errors name the grid file and the entry)."""
-    file = Path(path)
+    try:
+        file = example_path(str(path)) if str(path).startswith(EXAMPLE_PREFIX) else Path(path)
+    except KeyError:
+        raise InputValidationError(str(path), "no such example grid; try example:calibrate_grid") from None
     if not file.is_file():
         raise InputValidationError(str(file), "no such grid file", None)
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputValidationError(str(file), f"not readable YAML: {exc}", None) from None
     if not isinstance(raw, dict):
         raise InputValidationError(str(file), "must be a mapping with base / postures / grid", None)
@@ -126,7 +130,7 @@ def load_grid(path: Path | str) -> list[GridPoint]:
             data = copy.deepcopy(base)
             for key, value in overrides.items():
                 _set_path(data, key, value)
-            label = base_label + "[" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + "]"
+            label = base_label + " with " + ", ".join(f"{k}={v}" for k, v in overrides.items())
             _validated(data, f"{file}:grid {label}")
             points.append(GridPoint(label, overrides, data))
     if not points:
@@ -183,23 +187,39 @@ def calibrate_json(rows: Sequence[dict[str, Any]], market: MarketData) -> str:
 
 def calibrate_plot(rows: Sequence[dict[str, Any]], market: MarketData, path: Path) -> None:
     """Return and pass rate against max drawdown, one point per posture (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = calibrate_figure(rows, market)
+    fig.savefig(path, format="png", dpi=96, metadata={"Software": None})
+    plt.close(fig)
+
+
+def calibrate_figure(rows: Sequence[dict[str, Any]], market: MarketData) -> Any:
+    """The matplotlib figure of :func:`calibrate_plot`: two panels, each point numbered as its row
+    of the terminal table, and a legend naming every numbered posture."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    legend_rows = len(rows) if len(rows) > 6 else (len(rows) + 1) // 2
+    height = 4.2 + 0.2 * legend_rows
+    fig, axes = plt.subplots(1, 2, figsize=(11, height))
     tag = " (SYNTHETIC DATA)" if market.synthetic else ""
+    palette = plt.get_cmap("tab20")
     for ax, key, label in ((axes[0], "total_return", "return (%)"), (axes[1], "pass_rate", "pass rate (%)")):
         for i, row in enumerate(rows):
             x = row["max_drawdown"] * 100.0
             y = (row[key] or 0.0) * 100.0
-            ax.scatter([x], [y])
+            # The number beside each point is the row number of the terminal table and the legend.
+            ax.scatter([x], [y], color=palette(i % 20), label=f"{i + 1}: {row['label']}")
             ax.annotate(str(i + 1), (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("max drawdown (%)")
         ax.set_ylabel(label)
         ax.set_title(f"{label} vs max drawdown{tag}")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=96, metadata={"Software": None})
-    plt.close(fig)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=1 if len(rows) > 6 else 2, fontsize=8,
+               title="postures", frameon=False)
+    fig.tight_layout(rect=(0.0, (0.4 + 0.2 * legend_rows) / height, 1.0, 1.0))
+    return fig

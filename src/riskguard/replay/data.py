@@ -159,6 +159,18 @@ def _date_column(path: Path, frame: pd.DataFrame) -> str:
                         list(frame.columns))
 
 
+def _require_ohlcv_columns(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse a frame that is not OHLCV at all, naming every missing column at once."""
+    lowered = {str(c).lower() for c in frame.columns}
+    missing = [] if lowered & set(_DATE_ALIASES) else ["/".join(_DATE_ALIASES)]
+    missing += [c for c in PRICE_COLUMNS if c not in lowered]
+    if missing:
+        # One missing column is that column's error (``file:low``); several name the file's columns.
+        field = ("date" if "/" in missing[0] else missing[0]) if len(missing) == 1 else "(columns)"
+        raise DataFileError(path, field, f"not OHLCV: missing column(s) {', '.join(missing)}",
+                            [str(c) for c in frame.columns])
+
+
 def _to_utc(path: Path, column: str, values: pd.Series[Any]) -> pd.Series[Any]:
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
@@ -237,6 +249,7 @@ def normalize_ohlcv(frame: pd.DataFrame, source: Path | str = "(frame)") -> pd.D
     path = Path(str(source))
     if frame.empty:
         raise DataFileError(path, "(file)", "no rows")
+    _require_ohlcv_columns(path, frame)
     date_col = _date_column(path, frame)
     dates = _to_utc(path, date_col, frame[date_col]).reset_index(drop=True)
     _check_dates(path, "date", dates)

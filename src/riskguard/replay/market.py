@@ -102,8 +102,10 @@ def _series(symbol: str, frame: pd.DataFrame, funding: pd.Series[float] | None, 
     return SymbolSeries(symbol, frame, arrays, _timeframe_ms(source, arrays), f_times, f_rates, source)
 
 
-def _expand(paths: Sequence[Path], timeframe: str) -> tuple[list[Path], dict[str, Path]]:
-    """OHLCV files (directories expanded to their ``timeframe`` futures files) and funding files by symbol."""
+def _expand(paths: Sequence[Path], timeframe: str,
+            wanted: set[str] | None = None) -> tuple[list[Path], dict[str, Path]]:
+    """OHLCV files (directories expanded to their ``timeframe`` futures files of the ``wanted``
+    symbols, None = all) and funding files by symbol."""
     ohlcv: list[Path] = []
     funding: dict[str, Path] = {}
     for path in paths:
@@ -113,7 +115,7 @@ def _expand(paths: Sequence[Path], timeframe: str) -> tuple[list[Path], dict[str
             for child in sorted(path.iterdir()):
                 name = parse_series_name(child)
                 rank = next((i for i, ext in enumerate(preference) if child.name.endswith(ext)), None)
-                if name.symbol is None or rank is None:
+                if name.symbol is None or rank is None or (wanted is not None and name.symbol not in wanted):
                     continue
                 if name.candle_type == "funding_rate":
                     funding.setdefault(name.symbol, child)
@@ -121,7 +123,9 @@ def _expand(paths: Sequence[Path], timeframe: str) -> tuple[list[Path], dict[str
                       and (name.symbol not in chosen or rank < chosen[name.symbol][0])):
                     chosen[name.symbol] = (rank, child)
             if not chosen:
-                raise DataFileError(path, "(directory)", f"no {timeframe} futures OHLCV files (freqtrade names)")
+                which = "" if wanted is None else f" of {', '.join(sorted(wanted))}"
+                raise DataFileError(path, "(directory)",
+                                    f"no {timeframe} futures OHLCV files{which} (freqtrade names)")
             ohlcv.extend(p for _, p in sorted(chosen.values(), key=lambda rp: str(rp[1])))
         elif not path.exists():
             raise DataFileError(path, "(file)", "no such file or directory")
@@ -139,8 +143,8 @@ def load_market(paths: Sequence[Path | str], *, symbols: Sequence[str] | None = 
     """Load OHLCV files and/or directories of freqtrade files (with their ``-funding_rate`` files
     when present). A file whose name does not say the symbol is refused (field ``symbol``).
     ``symbols`` keeps only those symbols."""
-    ohlcv, funding = _expand([Path(p) for p in paths], timeframe)
     wanted = None if symbols is None else {s.upper() for s in symbols}
+    ohlcv, funding = _expand([Path(p) for p in paths], timeframe, wanted)
     series: dict[str, SymbolSeries] = {}
     for path in ohlcv:
         frame = load_ohlcv(path)

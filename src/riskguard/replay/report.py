@@ -48,6 +48,10 @@ def _daily_equity(result: ReplayResult) -> list[list[float]]:
     return [[int(days[i] * DAY_MS), float(result.equity[i])] for i in last]
 
 
+VETO_REASONS_TITLE = "veto reasons (a veto counts once per reason)"
+"""Title of the count of veto reasons: a decision vetoed for three reasons counts three times."""
+
+
 def vetoes_by_week(result: ReplayResult) -> dict[str, dict[int, int]]:
     """Veto reasons counted per week (key: week start, epoch ms, weeks counted from the epoch)."""
     out: dict[str, Counter[int]] = {}
@@ -106,14 +110,16 @@ def _pct(value: float | None) -> str:
 
 def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
     """Rich tables: headline numbers, vetoes by reason, resizes by binding gate."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     if result.market.synthetic:
         console.print(f"[bold yellow]{SYNTHETIC_BANNER}[/]")
-    console.print(f"[bold]riskguard replay[/]  posture [bold]{result.posture_name}[/] config_hash "
+    console.print(f"[bold]riskguard replay[/]  posture [bold]{escape(result.posture_name)}[/] config_hash "
                   f"{result.config_hash}  strategies {', '.join(result.strategies)}  "
                   f"ledger {'on' if result.ledger_in_loop else 'off'}")
-    console.print(result.market.description)
+    console.print(result.market.description, markup=False)
     head = Table(title="summary", title_justify="left")
     head.add_column("metric")
     head.add_column("value", justify="right")
@@ -135,7 +141,7 @@ def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
     for key, value in rows:
         head.add_row(key, value)
     console.print(head)
-    for title, counts in (("vetoes by reason", summary.vetoes_by_reason),
+    for title, counts in ((VETO_REASONS_TITLE, summary.vetoes_by_reason),
                           ("resizes by binding gate", summary.resizes_by_gate),
                           ("signals not decided", summary.skipped)):
         if not counts:
@@ -144,7 +150,7 @@ def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
         table.add_column("name")
         table.add_column("count", justify="right")
         for name, count in counts.items():
-            table.add_row(name, str(count))
+            table.add_row(Text(name), str(count))
         console.print(table)
 
 
@@ -196,7 +202,8 @@ def _figures(result: ReplayResult) -> dict[str, bytes]:
         ax.legend(fontsize=7, ncol=2, loc="upper left")
     else:
         ax.text(0.5, 0.5, "no vetoes", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(f"vetoes by reason per week{tag}")
+    ax.set_title(f"veto reasons per week (a veto counts once for each of its reasons){tag}")
+    ax.set_ylabel("reasons counted")
     ax.grid(alpha=0.3)
     save("vetoes", fig)
     return out
@@ -247,7 +254,7 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 <p>{html.escape(result.market.description)}<br>config_hash {html.escape(result.config_hash)};
 strategies {html.escape(", ".join(result.strategies))}; ledger {"on" if result.ledger_in_loop else "off"}</p>
 <table>{head_rows}</table>
-{_table_html("vetoes by reason", s.vetoes_by_reason)}
+{_table_html(VETO_REASONS_TITLE, s.vetoes_by_reason)}
 {_table_html("resizes by binding gate", s.resizes_by_gate)}
 {_table_html("signals not decided", s.skipped)}
 {images}

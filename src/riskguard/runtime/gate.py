@@ -90,9 +90,11 @@ class RiskGate:
             return self.engine.update_market(snapshot)
 
     def mark_nav(self, snapshot: AccountSnapshot, *, source: str = "exchange") -> bool:
-        """Store a NAV mark in the ledger (seen by every process)."""
+        """Store a NAV mark in the ledger (seen by every process); a mark dated beyond the posture's
+        ``account.max_clock_skew_s`` after the engine's clock is refused (InputValidationError)."""
         with self._lock:
-            return self.ledger.mark_nav(snapshot, actor=self.actor, source=source)
+            return self.ledger.mark_nav(snapshot, actor=self.actor, source=source, now_ms=self.engine.clock(),
+                                        max_clock_skew_ms=self.engine.limits.max_clock_skew_ms)
 
     def set_trading_state(self, state: TradingState | str, reason: str) -> AccountRow:
         """Change the account's trading state in the ledger (an event with this gate's actor)."""
