@@ -7,10 +7,15 @@ import json
 
 from riskguard.config.schema import Posture
 
+# Operational settings that never change a decision (alerts, kill-switch retries, recovery): left
+# out so that adding or tuning them keeps every stored decision's hash, and its replay.
+_NOT_DECIDING = {"monitor"}
+
 
 def canonical_json(posture: Posture) -> str:
-    """Sorted-key JSON of every setting, defaults included."""
-    return json.dumps(posture.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Sorted-key JSON of every setting that can change a decision, defaults included."""
+    return json.dumps(posture.model_dump(mode="json", exclude=_NOT_DECIDING), sort_keys=True,
+                      separators=(",", ":"))
 
 
 def config_hash(posture: Posture) -> str:
