@@ -21,13 +21,13 @@ def paper_exchange(clock: Clock, wallet: float = 4_400.0) -> PaperExchange:
 
 
 def open_position(gate: RiskGate, exchange: PaperExchange | None, intent_id: str, symbol: str = "BTCUSDT",
-                  notional: float = 400.0, side: str = "BUY", strategy: str = "s1") -> float:
+                  notional: float = 400.0, side: str = "BUY", strategy: str = "s1", **fields: Any) -> float:
     """Reserve, fill in the ledger and (with an exchange) hold the same quantity there; returns qty.
     Moves the gate's clock on 10 ms first (past the test posture's 1 ms cooldown)."""
     clock = gate.engine.clock
     if isinstance(clock, Clock):
         clock.advance(10)
-    veto, detail, reservation_id = gate.reserve(buy(intent_id, symbol, notional, strategy, side))
+    veto, detail, reservation_id = gate.reserve(buy(intent_id, symbol, notional, strategy, side, **fields))
     assert not veto and reservation_id is not None, detail["reasons"]
     qty = float(detail["sized"]["qty"])
     gate.fill(reservation_id, qty, PRICES[symbol])

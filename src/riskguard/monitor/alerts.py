@@ -79,10 +79,10 @@ class Alerter:
         self.actor = actor
         self.poster = poster
 
-    def sync(self, current: Sequence[Alert], *, now_ms: int, scope: str = "") -> AlertOutcome:
+    def sync(self, current: Sequence[Alert], *, now_ms: int, scope: tuple[str, ...]) -> AlertOutcome:
         """Make the open alerts match ``current``: a new condition is raised and sent once; an open
-        alert whose condition no longer holds is cleared. ``scope`` limits clearing to keys that
-        start with it (so a sync of one metric family leaves the others alone)."""
+        alert whose condition no longer holds is cleared. ``scope``: the key prefixes this sync owns
+        (alerts raised elsewhere, e.g. the kill switch's, are left alone)."""
         outcome = AlertOutcome()
         keys = {a.key for a in current}
         for alert in current:
