@@ -8,6 +8,7 @@ from typing import Any
 
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
+from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
 from riskguard.ledger.gate import apply_account
 from riskguard.ledger.ledger import DecisionRecord, Ledger, canonical_dumps, dumps
@@ -43,6 +44,18 @@ def replay_record(record: DecisionRecord, posture_json: str,
     posture = validate_posture(json.loads(posture_json), source=f"posture {record.config_hash}")
     if config_hash(posture) != record.config_hash:
         raise ValueError(f"stored posture hashes to {config_hash(posture)}, not {record.config_hash}")
+    detail = redecide(record, posture, returns)
+    stored, replayed = _normalised(record.detail), _normalised(detail)
+    differences = [key for key in sorted(set(stored) | set(replayed))
+                   if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]
+    return ReplayResult(record.decision_id, not differences, stored, replayed, differences)
+
+
+def redecide(record: DecisionRecord, posture: Posture, returns: dict[str, list[float]] | None = None,
+             ) -> dict[str, Any]:
+    """The detail ``record``'s stored inputs (intent, markets, instrument, account, trading state,
+    book, return set) give under ``posture``, clock fixed at its timestamp: its own posture
+    reproduces it, another answers "what would this posture have decided"."""
     inputs = record.inputs
     instrument = inputs.get("instrument")
     instruments = [] if instrument is None else [InstrumentRules.from_dict(instrument)]
@@ -61,10 +74,7 @@ def replay_record(record: DecisionRecord, posture_json: str,
     marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
     engine.book = BookState.from_dict(inputs["book"]).build_book(engine.limits, marks)
     _, detail = engine.check_order(OrderIntent.from_dict(inputs["intent"]), now_ms=ts, commit=True)
-    stored, replayed = _normalised(record.detail), _normalised(dict(detail))
-    differences = [key for key in sorted(set(stored) | set(replayed))
-                   if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]
-    return ReplayResult(record.decision_id, not differences, stored, replayed, differences)
+    return dict(detail)
 
 
 def replay_decision(ledger: Ledger, decision_id: str) -> ReplayResult:
