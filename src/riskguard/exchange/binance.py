@@ -98,7 +98,7 @@ def translate_error(exc: BaseException, *, retry_after_s: float | None = None) -
         return RateLimited(message, code=code, retry_after_s=retry_after_s) if status or code is None else \
             error_for_code(code, message, http_status=429, retry_after_s=retry_after_s)
     if code is not None:
-        return error_for_code(code, message)
+        return error_for_code(code, message, http_status=503 if isinstance(exc, ccxt.NetworkError) else None)
     if isinstance(exc, ccxt.OrderNotFound):
         return OrderNotFound(message)
     if isinstance(exc, ccxt.BadSymbol):
