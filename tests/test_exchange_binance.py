@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("ccxt", reason="the exchange extra (ccxt) is not installed")
-
-from binance_fixtures import (  # noqa: E402
+from binance_fixtures import (
     API_KEY,
     API_SECRET,
     HttpError,
@@ -31,9 +29,8 @@ from binance_fixtures import (  # noqa: E402
     recorded,
     recorded_body,
 )
-
-from riskguard.config.exits_schema import ExitsSection  # noqa: E402
-from riskguard.exchange import (  # noqa: E402
+from riskguard.config.exits_schema import ExitsSection
+from riskguard.exchange import (
     ExchangeUnavailable,
     MarginInsufficient,
     MarginMode,
@@ -44,8 +41,8 @@ from riskguard.exchange import (  # noqa: E402
     TimestampOutsideRecvWindow,
     exit_plan_requests,
 )
-from riskguard.exchange.binance import BinanceUsdm, make_client  # noqa: E402
-from riskguard.exchange.credentials import (  # noqa: E402
+from riskguard.exchange.binance import BinanceUsdm, make_client
+from riskguard.exchange.credentials import (
     ENV_API_KEY,
     ENV_API_SECRET,
     ENV_CREDENTIALS_FILE,
@@ -53,8 +50,8 @@ from riskguard.exchange.credentials import (  # noqa: E402
     credentials_from_file,
     load_credentials,
 )
-from riskguard.exits import build_exit_plan, compile_exit_rules  # noqa: E402
-from riskguard.model import InputValidationError, PositionSide, Side  # noqa: E402
+from riskguard.exits import build_exit_plan, compile_exit_rules
+from riskguard.model import InputValidationError, PositionSide, Side
 
 pytestmark = pytest.mark.usefixtures("no_network")
 __all__ = ["no_network"]  # the module-wide socket block is a fixture of binance_fixtures
