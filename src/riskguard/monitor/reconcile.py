@@ -19,6 +19,7 @@ from typing import Any
 from riskguard.config.exchange_schema import ReconcileSection
 from riskguard.engine.engine import wall_clock_ms
 from riskguard.exchange.client_ids import client_order_id, key_of_client_order_id, reservation_key
+from riskguard.exchange.errors import ExchangeError
 from riskguard.exchange.protocol import Exchange
 from riskguard.exchange.types import ExchangeAccount, ExchangeOrder, ExchangePosition
 from riskguard.ledger.ledger import ACTIVE, EXPIRED, Ledger
@@ -385,7 +386,15 @@ def _repair_position(ledger: Ledger, exchange: Exchange, drift: Drift, held: Map
     on_exchange = held.get(symbol)
     exchange_qty = 0.0 if on_exchange is None else _signed(on_exchange)
     target = exchange_qty - others
-    mark = on_exchange.mark_price if on_exchange is not None else exchange.mark_price(symbol).mark_price
+    reason = drift.message
+    if on_exchange is not None:
+        mark = on_exchange.mark_price
+    else:
+        try:
+            mark = exchange.mark_price(symbol).mark_price
+        except ExchangeError as exc:  # no mark: close at the ledger's own entry, realising nothing
+            mark = mine.entry_price if mine is not None else holders[0].entry_price
+            reason += f"; no mark price ({exc}), closed at the ledger's entry"
     price = mark
     sole = len(holders) <= 1
     if on_exchange is not None and abs(target) > abs(mine_qty) and (mine_qty == 0 or (target > 0) == (mine_qty > 0)):
@@ -395,4 +404,4 @@ def _repair_position(ledger: Ledger, exchange: Exchange, drift: Drift, held: Map
     entry = on_exchange.entry_price if on_exchange is not None and sole else None
     leverage = on_exchange.leverage if on_exchange is not None and on_exchange.leverage > 0 else 1.0
     return repair_position(ledger, strategy=strategy, symbol=symbol, target_qty=target, price=price,
-                           entry_price=entry, leverage=leverage, actor=actor, reason=drift.message, now_ms=now)
+                           entry_price=entry, leverage=leverage, actor=actor, reason=reason, now_ms=now)
