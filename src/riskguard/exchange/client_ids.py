@@ -50,12 +50,20 @@ def client_order_id(reservation_id: str, leg: str) -> str:
     return check_client_order_id(f"{reservation_key(reservation_id)}{_SEPARATOR}{leg}")
 
 
+def key_of_client_order_id(client_id: str | None) -> str | None:
+    """The ``reservation_key`` part of a client order id riskguard derived, or None for any other id."""
+    if not client_id or _SEPARATOR not in client_id:
+        return None
+    key, leg = client_id.rsplit(_SEPARATOR, 1)
+    return key if key and _LEG.match(leg) else None
+
+
 def reservation_for(client_id: str | None, reservation_ids: Iterable[str]) -> str | None:
     """The reservation among ``reservation_ids`` that ``client_id`` was derived from, or None
     (an order riskguard did not place, or one of a reservation not listed)."""
-    if not client_id or _SEPARATOR not in client_id:
+    key = key_of_client_order_id(client_id)
+    if key is None:
         return None
-    key = client_id.rsplit(_SEPARATOR, 1)[0]
     for reservation_id in reservation_ids:
         if reservation_key(reservation_id) == key:
             return reservation_id

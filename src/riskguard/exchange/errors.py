@@ -73,6 +73,8 @@ class InstrumentUnknown(ExchangeError):
 
 
 _BY_CODE: dict[int, type[ExchangeError]] = {
+    -1001: ExchangeUnavailable,  # internal error / disconnected
+    -1007: ExchangeUnavailable,  # timeout waiting for the backend: the order's status is unknown
     -1003: RateLimited,
     -1021: TimestampOutsideRecvWindow,
     -1022: AuthenticationFailed,

@@ -145,9 +145,9 @@ class PaperExchange:
     def account(self) -> ExchangeAccount:
         """Wallet, unrealised PnL, margin balance (NAV) and available balance (USDT) now."""
         positions = self.positions()
-        upnl = sum(p.unrealized_pnl for p in positions)
+        upnl = sum((p.unrealized_pnl for p in positions), 0.0)
         nav = self._wallet + upnl
-        used = sum(p.margin for p in positions)
+        used = sum((p.margin for p in positions), 0.0)
         return ExchangeAccount(nav=nav, wallet_balance=self._wallet, available_balance=nav - used,
                                unrealized_pnl=upnl, margin_mode=self._default_mode, ts_ms=self._clock())
 

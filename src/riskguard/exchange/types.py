@@ -60,6 +60,8 @@ class ExchangeAccount:
     """The futures account as the exchange reports it (USDT).
 
     ``nav`` is the margin balance (wallet + unrealised PnL), the figure riskguard treats as NAV.
+    ``ts_ms`` is when riskguard received it; ``exchange_ts_ms`` the exchange's own update time when
+    it reports one. ``margin_mode`` is None when it is set per symbol (Binance).
     """
 
     nav: float
@@ -68,6 +70,7 @@ class ExchangeAccount:
     unrealized_pnl: float
     margin_mode: MarginMode | None
     ts_ms: int
+    exchange_ts_ms: int | None = None
 
     def snapshot(self) -> AccountSnapshot:
         """The engine's and ledger's view: NAV and free margin at the exchange's timestamp."""
