@@ -7,9 +7,9 @@ import json
 
 from riskguard.config.schema import Posture
 
-# Operational settings that never change a decision (alerts, kill-switch retries, recovery): left
+# Operational settings that never change a decision (alerts, kill switch, recovery, reconciliation): left
 # out so that adding or tuning them keeps every stored decision's hash, and its replay.
-_NOT_DECIDING = {"monitor"}
+_NOT_DECIDING = {"monitor", "reconcile"}
 
 
 def canonical_json(posture: Posture) -> str:
