@@ -102,6 +102,10 @@ class Monitor:
         if dry_run:
             result.trigger = None if trigger is None else trigger[0].value
             result.actions = self._guard(lambda: self.actions.run(dry_run=True), result)
+            try:
+                self._observe(result)
+            except LedgerUnavailable as exc:
+                result.errors.append(str(exc))
             return result
         try:
             self._act(trigger, result)
@@ -126,6 +130,9 @@ class Monitor:
                 result.kill_switch = self.kill_switch.activate(active.trigger, active.reason)
         if result.kill_switch is None or result.kill_switch.status != INCOMPLETE:
             result.actions = self.actions.run()
+        self._observe(result)
+
+    def _observe(self, result: TickResult) -> None:
         result.kill_switch_status = self.kill_switch.status()
         result.open_alerts = [{"key": a.alert_key, "severity": a.severity, "message": a.message,
                                "since_ms": a.since_ms} for a in self.store.open_alerts().values()]
