@@ -108,3 +108,12 @@ def test_daily_drawdown_at_the_kill_limit_pulls_the_kill_switch(db_url: str) -> 
     assert result.trigger == "drawdown" and result.kill_switch is not None
     assert result.kill_switch.reason == "daily drawdown 5.68% reached 5.00%"
     new_risk_vetoed_and_exits_pass(db_url, clock, "BTCUSDT")
+
+
+def test_a_monitor_that_reconciles_each_pass_pulls_the_kill_switch_on_drift(db_url: str) -> None:
+    clock = Clock()
+    gate = held_gate(db_url, clock)  # the ledger holds BTC; the paper exchange holds nothing
+    exchange = paper_exchange(clock)
+    result = Monitor(gate.ledger, posture(), exchange, clock=clock, reconcile_each_tick=True).tick()
+    assert result.drifts and result.trigger == "reconciliation_drift"
+    assert ControlStore(gate.ledger).active() is not None

@@ -73,6 +73,9 @@ def monitor(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Report what the drawdown ladder and kill switch would do; change nothing.")] = False,
+    reconcile: Annotated[bool, typer.Option(
+        "--reconcile", help="Reconcile ledger and exchange on every pass; drift pulls the kill switch "
+                            "(monitor.kill_switch.reconciliation_drift_count).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.5, help="Seconds between passes (live view).")] = 5.0,
     actor: ActorOption = "monitor",
     account: AccountOption = "default",
@@ -90,7 +93,7 @@ def monitor(
     if json and not once:
         output.fail("--json needs --once (the live view is for terminals)")
     with _ledger(db_url, account) as ledger:
-        watcher = Monitor(ledger, chosen, adapter, actor=actor, clock=wall_clock_ms)
+        watcher = Monitor(ledger, chosen, adapter, actor=actor, clock=wall_clock_ms, reconcile_each_tick=reconcile)
         if once:
             data = watcher.tick(dry_run=dry_run).to_dict()
             if json:

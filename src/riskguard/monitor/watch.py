@@ -42,6 +42,7 @@ class TickResult:
     kill_switch: KillSwitchReport | None = None
     kill_switch_status: dict[str, Any] = field(default_factory=dict)
     actions: ActionReport | None = None
+    drifts: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,7 +52,8 @@ class TickResult:
                 "open_alerts": self.open_alerts, "trigger": self.trigger,
                 "kill_switch": None if self.kill_switch is None else self.kill_switch.to_dict(),
                 "kill_switch_status": self.kill_switch_status,
-                "actions": None if self.actions is None else self.actions.to_dict(), "errors": self.errors}
+                "actions": None if self.actions is None else self.actions.to_dict(), "drifts": self.drifts,
+                "errors": self.errors}
 
 
 class Monitor:
@@ -60,7 +62,8 @@ class Monitor:
 
     def __init__(self, ledger: Ledger, posture: Posture, exchange: Exchange | None = None, *,
                  actor: str = "monitor", clock: Callable[[], int] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, poster: Poster = post_json) -> None:
+                 sleep: Callable[[float], None] = time.sleep, poster: Poster = post_json,
+                 reconcile_each_tick: bool = False) -> None:
         self.ledger = ledger
         self.posture = posture
         self.limits: Limits = compile_limits(posture)
@@ -73,17 +76,21 @@ class Monitor:
         self.kill_switch = KillSwitch(ledger, exchange, section.kill_switch, actor=actor, alerter=self.alerter,
                                       clock=self.clock, sleep=sleep)
         self.actions = DrawdownActions(ledger, exchange, posture, self.kill_switch, actor=actor, clock=self.clock)
+        self.reconcile_each_tick = reconcile_each_tick
         self.exchange_failing_since: int | None = None
         self.ledger_failures = 0
 
     def tick(self, *, marks: Mapping[str, float] | None = None, market_ts: Mapping[str, int] | None = None,
-             drift_count: int = 0, returns: Mapping[str, Sequence[float]] | None = None,
+             drift_count: int | None = None, returns: Mapping[str, Sequence[float]] | None = None,
              dry_run: bool = False) -> TickResult:
         """One pass. ``marks`` symbol -> mark (USDT) without an exchange; ``market_ts`` symbol -> time
         (ms) of the newest market data the bots trade on; ``drift_count`` the drifts of the last
-        reconciliation. ``dry_run``: compute, plan and report, change nothing."""
+        reconciliation (None: reconcile now when ``reconcile_each_tick`` and an exchange are set).
+        ``dry_run``: compute, plan and report, change nothing."""
         now = self.clock()
         result = TickResult(now, None)
+        if drift_count is None:
+            drift_count = 0 if dry_run else self._reconcile(now, result)
         trigger = self._technical_trigger(now, market_ts or {}, drift_count, result)
         try:
             result.metrics = compute_metrics(self.ledger, self.limits, now_ms=now, exchange=self.exchange,
@@ -136,6 +143,20 @@ class Monitor:
         result.kill_switch_status = self.kill_switch.status()
         result.open_alerts = [{"key": a.alert_key, "severity": a.severity, "message": a.message,
                                "since_ms": a.since_ms} for a in self.store.open_alerts().values()]
+
+    def _reconcile(self, now: int, result: TickResult) -> int:
+        """Drifts between ledger and exchange now (0 unless reconciling each tick)."""
+        if not self.reconcile_each_tick or self.exchange is None:
+            return 0
+        from riskguard.monitor.reconcile import reconcile
+
+        try:
+            report = reconcile(self.ledger, self.exchange, self.posture.reconcile, actor=self.actor, now_ms=now)
+        except ExchangeError as exc:
+            result.errors.append(f"reconcile: {exc}")
+            return 0
+        result.drifts = [d.to_dict() for d in report.drifts]
+        return len(report.drifts)
 
     def _guard(self, call: Callable[[], ActionReport], result: TickResult) -> ActionReport | None:
         try:
