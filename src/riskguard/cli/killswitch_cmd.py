@@ -61,6 +61,7 @@ def activate(
     with exchange_errors():
         adapter = exchange_for(exchange)
     with _ledger(db_url, account) as ledger:
+        ledger.ensure_account(chosen.mode.value, actor=actor)  # a fresh ledger can be halted before any bot ran
         report = _switch(ledger, adapter, actor, chosen).activate(trigger, reason)
     data = report.to_dict()
     if json:

@@ -34,7 +34,12 @@ def _metrics_table(data: dict[str, Any]) -> Table:
         table.add_column(column, overflow="fold")
     for name, metric in (metrics.get("metrics") or {}).items():
         value = metric["value"]
-        shown = "-" if value is None else (f"{value:.4f}" if metric["unit"] != "USDT" else output.usdt(value))
+        if value is None:
+            shown = "-"
+        elif metric["unit"] == "USDT":
+            shown = output.usdt(value)
+        else:
+            shown = f"{value:.0f}" if metric["unit"] == "positions" else f"{value:.4f}"
         breakdown = ", ".join(f"{k} {v:.4g}" for k, v in metric["by_key"].items())
         table.add_row(name, shown, metric["unit"], breakdown or metric["note"] or "")
     return table

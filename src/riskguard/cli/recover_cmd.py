@@ -10,7 +10,7 @@ from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
-from riskguard.cli.db_commands import AccountOption, DbUrlOption, JsonOption, _ledger
+from riskguard.cli.db_commands import AccountOption, DbUrlOption, JsonOption, _ledger, _time
 from riskguard.cli.exchange_cmd import exchange_errors
 from riskguard.cli.inputs import posture_from_ref, resolve_posture
 from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for, wall_clock_ms
@@ -67,7 +67,7 @@ def recover(
             table.add_row(r.step, "[green]passed[/]" if r.passed else "[red]FAILED[/]", r.summary)
         console.print(table)
         stage = (f"reactivation stage {result.stage} of {len(result.stages)}"
-                 + ("" if result.next_stage_ms is None else f", next at {result.next_stage_ms} ms"))
+                 + ("" if result.next_stage_ms is None else f", next at {_time(result.next_stage_ms)} UTC"))
         console.print(f"passed: {', '.join(result.passed) or 'none'}; next: {result.next_step or 'done'}; {stage}")
     if failed:
         raise typer.Exit(int(ExitCode.NEGATIVE))

@@ -332,11 +332,14 @@ class KillSwitch:
     def status(self) -> dict[str, Any]:
         """``active``, trigger, reason, actor, time and what was done (the latest activation)."""
         record = self.store.latest()
-        account = self.ledger.account()
         controls = self.store.controls()
         if record is None:
-            return {"active": False, "activation_id": None, "trading_state": account.trading_state.value,
-                    "safe_mode": controls.safe_mode}
+            try:
+                state: str | None = self.ledger.account().trading_state.value
+            except LedgerNotFound:  # no bot has used this ledger yet
+                state = None
+            return {"active": False, "activation_id": None, "trading_state": state, "safe_mode": controls.safe_mode}
+        account = self.ledger.account()
         return {"active": record.active, "activation_id": record.activation_id, "status": record.status,
                 "trigger": record.trigger, "category": KillTrigger(record.trigger).category, "reason": record.reason,
                 "actor": record.actor, "ts_ms": record.ts_ms, "runs": record.runs, "outcome": record.outcome,

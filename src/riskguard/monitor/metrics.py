@@ -35,6 +35,7 @@ from riskguard.monitor.alerts import Alert, AlertSeverity
 from riskguard.policy.drawdown import DrawdownMonitor, DrawdownWindow
 
 USDT, FRACTION, COUNT, RATIO = "USDT", "fraction of NAV", "positions", "ratio to limit"
+PEAK_FRACTION, MARK_FRACTION = "fraction of the window's NAV peak", "fraction of mark price"
 METRIC_ALERTS = ("drawdown_daily", "risk_consumed", "margin_usage", "liquidation:")
 """Key prefixes of the alerts :func:`alerts_for` raises."""
 VAR_ALPHA = 0.95
@@ -211,7 +212,7 @@ def compute_metrics(ledger: Ledger, limits: Limits, *, now_ms: int, exchange: Ex
     drawdowns = _drawdowns(ledger, nav, now_ms)
     for window in DrawdownWindow:
         metrics.append(metric(f"drawdown_{window.value}",
-                              drawdowns.drawdown_pct(window) if drawdowns.has_marks else None, FRACTION,
+                              drawdowns.drawdown_pct(window) if drawdowns.has_marks else None, PEAK_FRACTION,
                               note=None if drawdowns.has_marks else "no NAV marks"))
     risk_limit = None if nav is None else limits.max_total_risk_nav_pct * nav
     metrics.append(metric("risk_at_stops", book.total_risk_usdt, USDT))
@@ -242,7 +243,7 @@ def compute_metrics(ledger: Ledger, limits: Limits, *, now_ms: int, exchange: Ex
         margin = sum(p.qty * price[p.symbol] / p.leverage for p in positions)
     metrics.append(metric("margin_usage", None if not nav else margin / nav, FRACTION, note=no_nav))
     distances = {v.symbol: v.liquidation_distance for v in views if v.liquidation_distance is not None}
-    metrics.append(metric("liquidation_distance_min", min(distances.values(), default=None), FRACTION, distances,
+    metrics.append(metric("liquidation_distance_min", min(distances.values(), default=None), MARK_FRACTION, distances,
                           None if distances or not positions else "no liquidation price known"))
     if notes:
         metrics.append(metric("exchange_status", 0.0, "ok=1", note="; ".join(notes)))
