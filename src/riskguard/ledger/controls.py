@@ -137,6 +137,14 @@ class ControlStore:
                                             "reason": reason}, actor, now_ms)
 
     # -- kill switch -----------------------------------------------------------------------
+    def _active_row(self, conn: Connection) -> Row[Any] | None:
+        return conn.execute(select(c.kill_switches).where(
+            c.kill_switches.c.account_id == self.account_id, c.kill_switches.c.active.is_(True))).first()
+
+    def _read(self, conn: Connection, activation_id: str) -> KillSwitchRecord:
+        return _record(conn.execute(select(c.kill_switches).where(
+            c.kill_switches.c.activation_id == activation_id)).one())
+
     def engage(self, activation_id: str, trigger: str, reason: str, *, actor: str,
                now_ms: int) -> tuple[KillSwitchRecord, bool]:
         """Activate the kill switch: in one transaction the account goes HALTED with safe mode on and
@@ -146,8 +154,7 @@ class ControlStore:
             raise InputValidationError("reason", "must not be empty", reason)
         with self.ledger.transaction() as conn:
             self.ledger.lock_account(conn)
-            row = conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.account_id == self.account_id, c.kill_switches.c.active.is_(True))).first()
+            row = self._active_row(conn)
             created = row is None
             if row is None:
                 conn.execute(insert(c.kill_switches).values(
@@ -165,9 +172,7 @@ class ControlStore:
             self._set_state(conn, TradingState.HALTED, f"{KILL_SWITCH_REASON} ({trigger}): {reason}", actor, now_ms)
             self._write_controls(conn, True, 1.0 if created else self._controls(conn).size_multiplier,
                                  f"{KILL_SWITCH_REASON} {activation_id}", actor, now_ms)
-            record = conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.activation_id == activation_id)).one()
-            return _record(record), created
+            return self._read(conn, activation_id), created
 
     def reassert_halt(self, record: KillSwitchRecord, *, actor: str, now_ms: int) -> bool:
         """Put the account back to HALTED when an active kill switch finds it otherwise (someone set
@@ -183,8 +188,7 @@ class ControlStore:
     def active(self) -> KillSwitchRecord | None:
         """The active activation, if any."""
         with self.ledger.reading() as conn:
-            row = conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.account_id == self.account_id, c.kill_switches.c.active.is_(True))).first()
+            row = self._active_row(conn)
         return None if row is None else _record(row)
 
     def latest(self) -> KillSwitchRecord | None:
@@ -203,8 +207,7 @@ class ControlStore:
                 status=status, outcome=dumps(dict(outcome)), updated_ms=now_ms))
             self._event(conn, "kill_switch", {"activation_id": activation_id, "step": "run_finished",
                                               "status": status, "outcome": dict(outcome)}, actor, now_ms)
-            return _record(conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.activation_id == activation_id)).one())
+            return self._read(conn, activation_id)
 
     def release(self, *, actor: str, reason: str, state: TradingState, now_ms: int) -> KillSwitchRecord:
         """End the active activation: safe mode off, the account to ``state`` (REDUCING after a
@@ -213,8 +216,7 @@ class ControlStore:
             raise InputValidationError("reason", "must not be empty", reason)
         with self.ledger.transaction() as conn:
             self.ledger.lock_account(conn)
-            row = conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.account_id == self.account_id, c.kill_switches.c.active.is_(True))).first()
+            row = self._active_row(conn)
             if row is None:
                 raise LedgerError("no kill switch is active")
             conn.execute(update(c.kill_switches).where(c.kill_switches.c.activation_id == row.activation_id)
@@ -225,8 +227,7 @@ class ControlStore:
             self._set_state(conn, state, f"kill switch released: {reason}", actor, now_ms)
             self._write_controls(conn, False, self._controls(conn).size_multiplier, f"released: {reason}", actor,
                                  now_ms)
-            return _record(conn.execute(select(c.kill_switches).where(
-                c.kill_switches.c.activation_id == row.activation_id)).one())
+            return self._read(conn, row.activation_id)
 
     # -- steps -----------------------------------------------------------------------------
     def steps(self, activation_id: str) -> dict[str, KillStep]:
