@@ -29,9 +29,11 @@ from binance_fixtures import (
     recorded,
     recorded_body,
 )
+from conftest import buy, make_engine
 from riskguard.config.exits_schema import ExitsSection
 from riskguard.exchange import (
     ExchangeUnavailable,
+    InstrumentUnknown,
     MarginInsufficient,
     MarginMode,
     MinNotionalNotMet,
@@ -40,6 +42,7 @@ from riskguard.exchange import (
     RateLimited,
     TimestampOutsideRecvWindow,
     exit_plan_requests,
+    load_exchange_rules,
 )
 from riskguard.exchange.binance import BinanceUsdm, make_client
 from riskguard.exchange.credentials import (
@@ -363,3 +366,21 @@ def test_credentials_file_must_be_readable_by_its_owner_only(tmp_path: Path) -> 
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
     loaded = load_credentials({ENV_CREDENTIALS_FILE: str(path)})
     assert loaded is not None and loaded.api_secret == "ijklmnop5678"
+
+
+# -- rules into the engine ------------------------------------------------------------------------
+def test_the_engine_uses_the_exchange_rules_once_loaded() -> None:
+    engine = make_engine()
+    small = buy("BTCUSDT", notional=60.0, leverage=1.0)
+    assert "below_min_notional" in engine.check_order(small)[1]["reasons"]  # shipped snapshot: 100 USDT
+    loaded = load_exchange_rules(adapter(), engine, ["BTCUSDT", "ETHUSDT"])
+    assert engine.instruments["BTCUSDT"] == loaded["BTCUSDT"] and loaded["BTCUSDT"].min_notional == 5.0
+    assert "below_min_notional" not in engine.check_order(small)[1]["reasons"]
+
+
+def test_loading_rules_for_a_symbol_the_exchange_does_not_list_changes_nothing() -> None:
+    engine = make_engine()
+    before = dict(engine.instruments)
+    with pytest.raises(InstrumentUnknown, match="SOLUSDT"):
+        load_exchange_rules(adapter(), engine, ["BTCUSDT", "SOLUSDT"])
+    assert engine.instruments == before

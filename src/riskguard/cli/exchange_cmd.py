@@ -100,8 +100,13 @@ def instruments(paper: PaperOption = False, testnet: TestnetOption = False,
         for row in rows:
             row["band"] = f"{row['percent_price_down']:g}-{row['percent_price_up']:g}"
             row["brackets"] = len(row["brackets"])
+    title = "Instrument rules"
+    if paper:
+        from riskguard.engine.instruments import snapshot_as_of
+
+        title += f" (shipped snapshot as of {snapshot_as_of()})"
     _print(rows, ["symbol", "tick_size", "step_size", "min_qty", "max_qty", "market_max_qty", "min_notional", "band",
-                  "max_leverage", "brackets"], "Instrument rules", as_json)
+                  "max_leverage", "brackets"], title, as_json)
 
 
 @exchange_app.command(epilog="Example: riskguard exchange account --testnet --json")

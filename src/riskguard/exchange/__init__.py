@@ -19,6 +19,7 @@ from riskguard.exchange.errors import (
 from riskguard.exchange.exit_orders import exit_plan_requests, order_request
 from riskguard.exchange.paper import PaperExchange, PaperFill
 from riskguard.exchange.protocol import Exchange
+from riskguard.exchange.rules_loader import InstrumentSink, load_exchange_rules
 from riskguard.exchange.types import (
     CancelResult,
     ExchangeAccount,
@@ -40,6 +41,7 @@ __all__ = [
     "ExchangeOrder",
     "ExchangePosition",
     "ExchangeUnavailable",
+    "InstrumentSink",
     "InstrumentUnknown",
     "InvalidOrder",
     "MarginInsufficient",
@@ -57,6 +59,7 @@ __all__ = [
     "client_order_id",
     "close_order_id",
     "exit_plan_requests",
+    "load_exchange_rules",
     "order_request",
     "reservation_for",
 ]
