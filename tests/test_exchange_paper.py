@@ -3,11 +3,14 @@ conditional orders, cancel-all, close-all, and Binance's refusals with Binance's
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from riskguard.config.exits_schema import ExitsSection
 from riskguard.engine.instruments import default_instruments
 from riskguard.exchange import (
+    AsyncExchange,
     DuplicateClientOrderId,
     Exchange,
     InstrumentUnknown,
@@ -290,3 +293,17 @@ def test_client_order_ids_fit_binance_and_long_reservation_ids_are_digested() ->
     assert len(derived) <= 36 and derived == client_order_id(long_id, "trail")
     assert reservation_for(derived, ["res-a", long_id]) == long_id
     assert reservation_for("x-cvBPrNm9abcdef", ["res-a"]) is None
+
+
+def test_async_exchange_runs_the_same_calls_without_blocking_the_loop() -> None:
+    exchange = paper(taker_fee=0.0)
+
+    async def session() -> tuple[object, ...]:
+        wrapped = AsyncExchange(exchange)
+        placed, account = await asyncio.gather(wrapped.place_order(market("BUY", 0.01, "a.entry")), wrapped.account())
+        closed = await wrapped.close_all("kill-2")
+        return placed, account, closed, await wrapped.positions()
+
+    placed, _, closed, positions = asyncio.run(session())
+    assert placed.status == "closed" and [o.client_order_id for o in closed] == ["kill-2-BTCUSDT.close"]  # type: ignore[attr-defined]
+    assert positions == []

@@ -1,6 +1,7 @@
 """Exchange adapters behind one ``Exchange`` protocol: Binance USD-M over ccxt (``BinanceUsdm``, needs
 the ``exchange`` extra; imported from ``riskguard.exchange.binance``) and ``PaperExchange``."""
 
+from riskguard.exchange.async_exchange import AsyncExchange
 from riskguard.exchange.client_ids import client_order_id, close_order_id, reservation_for
 from riskguard.exchange.errors import (
     AuthenticationFailed,
@@ -32,6 +33,7 @@ from riskguard.exchange.types import (
 )
 
 __all__ = [
+    "AsyncExchange",
     "AuthenticationFailed",
     "CancelResult",
     "DuplicateClientOrderId",
