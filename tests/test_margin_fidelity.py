@@ -100,40 +100,32 @@ def test_maintenance_margin_equals_binance_on_every_tier_including_boundaries() 
     assert checked > 20_000
 
 
+def position_inputs(mode: str, raw: list[dict[str, Any]], notional: float, sign: int) -> dict[str, float]:
+    """A position of ``notional`` at mark: isolated on its own initial margin at the tier's leverage,
+    or cross with a wallet and other positions' maintenance margin and (losing) uPnL."""
+    mark = 2.0 if mode == "isolated" else 0.5  # powers of two keep qty x mark == notional exact at floors
+    qty = notional / mark
+    if mode == "isolated":
+        entry_price = mark * (1.0 - 0.01 * sign)
+        wallet = qty * entry_price / binance_bracket(raw, notional)["initialLeverage"]
+        return {"qty": qty, "entry_price": entry_price, "mark": mark, "wallet": wallet}
+    return {"qty": qty, "entry_price": mark * (1.0 + 0.02 * sign), "mark": mark, "wallet": notional * 0.3,
+            "other_mm": notional * 0.01, "other_upnl": -notional * 0.02}
+
+
+@pytest.mark.parametrize("mode", ["isolated", "cross"])
 @pytest.mark.parametrize("side", [PositionSide.LONG, PositionSide.SHORT])
-def test_isolated_liquidation_price_equals_binance_on_every_tier(side: PositionSide) -> None:
+def test_liquidation_price_equals_binance_on_every_tier(mode: str, side: PositionSide) -> None:
     sign = 1 if side is PositionSide.LONG else -1
     for symbol, raw in usdt_tier_tables().items():
         brackets = leverage_brackets(raw)
         for notional in cases(raw):
             if notional == 0.0:
                 continue
-            mark = 2.0  # a power of two keeps qty x mark == notional exact at the boundaries
-            qty = notional / mark
-            entry_price = mark * (1.0 - 0.01 * sign)
-            leverage = binance_bracket(raw, notional)["initialLeverage"]
-            wallet = qty * entry_price / leverage  # isolated margin: the position's own initial margin
-            ours = riskguard_liquidation(brackets, side, qty, entry_price, mark, wallet)
-            theirs = binance_liquidation_price(raw, sign, qty, entry_price, mark, wallet)
-            assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12), (symbol, notional, side)
-
-
-@pytest.mark.parametrize("side", [PositionSide.LONG, PositionSide.SHORT])
-def test_cross_liquidation_price_equals_binance_on_every_tier(side: PositionSide) -> None:
-    sign = 1 if side is PositionSide.LONG else -1
-    for symbol, raw in usdt_tier_tables().items():
-        brackets = leverage_brackets(raw)
-        for notional in cases(raw):
-            if notional == 0.0:
-                continue
-            mark = 0.5
-            qty = notional / mark
-            entry_price = mark * (1.0 + 0.02 * sign)
-            wallet = notional * 0.3  # cross wallet balance
-            other_mm, other_upnl = notional * 0.01, -notional * 0.02  # the other cross positions
-            ours = riskguard_liquidation(brackets, side, qty, entry_price, mark, wallet, other_mm, other_upnl)
-            theirs = binance_liquidation_price(raw, sign, qty, entry_price, mark, wallet, other_mm, other_upnl)
-            assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12), (symbol, notional, side)
+            inputs = position_inputs(mode, raw, notional, sign)
+            ours = riskguard_liquidation(brackets, side, **inputs)
+            theirs = binance_liquidation_price(raw, sign, **inputs)
+            assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12), (symbol, notional, mode, side)
 
 
 def test_exchange_leverage_ceiling_at_a_bracket_boundary_is_the_next_brackets() -> None:
