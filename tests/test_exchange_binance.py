@@ -7,6 +7,7 @@ Write requests are checked parameter by parameter (request capture).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -29,9 +30,12 @@ from binance_fixtures import (
     recorded,
     recorded_body,
 )
+from conftest import buy, make_engine
+from ledger_fixtures import rows
 from riskguard.config.exits_schema import ExitsSection
 from riskguard.exchange import (
     ExchangeUnavailable,
+    InstrumentUnknown,
     MarginInsufficient,
     MarginMode,
     MinNotionalNotMet,
@@ -40,6 +44,7 @@ from riskguard.exchange import (
     RateLimited,
     TimestampOutsideRecvWindow,
     exit_plan_requests,
+    load_exchange_rules,
 )
 from riskguard.exchange.binance import BinanceUsdm, make_client
 from riskguard.exchange.credentials import (
@@ -51,7 +56,10 @@ from riskguard.exchange.credentials import (
     load_credentials,
 )
 from riskguard.exits import build_exit_plan, compile_exit_rules
-from riskguard.model import InputValidationError, PositionSide, Side
+from riskguard.ledger import Ledger
+from riskguard.ledger import tables as t
+from riskguard.model import AccountSnapshot, InputValidationError, PositionSide, Side
+from riskguard.monitor.reconcile import reconcile
 
 pytestmark = pytest.mark.usefixtures("no_network")
 __all__ = ["no_network"]  # the module-wide socket block is a fixture of binance_fixtures
@@ -363,3 +371,43 @@ def test_credentials_file_must_be_readable_by_its_owner_only(tmp_path: Path) -> 
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
     loaded = load_credentials({ENV_CREDENTIALS_FILE: str(path)})
     assert loaded is not None and loaded.api_secret == "ijklmnop5678"
+
+
+# -- rules into the engine ------------------------------------------------------------------------
+def test_the_engine_uses_the_exchange_rules_once_loaded() -> None:
+    engine = make_engine()
+    small = buy("BTCUSDT", notional=60.0, leverage=1.0)
+    assert "below_min_notional" in engine.check_order(small)[1]["reasons"]  # shipped snapshot: 100 USDT
+    loaded = load_exchange_rules(adapter(), engine, ["BTCUSDT", "ETHUSDT"])
+    assert engine.instruments["BTCUSDT"] == loaded["BTCUSDT"] and loaded["BTCUSDT"].min_notional == 5.0
+    assert "below_min_notional" not in engine.check_order(small)[1]["reasons"]
+
+
+def test_loading_rules_for_a_symbol_the_exchange_does_not_list_changes_nothing() -> None:
+    engine = make_engine()
+    before = dict(engine.instruments)
+    with pytest.raises(InstrumentUnknown, match="SOLUSDT"):
+        load_exchange_rules(adapter(), engine, ["BTCUSDT", "SOLUSDT"])
+    assert engine.instruments == before
+
+
+# -- reconciliation against recorded Binance answers ----------------------------------------------
+def test_reconcile_with_binance_recordings_reports_and_stores_no_secret(tmp_path: Path) -> None:
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.upgrade()
+    ledger.ensure_account("live", now_ms=1_722_161_166_529)
+    ledger.mark_nav(AccountSnapshot(nav=26.26840422, ts_ms=1_722_161_166_529), actor="test")
+    exchange = adapter({("GET", "/fapi/v3/account"): recorded_body("account_v3_positions.json"),
+                        ("GET", "/fapi/v3/positionRisk"): recorded_body("positionRisk_v3.json"),
+                        ("GET", "/fapi/v1/openOrders"): [recorded_body("openOrder.json")],
+                        ("GET", "/fapi/v1/openAlgoOrders"): []})
+    report = reconcile(ledger, exchange, apply=True, actor="test-reconcile", now_ms=1_722_161_166_529)
+    assert [(d.kind.value, d.symbol) for d in report.drifts] == [
+        ("position_unknown_to_ledger", "BTCUSDT"), ("order_without_reservation", "LTCUSDT")]
+    (position,) = ledger.positions()
+    assert (position.qty, position.entry_price) == (0.009, 67445.9)
+    stored = json.dumps([[list(map(str, row)) for row in rows(ledger, table)] for table in t.metadata.sorted_tables])
+    signatures = {r.params["signature"] for r in exchange.client.fetch.requests if "signature" in r.params}
+    assert signatures
+    for secret in (API_KEY, API_SECRET, *signatures):
+        assert secret not in stored

@@ -3,11 +3,17 @@ conditional orders, cancel-all, close-all, and Binance's refusals with Binance's
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskguard.config.exits_schema import ExitsSection
 from riskguard.engine.instruments import default_instruments
 from riskguard.exchange import (
+    AsyncExchange,
     DuplicateClientOrderId,
     Exchange,
     InstrumentUnknown,
@@ -290,3 +296,42 @@ def test_client_order_ids_fit_binance_and_long_reservation_ids_are_digested() ->
     assert len(derived) <= 36 and derived == client_order_id(long_id, "trail")
     assert reservation_for(derived, ["res-a", long_id]) == long_id
     assert reservation_for("x-cvBPrNm9abcdef", ["res-a"]) is None
+
+
+def test_async_exchange_runs_the_same_calls_without_blocking_the_loop() -> None:
+    exchange = paper(taker_fee=0.0)
+
+    async def session() -> tuple[object, ...]:
+        wrapped = AsyncExchange(exchange)
+        placed, account = await asyncio.gather(wrapped.place_order(market("BUY", 0.01, "a.entry")), wrapped.account())
+        closed = await wrapped.close_all("kill-2")
+        return placed, account, closed, await wrapped.positions()
+
+    placed, _, closed, positions = asyncio.run(session())
+    assert placed.status == "closed" and [o.client_order_id for o in closed] == ["kill-2-BTCUSDT.close"]  # type: ignore[attr-defined]
+    assert positions == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.integers(2, 40), st.integers(55_000, 65_000)),
+                min_size=1, max_size=12))
+def test_wallet_is_initial_plus_realised_pnl_minus_fees_and_position_is_the_sum_of_fills(
+        trades: list[tuple[str, int, int]]) -> None:
+    exchange = paper(wallet=1_000_000.0, slippage_bps=2.0)
+    for n, (side, steps, mark) in enumerate(trades):
+        exchange.set_mark("BTCUSDT", float(mark))
+        exchange.place_order(market(side, steps * 0.001, f"p.{n}"))
+    fills = exchange.fills
+    expected_wallet = 1_000_000.0 + sum(f.realized_pnl - f.fee for f in fills)
+    assert exchange.account().wallet_balance == pytest.approx(expected_wallet, rel=1e-12)
+    signed = sum(f.qty if f.side is Side.BUY else -f.qty for f in fills)
+    held = sum(p.qty if p.side is PositionSide.LONG else -p.qty for p in exchange.positions())
+    assert held == pytest.approx(signed, abs=1e-9)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=80),
+       st.sampled_from(["entry", "sl", "tp1", "tp12", "trail", "close"]))
+def test_any_reservation_id_gives_a_binance_client_id_that_maps_back(reservation_id: str, leg: str) -> None:
+    derived = client_order_id(reservation_id, leg)
+    assert len(derived) <= 36 and re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", derived)
+    assert reservation_for(derived, ["res-other", reservation_id]) == reservation_id

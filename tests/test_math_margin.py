@@ -110,10 +110,13 @@ def test_isolated_liquidation_with_real_btc_bracket() -> None:
     assert 0.0 < liquidation_distance(LONG, entry, lp) < 0.1
 
 
-def test_bracket_for_picks_first_cap_at_or_above_notional() -> None:
+def test_bracket_for_is_floor_inclusive_like_binance() -> None:
+    # Regression: a notional exactly at a cap used to get the lower bracket; Binance's brackets are
+    # notionalFloor <= notional < notionalCap, so 50,000 is in the second bracket.
     brackets = (LeverageBracket(50_000, 125, 0.004, 0.0), LeverageBracket(600_000, 100, 0.005, 50.0))
-    assert bracket_for(50_000.0, brackets) is brackets[0]
-    assert bracket_for(50_000.01, brackets) is brackets[1]
+    assert bracket_for(49_999.99, brackets) is brackets[0]
+    assert bracket_for(50_000.0, brackets) is brackets[1]
+    assert bracket_for(600_000.0, brackets) is brackets[1]  # the last bracket takes its own cap
 
 
 def test_bracket_for_refuses_notional_beyond_last_cap() -> None:

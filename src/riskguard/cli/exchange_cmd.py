@@ -8,16 +8,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.output import ExitCode
-from riskguard.exchange.errors import ExchangeError
-from riskguard.exchange.protocol import Exchange
 from riskguard.model.errors import InputValidationError
+
+if TYPE_CHECKING:
+    from riskguard.exchange.protocol import Exchange
 
 PaperOption = Annotated[bool, typer.Option(
     "--paper", help="Use a paper exchange (the shipped instrument snapshot, --paper-balance USDT, no positions).")]
@@ -59,6 +60,8 @@ def build_exchange(paper: bool, testnet: bool, paper_balance: float) -> Exchange
 @contextmanager
 def exchange_errors() -> Iterator[None]:
     """Every exchange or credential problem becomes one redacted ``error:`` line and exit code 2."""
+    from riskguard.exchange.errors import ExchangeError  # the exchange package loads on use only
+
     try:
         yield
     except ModuleNotFoundError as exc:
@@ -100,8 +103,13 @@ def instruments(paper: PaperOption = False, testnet: TestnetOption = False,
         for row in rows:
             row["band"] = f"{row['percent_price_down']:g}-{row['percent_price_up']:g}"
             row["brackets"] = len(row["brackets"])
+    title = "Instrument rules"
+    if paper:
+        from riskguard.engine.instruments import snapshot_as_of
+
+        title += f" (shipped snapshot as of {snapshot_as_of()})"
     _print(rows, ["symbol", "tick_size", "step_size", "min_qty", "max_qty", "market_max_qty", "min_notional", "band",
-                  "max_leverage", "brackets"], "Instrument rules", as_json)
+                  "max_leverage", "brackets"], title, as_json)
 
 
 @exchange_app.command(epilog="Example: riskguard exchange account --testnet --json")

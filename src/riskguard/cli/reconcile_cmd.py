@@ -3,7 +3,7 @@ repair the ledger from the exchange's truth (``--apply``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,7 +22,9 @@ from riskguard.cli.exchange_cmd import (
 )
 from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.output import ExitCode
-from riskguard.monitor.reconcile import ReconcileReport, reconcile
+
+if TYPE_CHECKING:
+    from riskguard.monitor.reconcile import ReconcileReport
 
 RECONCILE_EPILOG = (
     "Example: riskguard reconcile --db-url riskguard.db --testnet --json; add --apply to repair the ledger "
@@ -46,6 +48,8 @@ def reconcile_command(
 ) -> None:
     """Compare positions (side, qty within one step, entry), NAV and open orders with the ledger's
     positions, reservations and NAV marks, and report every drift."""
+    from riskguard.monitor.reconcile import reconcile  # loaded on use: keeps the CLI's start-up short
+
     with output.bad_input_exits():
         settings = resolve_posture(preset_name, posture).reconcile
     with open_ledger(db_url, account_id) as ledger, exchange_errors():

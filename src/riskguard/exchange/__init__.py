@@ -1,6 +1,7 @@
 """Exchange adapters behind one ``Exchange`` protocol: Binance USD-M over ccxt (``BinanceUsdm``, needs
 the ``exchange`` extra; imported from ``riskguard.exchange.binance``) and ``PaperExchange``."""
 
+from riskguard.exchange.async_exchange import AsyncExchange
 from riskguard.exchange.client_ids import client_order_id, close_order_id, reservation_for
 from riskguard.exchange.errors import (
     AuthenticationFailed,
@@ -19,6 +20,7 @@ from riskguard.exchange.errors import (
 from riskguard.exchange.exit_orders import exit_plan_requests, order_request
 from riskguard.exchange.paper import PaperExchange, PaperFill
 from riskguard.exchange.protocol import Exchange
+from riskguard.exchange.rules_loader import InstrumentSink, load_exchange_rules
 from riskguard.exchange.types import (
     CancelResult,
     ExchangeAccount,
@@ -31,6 +33,7 @@ from riskguard.exchange.types import (
 )
 
 __all__ = [
+    "AsyncExchange",
     "AuthenticationFailed",
     "CancelResult",
     "DuplicateClientOrderId",
@@ -40,6 +43,7 @@ __all__ = [
     "ExchangeOrder",
     "ExchangePosition",
     "ExchangeUnavailable",
+    "InstrumentSink",
     "InstrumentUnknown",
     "InvalidOrder",
     "MarginInsufficient",
@@ -57,6 +61,7 @@ __all__ = [
     "client_order_id",
     "close_order_id",
     "exit_plan_requests",
+    "load_exchange_rules",
     "order_request",
     "reservation_for",
 ]

@@ -49,7 +49,6 @@ log = logging.getLogger("riskguard.exchange")
 T = TypeVar("T")
 _CODE = re.compile(r'"code"\s*:\s*"?(-?\d+)')
 _MSG = re.compile(r'"msg"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_HTTP_STATUS = re.compile(r"\b(418|429)\b")
 
 
 def _wall_clock_ms() -> int:
@@ -93,10 +92,8 @@ def translate_error(exc: BaseException, *, retry_after_s: float | None = None) -
     code = int(code_match.group(1)) if code_match else None
     message_match = _MSG.search(text)
     message = message_match.group(1) if message_match else text
-    if isinstance(exc, ccxt.DDoSProtection):
-        status = _HTTP_STATUS.search(text)
-        return RateLimited(message, code=code, retry_after_s=retry_after_s) if status or code is None else \
-            error_for_code(code, message, http_status=429, retry_after_s=retry_after_s)
+    if isinstance(exc, ccxt.DDoSProtection):  # HTTP 429 / 418, or -1003
+        return RateLimited(message, code=code, retry_after_s=retry_after_s)
     if code is not None:
         return error_for_code(code, message, http_status=503 if isinstance(exc, ccxt.NetworkError) else None)
     if isinstance(exc, ccxt.OrderNotFound):

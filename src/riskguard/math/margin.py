@@ -30,16 +30,20 @@ def _sign(side: PositionSide) -> float:
 
 
 def bracket_for(notional_usdt: float, brackets: Sequence[LeverageBracket]) -> LeverageBracket:
-    """The leverage bracket that applies to a position of ``notional_usdt`` (first cap >= notional).
+    """The leverage bracket that applies to a position of ``notional_usdt``: Binance brackets are
+    floor-inclusive (``notionalFloor <= notional < notionalCap``, each floor the previous cap), so a
+    notional exactly at a cap belongs to the next bracket. The last bracket also takes its own cap.
 
     Raises if there are no brackets or the notional exceeds the last cap (the exchange would refuse).
     """
     notional = v.non_negative("notional_usdt", notional_usdt)
     if not brackets:
         raise InputValidationError("brackets", "no leverage brackets known for the instrument", brackets)
-    for bracket in brackets:
-        if notional <= bracket.notional_cap:
+    for bracket in brackets[:-1]:
+        if notional < bracket.notional_cap:
             return bracket
+    if notional <= brackets[-1].notional_cap:
+        return brackets[-1]
     raise InputValidationError(
         "notional_usdt", f"exceeds the last leverage bracket cap {brackets[-1].notional_cap}", notional)
 

@@ -49,9 +49,10 @@ class InstrumentRules:
         return floor_to_step(v.non_negative("qty", qty), self.step_size)
 
     def max_leverage_for(self, notional: float) -> float:
-        """Exchange leverage ceiling for a position of ``notional`` USDT (brackets, else max_leverage)."""
-        for bracket in self.brackets:
-            if notional <= bracket.notional_cap:
+        """Exchange leverage ceiling for a position of ``notional`` USDT (brackets, else max_leverage).
+        Brackets are floor-inclusive as on Binance: a notional exactly at a cap is in the next bracket."""
+        for bracket in self.brackets[:-1]:
+            if notional < bracket.notional_cap:
                 return bracket.max_leverage
         return self.brackets[-1].max_leverage if self.brackets else self.max_leverage
 
