@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,7 +14,9 @@ from riskguard.cli.exchange_cmd import exchange_errors
 from riskguard.cli.inputs import resolve_posture
 from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for, wall_clock_ms
 from riskguard.cli.output import ExitCode
-from riskguard.config.schema import Posture
+
+if TYPE_CHECKING:
+    from riskguard.config.schema import Posture
 
 TRIGGERS = ("manual", "drawdown", "exchange_unreachable", "market_data_stale", "reconciliation_drift",
             "ledger_errors", "regulatory")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from riskguard.cli import output
-from riskguard.exchange.protocol import Exchange
+
+if TYPE_CHECKING:  # the exchange package loads only when a command acts through one
+    from riskguard.exchange.protocol import Exchange
 
 EXCHANGES = ("none", "binance", "testnet", "paper")
 
