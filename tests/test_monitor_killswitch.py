@@ -11,6 +11,7 @@ from riskguard.config.monitor_schema import KillSwitchSection
 from riskguard.exchange import OrderRequest, OrderType
 from riskguard.ledger import Ledger
 from riskguard.ledger.controls import ControlStore
+from riskguard.ledger.errors import LedgerUnavailable
 from riskguard.model.enums import Side, TradingState
 from riskguard.monitor.killswitch import NOTHING_DONE_WITHOUT_EXCHANGE, KillSwitch, KillTrigger
 
@@ -150,3 +151,37 @@ def test_the_kill_switch_survives_a_restart(db_url: str) -> None:
     status = kill_switch(fresh, None, clock).status()
     assert status["active"] and status["trigger"] == "ledger_errors" and status["category"] == "technical"
     assert posture().monitor.kill_switch.drawdown_pct == 0.05
+
+
+def test_with_the_ledger_down_the_exchange_is_still_flattened_and_the_report_says_nothing_was_recorded(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock)
+    exchange = FlakyExchange(paper_exchange(clock))
+    open_position(gate, exchange.inner, "btc", "BTCUSDT")
+    exchange.inner.place_order(OrderRequest(symbol="ETHUSDT", type=OrderType.LIMIT, side=Side.BUY, qty=0.05,
+                                            price=2_900.0, client_order_id="eth.entry"))
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise LedgerUnavailable("ledger database unavailable: connection refused")
+
+    switch = kill_switch(gate.ledger, exchange, clock)
+    monkeypatch.setattr(switch.store, "engage", down)
+    report = switch.activate(KillTrigger.LEDGER_ERRORS, "ledger down")
+    assert report.status == "unrecorded" and report.failed == []
+    assert exchange.inner.positions() == [] and exchange.inner.open_orders() == []
+    assert [c["symbol"] for c in report.closed] == ["BTCUSDT"] and report.closed[0]["booked_in_ledger"] is False
+    assert any("not recorded" in note for note in report.notes)
+    again = switch.activate(KillTrigger.LEDGER_ERRORS, "still down")
+    assert again.closed == [] and len(exchange.placed) == 1  # nothing closed twice
+
+
+def test_a_ledger_position_the_exchange_does_not_hold_is_reported_and_left_for_reconciliation(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock)
+    exchange = FlakyExchange(paper_exchange(clock))
+    open_position(gate, None, "sol", "SOLUSDT")  # the ledger only
+    report = kill_switch(gate.ledger, exchange, clock).activate(KillTrigger.MANUAL, "drift")
+    assert report.status == "done" and report.closed == []
+    assert any("SOLUSDT with no position on the exchange" in note for note in report.notes)
+    assert [p.symbol for p in gate.ledger.positions()] == ["SOLUSDT"]

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from riskguard.config.monitor_schema import KillSwitchSection
@@ -36,13 +37,15 @@ from riskguard.ledger.controls import (
     KillStep,
     KillSwitchRecord,
 )
-from riskguard.ledger.errors import LedgerError, LedgerNotFound
+from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.ledger.ledger import Ledger
 from riskguard.model.enums import PositionSide, Side, TradingState
 from riskguard.monitor.alerts import Alert, Alerter, AlertSeverity
 
 log = logging.getLogger("riskguard.monitor")
 
+UNRECORDED = "unrecorded"
+"""Status of a run made while the ledger was down (the exchange flattened, nothing recorded)."""
 NOTHING_DONE_WITHOUT_EXCHANGE = ("no exchange configured: every process is HALTED through the ledger, but "
                                  "nothing could be cancelled or closed")
 
@@ -145,7 +148,10 @@ class KillSwitch:
         kind = KillTrigger(trigger)
         now = self.clock()
         activation_id = f"ks{now}{uuid.uuid4().hex[:4]}"
-        record, created = self.store.engage(activation_id, kind.value, reason, actor=self.actor, now_ms=now)
+        try:
+            record, created = self.store.engage(activation_id, kind.value, reason, actor=self.actor, now_ms=now)
+        except LedgerUnavailable as exc:
+            return self._unrecorded(activation_id, kind, reason, now, exc)
         log.critical("kill switch %s (%s): %s", "activated" if created else "resumed", record.trigger, record.reason,
                      extra={"riskguard": {"event": "kill_switch", "activation_id": record.activation_id}})
         if self.alerter is not None and created:
@@ -191,6 +197,61 @@ class KillSwitch:
         for name, step in steps.items():  # closed in an earlier run: report it, send nothing
             if name.startswith("close:") and name.removeprefix("close:") not in held:
                 self._settle_earlier(exchange, record, step, report)
+        unheld = sorted({p.symbol for p in self.ledger.positions()} - held)
+        if unheld:
+            report.notes.append(f"ledger position(s) in {', '.join(unheld)} with no position on the exchange: "
+                                "left open in the ledger for `riskguard reconcile --apply`")
+
+    def _unrecorded(self, activation_id: str, kind: KillTrigger, reason: str, now: int,
+                    problem: LedgerUnavailable) -> KillSwitchReport:
+        """The ledger is down: nothing can be halted or recorded there (every reserve is vetoed
+        ``ledger_unavailable`` meanwhile), but the exchange is still flattened. Repeating it closes
+        nothing twice: what is closed is gone from the exchange."""
+        log.critical("kill switch (%s) with the ledger down: %s", kind.value, problem)
+        report = KillSwitchReport(activation_id, kind.value, kind.category, reason, self.actor, now, UNRECORDED, True,
+                                  None if self.exchange is None else self.exchange.name)
+        report.notes.append(f"ledger unavailable ({problem}): the halt and this run are not recorded; bots are "
+                            "vetoed (ledger_unavailable) until it is back; then run `riskguard killswitch activate` "
+                            "and `riskguard reconcile --apply`")
+        exchange = self.exchange
+        if exchange is None:
+            report.notes.append(NOTHING_DONE_WITHOUT_EXCHANGE.replace("every process is HALTED through the ledger",
+                                                                      "nothing was halted"))
+            return report
+        try:
+            for symbol in sorted({o.symbol for o in exchange.open_orders()}):
+                report.cancelled.append(self._retrying(partial(_cancelled, exchange, symbol), f"cancel:{symbol}",
+                                                       report))
+            for position in exchange.positions():
+                side = Side.SELL if position.side is PositionSide.LONG else Side.BUY
+                request = OrderRequest(symbol=position.symbol, type=OrderType.MARKET, side=side, qty=position.qty,
+                                       client_order_id=_close_client_id(activation_id, position.symbol, 1),
+                                       reduce_only=True)
+                order = self._retrying(partial(_placed, exchange, request), f"close:{position.symbol}", report)
+                if order:
+                    price = float(order["avg_price"] or position.mark_price)
+                    loss = _position_loss(position.side, position.qty, position.entry_price, price,
+                                          self.section.taker_fee)
+                    report.closed.append({"symbol": position.symbol, "qty": order["filled_qty"], "exit_price": price,
+                                          "estimated_loss_usdt": loss, "booked_in_ledger": False})
+                    report.estimated_loss_usdt += loss
+        except ExchangeError as exc:
+            report.failed.append({"step": "read_exchange", "error": str(exc)})
+        report.cancelled = [c for c in report.cancelled if c]
+        return report
+
+    def _retrying(self, call: Callable[[], dict[str, Any]], step: str, report: KillSwitchReport) -> dict[str, Any]:
+        """``call`` with the posture's retries; {} and a ``failed`` entry when every try failed."""
+        error = ""
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                return call()
+            except ExchangeError as exc:
+                error = str(exc)
+                if attempt < self.retry.max_attempts:
+                    self.sleep(self.retry.delay(attempt))
+        report.failed.append({"step": step, "error": error, "attempts": self.retry.max_attempts})
+        return {}
 
     def _previous(self, steps: dict[str, KillStep], report: KillSwitchReport) -> None:
         for step in steps.values():
@@ -365,6 +426,14 @@ def _close_client_id(activation_id: str, symbol: str, attempt: int) -> str:
     """The client order id of try ``attempt`` to close ``symbol`` for an activation (deterministic,
     so an interrupted run's order is found by the next)."""
     return client_order_id(f"{activation_id}-{symbol}", "close" if attempt == 1 else f"c{attempt}")
+
+
+def _cancelled(exchange: Exchange, symbol: str) -> dict[str, Any]:
+    return exchange.cancel_all(symbol).to_dict()
+
+
+def _placed(exchange: Exchange, request: OrderRequest) -> dict[str, Any]:
+    return exchange.place_order(request).to_dict()
 
 
 def _outcome(report: KillSwitchReport) -> dict[str, Any]:
