@@ -94,3 +94,16 @@ def test_dry_run_reports_what_would_be_done_and_changes_nothing(db_url: str) -> 
     assert result.actions.executed == [] and gate.ledger.events("drawdown_action") == []  # type: ignore[union-attr]
     assert gate.ledger.account().trading_state is TradingState.ACTIVE and len(gate.ledger.positions()) == 1
     assert ControlStore(gate.ledger).active() is None
+
+
+def test_a_monitor_marking_the_exchanges_nav_acts_on_the_exchanges_drawdown(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock)
+    exchange = paper_exchange(clock)
+    open_position(gate, exchange, "btc", "BTCUSDT", 400.0)
+    monitor = Monitor(gate.ledger, posture(), exchange, clock=clock, mark_exchange_nav=True)
+    assert actions(monitor.tick()) == []
+    exchange.set_mark("BTCUSDT", 33_000.0)  # the 0.008 BTC long loses 136 USDT: 3.1 % of the exchange's NAV
+    clock.advance(60_000)
+    assert actions(monitor.tick()) == ["halt_new_trades"]
+    assert gate.ledger.account().nav == exchange.account().nav

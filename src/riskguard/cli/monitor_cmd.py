@@ -81,6 +81,9 @@ def monitor(
     reconcile: Annotated[bool, typer.Option(
         "--reconcile", help="Reconcile ledger and exchange on every pass; drift pulls the kill switch "
                             "(monitor.kill_switch.reconciliation_drift_count).")] = False,
+    mark_nav: Annotated[bool, typer.Option(
+        "--mark-nav", help="Store the exchange's margin balance as the ledger's NAV mark on every pass (for "
+                           "processes that are not fed NAV otherwise).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.5, help="Seconds between passes (live view).")] = 5.0,
     actor: ActorOption = "monitor",
     account: AccountOption = "default",
@@ -98,7 +101,8 @@ def monitor(
     if json and not once:
         output.fail("--json needs --once (the live view is for terminals)")
     with _ledger(db_url, account) as ledger:
-        watcher = Monitor(ledger, chosen, adapter, actor=actor, clock=wall_clock_ms, reconcile_each_tick=reconcile)
+        watcher = Monitor(ledger, chosen, adapter, actor=actor, clock=wall_clock_ms, reconcile_each_tick=reconcile,
+                          mark_exchange_nav=mark_nav)
         if once:
             data = watcher.tick(dry_run=dry_run).to_dict()
             if json:

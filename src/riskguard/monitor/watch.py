@@ -18,6 +18,7 @@ from riskguard.config.limits import Limits, compile_limits
 from riskguard.config.schema import Posture
 from riskguard.exchange.errors import ExchangeError
 from riskguard.exchange.protocol import Exchange
+from riskguard.exchange.types import ExchangeAccount
 from riskguard.ledger.controls import INCOMPLETE, ControlStore
 from riskguard.ledger.errors import LedgerUnavailable
 from riskguard.ledger.ledger import Ledger
@@ -58,12 +59,14 @@ class TickResult:
 
 class Monitor:
     """Watches one account (``ledger``) under ``posture``, acting through ``exchange`` (None: the
-    ledger only). ``clock`` epoch ms; ``sleep`` seconds (retries); ``poster`` sends webhooks."""
+    ledger only). ``clock`` epoch ms; ``sleep`` seconds (retries); ``poster`` sends webhooks;
+    ``reconcile_each_tick`` reconciles ledger and exchange on every pass; ``mark_exchange_nav``
+    stores the exchange's margin balance as the ledger's NAV mark on every pass."""
 
     def __init__(self, ledger: Ledger, posture: Posture, exchange: Exchange | None = None, *,
                  actor: str = "monitor", clock: Callable[[], int] | None = None,
                  sleep: Callable[[float], None] = time.sleep, poster: Poster = post_json,
-                 reconcile_each_tick: bool = False) -> None:
+                 reconcile_each_tick: bool = False, mark_exchange_nav: bool = False) -> None:
         self.ledger = ledger
         self.posture = posture
         self.limits: Limits = compile_limits(posture)
@@ -77,6 +80,8 @@ class Monitor:
                                       clock=self.clock, sleep=sleep)
         self.actions = DrawdownActions(ledger, exchange, posture, self.kill_switch, actor=actor, clock=self.clock)
         self.reconcile_each_tick = reconcile_each_tick
+        self.mark_exchange_nav = mark_exchange_nav
+        self._exchange_account: ExchangeAccount | None = None
         self.exchange_failing_since: int | None = None
         self.ledger_failures = 0
 
@@ -89,9 +94,15 @@ class Monitor:
         ``dry_run``: compute, plan and report, change nothing."""
         now = self.clock()
         result = TickResult(now, None)
+        self._exchange_account = None
         if drift_count is None:
             drift_count = 0 if dry_run else self._reconcile(now, result)
         trigger = self._technical_trigger(now, market_ts or {}, drift_count, result)
+        if self.mark_exchange_nav and self._exchange_account is not None and not dry_run:
+            try:  # every process's drawdown gate and this monitor's ladder see the exchange's NAV
+                self.ledger.mark_nav(self._exchange_account.snapshot(), actor=self.actor, source="monitor")
+            except LedgerUnavailable as exc:
+                result.errors.append(f"NAV mark not stored: {exc}")
         try:
             result.metrics = compute_metrics(self.ledger, self.limits, now_ms=now, exchange=self.exchange,
                                              marks=marks, returns=returns)
@@ -170,7 +181,7 @@ class Monitor:
         section = self.posture.monitor.kill_switch
         if self.exchange is not None:
             try:
-                self.exchange.account()
+                self._exchange_account = self.exchange.account()
                 self.exchange_failing_since = None
             except ExchangeError as exc:
                 result.errors.append(f"exchange: {exc}")
