@@ -6,7 +6,8 @@ that calls `riskguard` is run in a shell, from a scratch directory laid out like
 (``src`` and ``../shared/data`` resolve), and must exit as documented (0, or 1 for a documented
 veto/finding). A block that needs something the test machine does not have (network, a server,
 installing the package) is preceded by ``<!-- docs-test: skip: REASON -->`` and skipped with that
-reason.
+reason; a python block that goes on from the page's previous runnable python block (its names) is
+preceded by ``<!-- docs-test: continues -->`` and runs after that block, in its namespace.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SHARED = ROOT.parent / "shared"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
-_BLOCK = re.compile(r"(?:<!-- docs-test: skip: (?P<skip>[^>]*?) -->\n)?```(?P<lang>[\w-]*)\n(?P<code>.*?)```", re.S)
+_BLOCK = re.compile(r"(?:<!-- docs-test: (?:skip: (?P<skip>[^>]*?)|(?P<continues>continues)) -->\n)?"
+                    r"```(?P<lang>[\w-]*)\n(?P<code>.*?)```", re.S)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Block:
     lang: str
     code: str
     skip: str | None
+    continues: bool = False
 
     @property
     def id(self) -> str:
@@ -54,7 +57,8 @@ def _blocks(langs: tuple[str, ...]) -> list[Block]:
         for m in _BLOCK.finditer(text):
             if m.group("lang") in langs:
                 found.append(Block(page.relative_to(ROOT).as_posix(), text[:m.start("code")].count("\n"),
-                                   m.group("lang"), m.group("code"), m.group("skip")))
+                                   m.group("lang"), m.group("code"), m.group("skip"),
+                                   m.group("continues") is not None))
     return found
 
 
@@ -112,7 +116,18 @@ def test_python_example_runs_as_written(block: Block, scratch: Path, monkeypatch
     if block.skip:
         pytest.skip(block.skip)
     monkeypatch.chdir(scratch)
-    exec(compile(block.code, block.id, "exec"), {"__name__": "__docs__"})
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for step in _chain(block):
+        exec(compile(step.code, step.id, "exec"), namespace)
+
+
+def _chain(block: Block) -> list[Block]:
+    """``block`` after the blocks it continues from (the page's previous runnable python blocks)."""
+    if not block.continues:
+        return [block]
+    earlier = [b for b in PYTHON_BLOCKS if b.page == block.page and b.line < block.line and not b.skip]
+    assert earlier, f"{block.id} continues, but no runnable python block comes before it"
+    return [*_chain(earlier[-1]), block]
 
 
 @pytest.mark.slow  # each command is a process of its own; `riskguard demo` replays a year

@@ -16,8 +16,13 @@ from riskguard.cli.config_cmd import config_app
 from riskguard.cli.db_commands import db_app, decisions_app
 from riskguard.cli.demo import DEMO_EPILOG, demo
 from riskguard.cli.examples_cmd import EXAMPLES_EPILOG, examples
+from riskguard.cli.exchange_cmd import exchange_app
+from riskguard.cli.killswitch_cmd import killswitch_app
 from riskguard.cli.logs import LEVELS, configure_logging
+from riskguard.cli.monitor_cmd import MONITOR_EPILOG, monitor
 from riskguard.cli.probe import PROBE_EPILOG, probe
+from riskguard.cli.reconcile_cmd import RECONCILE_EPILOG, reconcile_command
+from riskguard.cli.recover_cmd import RECOVER_EPILOG, recover
 from riskguard.cli.replay_cmd import CALIBRATE_EPILOG, REPLAY_EPILOG, calibrate, replay
 from riskguard.cli.status_cmd import STATUS_EPILOG, status
 from riskguard.model.errors import RiskguardError
@@ -69,6 +74,11 @@ app.command(epilog=CALIBRATE_EPILOG)(calibrate)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(decisions_app, name="decisions")
+app.command("reconcile", epilog=RECONCILE_EPILOG)(reconcile_command)
+app.add_typer(exchange_app, name="exchange")
+app.command(epilog=MONITOR_EPILOG)(monitor)
+app.add_typer(killswitch_app, name="killswitch")
+app.command(epilog=RECOVER_EPILOG)(recover)
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -287,16 +287,29 @@ def explain(
     console.print(output.checks_table(detail.get("checks", [])))
 
 
-@decisions_app.command(epilog="Example: riskguard decisions replay 3f2a9c1d0b7e-0000002a")
+@decisions_app.command(epilog="Examples: riskguard decisions replay 3f2a9c1d0b7e-0000002a; riskguard decisions "
+                               "replay --posture tighter.yaml --since 24h")
 def replay(
-    decision_id: Annotated[str, typer.Argument(help="Decision id (from `decisions list`).")],
+    decision_id: Annotated[str | None, typer.Argument(help="Decision id (from `decisions list`).")] = None,
+    posture: Annotated[str | None, typer.Option(
+        "--posture", help="Re-decide every stored decision of --since under this posture (file or preset:NAME) "
+                          "and list the flips; exit 1 when any flips.", show_default=False)] = None,
+    since: Annotated[str, typer.Option("--since", help="Window for --posture: 90m, 24h, 7d ...")] = "24h",
+    account: AccountOption = "default",
     db_url: DbUrlOption = None,
     json: JsonOption = False,
 ) -> None:
     """Re-run a stored decision with its stored inputs and posture; exit 0 when it reproduces exactly,
-    1 when any field differs."""
+    1 when any field differs. With --posture: what that posture would have decided over a window."""
     from riskguard.runtime.replay import replay_record
 
+    if posture is not None:
+        from riskguard.cli.whatif_cmd import replay_under_posture
+
+        replay_under_posture(posture, since, db_url, account, json)
+        return
+    if decision_id is None:
+        output.fail("give a decision id, or --posture (with --since) to replay a window under another posture")
     with _ledger(db_url) as ledger:
         record = ledger.decision(decision_id)
         posture_json = ledger.posture_json(record.config_hash)

@@ -7,10 +7,14 @@ import hashlib
 from riskguard.config.schema import Posture
 from riskguard.model.codec import encode_canonical
 
+# Operational settings that never change a decision (alerts, kill switch, recovery, reconciliation): left
+# out so that adding or tuning them keeps every stored decision's hash, and its replay.
+_NOT_DECIDING = {"monitor", "reconcile"}
+
 
 def canonical_json(posture: Posture) -> str:
-    """Sorted-key JSON of every setting, defaults included."""
-    return encode_canonical(posture.model_dump(mode="json"))
+    """Sorted-key JSON of every setting that can change a decision, defaults included."""
+    return encode_canonical(posture.model_dump(mode="json", exclude=_NOT_DECIDING))
 
 
 def config_hash(posture: Posture) -> str:

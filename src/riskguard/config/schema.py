@@ -15,8 +15,10 @@ from riskguard.config.core_schema import (
     TradeSection,
     TradingWindowSection,
 )
+from riskguard.config.exchange_schema import ReconcileSection
 from riskguard.config.exits_schema import ExitsSection
 from riskguard.config.ledger_schema import LedgerSection
+from riskguard.config.monitor_schema import MonitorSection
 from riskguard.config.policy_schema import PolicySection
 from riskguard.config.sizing_schema import SizingSection
 from riskguard.model.enums import Mode
@@ -46,6 +48,8 @@ class Posture(Section):
     policy: PolicySection = Field(default_factory=PolicySection)
     exits: ExitsSection = Field(default_factory=ExitsSection)
     ledger: LedgerSection = Field(default_factory=LedgerSection)
+    reconcile: ReconcileSection = Field(default_factory=ReconcileSection)
+    monitor: MonitorSection = Field(default_factory=MonitorSection)
 
     @field_validator("allowed_symbols")
     @classmethod

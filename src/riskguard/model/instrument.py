@@ -38,7 +38,8 @@ def bracket_containing(notional: float, brackets: Sequence[LeverageBracket]) -> 
 
 @dataclass(frozen=True, slots=True)
 class InstrumentRules:
-    """PRICE_FILTER / LOT_SIZE / MIN_NOTIONAL / PERCENT_PRICE filters and leverage brackets."""
+    """PRICE_FILTER / LOT_SIZE / MARKET_LOT_SIZE / MIN_NOTIONAL / PERCENT_PRICE filters and leverage
+    brackets. ``max_qty`` caps limit orders, ``market_max_qty`` market orders (base units)."""
 
     symbol: str
     tick_size: float
@@ -50,6 +51,7 @@ class InstrumentRules:
     percent_price_down: float = 0.95
     max_leverage: float = 125.0
     brackets: tuple[LeverageBracket, ...] = field(default_factory=tuple)
+    market_max_qty: float = math.inf
 
     def __post_init__(self) -> None:
         s = object.__setattr__

@@ -8,6 +8,7 @@ from typing import Any
 
 from riskguard.config.hashing import config_hash
 from riskguard.config.loader import validate_posture
+from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
 from riskguard.ledger.ledger import Ledger
 from riskguard.ledger.rows import DecisionRecord
@@ -41,6 +42,18 @@ def replay_record(record: DecisionRecord, posture_json: str,
     posture = validate_posture(json.loads(posture_json), source=f"posture {record.config_hash}")
     if config_hash(posture) != record.config_hash:
         raise ValueError(f"stored posture hashes to {config_hash(posture)}, not {record.config_hash}")
+    detail = redecide(record, posture, returns)
+    stored, replayed = _normalised(record.detail), _normalised(detail)
+    differences = [key for key in sorted(set(stored) | set(replayed))
+                   if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]
+    return ReplayResult(record.decision_id, not differences, stored, replayed, differences)
+
+
+def redecide(record: DecisionRecord, posture: Posture, returns: dict[str, list[float]] | None = None,
+             ) -> dict[str, Any]:
+    """The detail ``record``'s stored inputs (intent, markets, instrument, account, trading state,
+    book, return set) give under ``posture``, clock fixed at its timestamp: its own posture
+    reproduces it, another answers "what would this posture have decided"."""
     inputs = DecisionInputs.from_dict(record.inputs)
     ts = record.ts_ms
     engine = RiskEngine(posture, clock=lambda: ts, instruments=[] if inputs.instrument is None else [inputs.instrument])
@@ -55,10 +68,7 @@ def replay_record(record: DecisionRecord, posture_json: str,
     engine.load_state(book=inputs.book.state().build_book(engine.limits, marks), account=inputs.account,
                       trading_state=inputs.trading_state, reason=inputs.state_reason)
     _, detail = engine.check_order(inputs.intent, now_ms=ts, commit=True)
-    stored, replayed = _normalised(record.detail), _normalised(dict(detail))
-    differences = [key for key in sorted(set(stored) | set(replayed))
-                   if canonical_dumps(stored.get(key)) != canonical_dumps(replayed.get(key))]
-    return ReplayResult(record.decision_id, not differences, stored, replayed, differences)
+    return dict(detail)
 
 
 def replay_decision(ledger: Ledger, decision_id: str) -> ReplayResult:
