@@ -145,7 +145,8 @@ def test_account_margin_fields_are_validated_naming_the_field(field: str, value:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(notional=st.floats(50.0, 5_000.0), leverage=st.floats(1.0, 50.0), stop_pct=st.floats(0.002, 0.05),
-       side=st.sampled_from(["BUY", "SELL"]), available=st.floats(0.0, 5_000.0, allow_subnormal=False), wallet=st.floats(1.0, 5_000.0),
+       side=st.sampled_from(["BUY", "SELL"]), available=st.floats(0.0, 5_000.0, allow_subnormal=False),
+       wallet=st.floats(1.0, 5_000.0),
        margin_mode=st.sampled_from(["isolated", "cross"]))
 def test_rechecking_at_max_notional_allowed_passes_both_margin_gates(
         notional: float, leverage: float, stop_pct: float, side: str, available: float, wallet: float,
