@@ -15,6 +15,7 @@ from riskguard.cli.examples_cmd import EXAMPLES_EPILOG, examples
 from riskguard.cli.logs import LEVELS, configure_logging
 from riskguard.cli.probe import PROBE_EPILOG, probe
 from riskguard.cli.replay_cmd import CALIBRATE_EPILOG, REPLAY_EPILOG, calibrate, replay
+from riskguard.cli.serve_cmd import SERVE_EPILOG, serve
 from riskguard.cli.status_cmd import STATUS_EPILOG, status
 
 app = typer.Typer(
@@ -62,6 +63,7 @@ app.command(epilog=EXAMPLES_EPILOG)(examples)
 app.command(epilog=STATUS_EPILOG)(status)
 app.command(epilog=REPLAY_EPILOG)(replay)
 app.command(epilog=CALIBRATE_EPILOG)(calibrate)
+app.command(epilog=SERVE_EPILOG)(serve)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(decisions_app, name="decisions")

@@ -1,0 +1,207 @@
+"""The service's one binding of engine and ledger (the only module of the service that imports the
+runtime's ``RiskGate``): dry-run checks, reserves of intents and signals, the after-decision calls,
+NAV and market marks, the trading state and every read the API and the dashboard make.
+
+Every call holds one lock: the gate is serialised by its own lock anyway, and the dry-run engine,
+the markets both engines see and the cached book of the dry run are one unit with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from riskguard.config.limits import Limits
+from riskguard.engine.engine import RiskEngine
+from riskguard.ledger.gate import RiskGate, apply_account
+from riskguard.ledger.ledger import AccountRow, CloseResult, DecisionRecord, FillResult, Ledger
+from riskguard.ledger.replay import ReplayResult, replay_record
+from riskguard.ledger.state import BookState
+from riskguard.model.decision import Detail
+from riskguard.model.enums import TradingState
+from riskguard.model.intent import OrderIntent
+from riskguard.model.signal import Signal
+from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
+from riskguard.service.budget import budget_snapshot
+from riskguard.service.settings import ServiceSettings
+
+NAV_HISTORY_SHOWN = 500  # newest NAV marks the dashboard charts
+
+
+class ServiceCore:
+    """Engine + ledger of one service process. Thread-safe (one lock)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.ledger = Ledger(settings.db_url, account_id=settings.account_id)
+        try:
+            if settings.migrate:
+                self.ledger.upgrade()
+            self.gate = RiskGate(RiskEngine(settings.posture), self.ledger, actor=settings.actor)
+        except BaseException:
+            self.ledger.dispose()
+            raise
+        self.limits: Limits = self.gate.engine.limits
+        # Dry runs decide on their own engine, so they never disturb the book the gate keeps between
+        # reserves; its book is rebuilt only when the ledger's version, the marks or an expiry moved.
+        self._dry = RiskEngine(self.limits)
+        self._dry_key: tuple[int, tuple[tuple[str, float], ...]] | None = None
+        self._dry_state = BookState()
+        self._lock = threading.Lock()
+
+    def close_ledger(self) -> None:
+        """Close the ledger's connections (at shutdown)."""
+        self.ledger.dispose()
+
+    def now_ms(self) -> int:
+        """The service clock (UTC epoch ms)."""
+        return self.gate.engine.clock()
+
+    # -- marks -----------------------------------------------------------------------------
+    def update_markets(self, snapshots: Sequence[MarketSnapshot]) -> None:
+        """Take market snapshots for this process's decisions (dry runs and reserves)."""
+        if not snapshots:
+            return
+        with self._lock:
+            self._feed(snapshots)
+
+    def _feed(self, snapshots: Sequence[MarketSnapshot]) -> None:
+        for snapshot in snapshots:
+            self.gate.update_market(snapshot)
+            self._dry.update_market(snapshot)
+
+    def mark_nav(self, snapshot: AccountSnapshot, source: str) -> bool:
+        """Store a NAV mark (seen by every process); False when older than the stored one."""
+        with self._lock:
+            return self.gate.mark_nav(snapshot, source=source)
+
+    # -- deciding --------------------------------------------------------------------------
+    def check(self, order: OrderIntent | Signal, markets: Sequence[MarketSnapshot] = ()) -> tuple[bool, Detail]:
+        """A dry run against the ledger's current book: ``(veto, detail)``; nothing is stored."""
+        with self._lock:
+            self._feed(markets)
+            return self._check(order)
+
+    def _check(self, order: OrderIntent | Signal) -> tuple[bool, Detail]:
+        engine, ledger = self._dry, self.ledger
+        now = engine.clock()
+        marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
+        with ledger.reading() as conn:
+            account = ledger.read_account(conn)
+            key = (account.version, tuple(sorted(marks.items())))
+            stale = any(r.expires_ms <= now for r in self._dry_state.reservations)
+            if key != self._dry_key or stale:
+                self._dry_key = None
+                self._dry_state = ledger.load_state(conn, self.limits, now, account)
+                self._dry_state.reservations = [r for r in self._dry_state.reservations if r.expires_ms > now]
+                engine.book = self._dry_state.build_book(self.limits, marks)
+                self._dry_key = key
+            else:
+                self._dry_state.apply_counters(engine.book)
+        apply_account(engine, account.snapshot(), account.trading_state, account.state_reason)
+        return engine.check_order(order, now_ms=now, commit=False)
+
+    def reserve(self, order: OrderIntent | Signal,
+                markets: Sequence[MarketSnapshot] = ()) -> tuple[bool, Detail, str | None]:
+        """Decide and record: ``(veto, detail, reservation_id)``. The same ``intent_id`` (a signal's
+        ``signal_id``) again returns the first stored decision. A signal is sized against the ledger's
+        book first (clamped to the caps, as a dry run shows); the sized intent is what is decided and stored (``detail["sizing"]`` and
+        ``detail["intent"]`` of the answer say how it was sized). A signal that cannot be sized
+        (no NAV, no price) is vetoed without being stored."""
+        with self._lock:
+            self._feed(markets)
+            if isinstance(order, OrderIntent):
+                return self.gate.reserve(order)
+            veto, sized = self._check(order)
+            if sized["intent"] is None:
+                return veto, sized, None
+            intent = dict(sized["intent"])
+            if not veto and sized["sized"]["notional"]:
+                # The engine clamps a signal's risk-based size to what the caps allow: reserve that size.
+                intent["notional"] = sized["sized"]["notional"]
+            veto, detail, reservation_id = self.gate.reserve(OrderIntent.from_dict(intent))
+            if detail.get("sizing") is None:
+                detail = {**detail, "sizing": sized["sizing"], "intent": sized["intent"]}
+            return veto, detail, reservation_id
+
+    # -- after the decision ----------------------------------------------------------------
+    def fill(self, reservation_id: str, qty: float, price: float, fee: float) -> FillResult:
+        """Record a (partial) fill (qty base units, price and fee USDT)."""
+        with self._lock:
+            return self.gate.fill(reservation_id, qty, price, fee)
+
+    def release(self, reservation_id: str) -> bool:
+        """Return a reservation's unfilled budget; False when it was no longer active."""
+        with self._lock:
+            return self.gate.release(reservation_id)
+
+    def close(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float,
+              funding: float) -> CloseResult:
+        """Close (or reduce) a position at ``price`` USDT."""
+        with self._lock:
+            return self.gate.close(strategy, symbol, price, qty=qty, fee=fee, funding=funding)
+
+    def set_trading_state(self, state: TradingState, reason: str, actor: str) -> AccountRow:
+        """Change the account's trading state, recorded with ``actor`` and ``reason``."""
+        with self._lock:
+            row = self.ledger.set_trading_state(state, reason, actor=actor, now_ms=self.now_ms())
+            self.gate.engine.set_trading_state(row.trading_state, row.state_reason)
+            return row
+
+    # -- reading ---------------------------------------------------------------------------
+    def account(self) -> AccountRow:
+        """The account row (trading state, NAV, realised PnL)."""
+        return self.ledger.account()
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Open positions."""
+        return [p.to_dict() for p in self.ledger.positions()]
+
+    def reservations(self) -> list[dict[str, Any]]:
+        """Active reservations."""
+        return [dict(row._mapping) for row in self.ledger.reservations()]
+
+    def decisions(self, limit: int, approved: bool | None, symbol: str | None,
+                  strategy: str | None) -> list[DecisionRecord]:
+        """The newest stored decisions."""
+        return self.ledger.decisions(limit=limit, approved=approved, symbol=symbol, strategy=strategy)
+
+    def decision(self, decision_id: str) -> DecisionRecord:
+        """One stored decision (LedgerNotFound when absent)."""
+        return self.ledger.decision(decision_id)
+
+    def replay(self, record: DecisionRecord) -> ReplayResult:
+        """Re-run a stored decision with its stored inputs and posture."""
+        returns_hash = record.inputs.get("returns")
+        returns = None if returns_hash is None else self.ledger.return_set(str(returns_hash))
+        return replay_record(record, self.ledger.posture_json(record.config_hash), returns)
+
+    def ready(self) -> None:
+        """Raise when the ledger cannot be read or is not at the newest schema."""
+        if not self.ledger.schema_is_current():
+            raise RuntimeError("the ledger schema is not at the newest revision")
+        self.ledger.account()
+
+    def budget(self) -> dict[str, Any]:
+        """Every cap's use against its limit, positions, reservations, NAV and drawdown (see budget.py)."""
+        now = self.now_ms()
+        with self.ledger.reading() as conn:
+            account = self.ledger.read_account(conn)
+            state = self.ledger.load_state(conn, self.limits, now, account)
+        state.reservations = [r for r in state.reservations if r.expires_ms > now]
+        marks = {symbol: m.mark_price for symbol, m in self.gate.engine.markets.items()}
+        navs = [(int(row.ts_ms), float(row.nav)) for row in self.ledger.equity_marks()[-NAV_HISTORY_SHOWN:]
+                if row.nav is not None]
+        return budget_snapshot(state, self.limits, account, marks, navs, now)
+
+
+def fill_dict(result: FillResult) -> dict[str, Any]:
+    """JSON form of a fill's outcome."""
+    return asdict(result)
+
+
+def close_dict(result: CloseResult) -> dict[str, Any]:
+    """JSON form of a close's outcome."""
+    return asdict(result)
