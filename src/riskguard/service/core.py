@@ -107,9 +107,9 @@ class ServiceCore:
                 markets: Sequence[MarketSnapshot] = ()) -> tuple[bool, Detail, str | None]:
         """Decide and record: ``(veto, detail, reservation_id)``. The same ``intent_id`` (a signal's
         ``signal_id``) again returns the first stored decision. A signal is sized against the ledger's
-        book first (clamped to the caps, as a dry run shows); the sized intent is what is decided and stored (``detail["sizing"]`` and
-        ``detail["intent"]`` of the answer say how it was sized). A signal that cannot be sized
-        (no NAV, no price) is vetoed without being stored."""
+        book first (clamped to the caps, as a dry run shows); the sized intent is what is decided and
+        stored (``detail["sizing"]`` and ``detail["intent"]`` of the answer say how it was sized). A
+        signal that cannot be sized (no NAV, no price) is vetoed without being stored."""
         with self._lock:
             self._feed(markets)
             if isinstance(order, OrderIntent):
