@@ -413,18 +413,22 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
 
 def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
-    """(method, path) -> the scope a route requires (None for public routes), read from the route
-    table itself, so a test can prove that no route was added without auth."""
+    """(method, path) -> the scope a route requires (None for public routes), for every route of the
+    app's own route table, so a test can prove that no route was added without auth."""
     from fastapi.routing import APIRoute
+    from starlette.routing import Route
 
     found: dict[tuple[str, str], str | None] = {}
     for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        scopes = [d.call.__name__.removeprefix("require_") for d in route.dependant.dependencies
-                  if d.call is not None and getattr(d.call, "__name__", "").startswith("require_")]
+        if not isinstance(route, Route):
+            raise TypeError(f"route {route!r} is not a plain route; extend route_scopes to inspect it")
+        scopes: list[str] = []
+        if isinstance(route, APIRoute):
+            scopes = [d.call.__name__.removeprefix("require_") for d in route.dependant.dependencies
+                      if d.call is not None and getattr(d.call, "__name__", "").startswith("require_")]
         for method in sorted(route.methods or ()):
-            found[(method, route.path)] = scopes[0] if scopes else None
+            if method != "HEAD":
+                found[(method, route.path)] = scopes[0] if scopes else None
     return found
 
 
