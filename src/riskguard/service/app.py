@@ -52,8 +52,9 @@ PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/static/
 EVENT_STREAM_MAX_S = 300.0  # a stream ends after this long; the page reconnects (bounds stale connections)
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {**spec, "model": s.ErrorResponse} for code, spec in ERRORS.items()}
-_VALIDATION: dict[int | str, dict[str, Any]] = {422: {"description": "A malformed request; names each invalid "
-                                                      "field", "model": s.ValidationErrorResponse}}
+_VALIDATION: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body cannot be parsed (not JSON, not UTF-8)", "model": s.ErrorResponse},
+    422: {"description": "A malformed request; names each invalid field", "model": s.ValidationErrorResponse}}
 _LEDGER_DOWN: dict[int | str, dict[str, Any]] = {503: {"description": "The ledger is unreachable",
                                                        "model": s.ErrorResponse}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such id", "model": s.ErrorResponse}}

@@ -8,11 +8,27 @@ names the field). Sizes are USDT notional unless a field says qty; times are UTC
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 StateName = Literal["ACTIVE", "REDUCING", "HALTED"]
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def _printable(value: str) -> str:
+    if any(ord(c) < 32 for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# The ledger's column widths bound ids and names; control characters (NUL above all) cannot be stored.
+Id = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_printable)]
+ReservationId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
+SymbolName = Annotated[str, Field(min_length=1, max_length=32, description="e.g. BTCUSDT"),
+                       AfterValidator(_printable)]
+SourceName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
+EpochMs = Annotated[int, Field(ge=0, le=LATEST_MS, description="UTC epoch milliseconds")]
 
 
 class _Body(BaseModel):
@@ -22,10 +38,10 @@ class _Body(BaseModel):
 class IntentBody(_Body):
     """An order intent (``riskguard.OrderIntent``): give ``notional`` (USDT) or ``qty`` (base units)."""
 
-    intent_id: str = Field(description="Unique per intent; a retried reserve with the same id returns the "
+    intent_id: Id = Field(description="Unique per intent; a retried reserve with the same id returns the "
                                        "first decision.")
-    strategy: str
-    symbol: str = Field(description="e.g. BTCUSDT")
+    strategy: Id
+    symbol: SymbolName
     side: str = Field(description="BUY or SELL (LONG / SHORT accepted)")
     notional: float | None = Field(default=None, description="USDT")
     qty: float | None = Field(default=None, description="base units")
@@ -36,16 +52,16 @@ class IntentBody(_Body):
     expected_rr: float | None = Field(default=None, description="reward / risk (R multiple)")
     confidence: float | None = Field(default=None, description="0..1")
     reduce_only: bool = False
-    source: str | None = None
-    ts_ms: int | None = None
+    source: SourceName | None = None
+    ts_ms: EpochMs | None = None
 
 
 class SignalBody(_Body):
     """A signal without a size (``riskguard.Signal``): the engine sizes it from the posture."""
 
-    signal_id: str = Field(description="Unique per signal; it is the intent id of the sized intent.")
-    strategy: str
-    symbol: str
+    signal_id: Id = Field(description="Unique per signal; it is the intent id of the sized intent.")
+    strategy: Id
+    symbol: SymbolName
     side: str = Field(description="BUY or SELL (LONG / SHORT accepted)")
     confidence: float | None = None
     expected_rr: float | None = None
@@ -54,19 +70,19 @@ class SignalBody(_Body):
     atr: float | None = Field(default=None, description="ATR in price units")
     leverage: float | None = None
     price: float | None = None
-    source: str | None = None
-    ts_ms: int | None = None
+    source: SourceName | None = None
+    ts_ms: EpochMs | None = None
 
 
 class MarketBody(_Body):
     """Top of book and mark price of one symbol (``riskguard.MarketSnapshot``)."""
 
-    symbol: str
+    symbol: SymbolName
     mark_price: float
-    ts_ms: int
+    ts_ms: EpochMs
     bid: float | None = None
     ask: float | None = None
-    exchange_ts_ms: int | None = None
+    exchange_ts_ms: EpochMs | None = None
     atr: float | None = None
 
 
@@ -102,7 +118,7 @@ class ReserveResponse(CheckResponse):
 class FillRequest(_Body):
     """A (partial) fill of a reservation: qty in base units, price and fee in USDT."""
 
-    reservation_id: str
+    reservation_id: ReservationId
     qty: float
     price: float
     fee: float = 0.0
@@ -120,7 +136,7 @@ class FillResponse(BaseModel):
 class ReleaseRequest(_Body):
     """Return a reservation's unfilled budget."""
 
-    reservation_id: str
+    reservation_id: ReservationId
 
 
 class ReleaseResponse(BaseModel):
@@ -133,8 +149,8 @@ class ReleaseResponse(BaseModel):
 class CloseRequest(_Body):
     """Close (or with ``qty`` reduce) a position at ``price`` USDT; ``funding`` USDT (> 0 received)."""
 
-    strategy: str
-    symbol: str
+    strategy: Id
+    symbol: SymbolName
     price: float
     qty: float | None = None
     fee: float = 0.0
@@ -144,8 +160,8 @@ class CloseRequest(_Body):
 class CloseResponse(BaseModel):
     """Realised PnL of the close net of the fee (USDT) and the signed quantity left (0 = flat)."""
 
-    strategy: str
-    symbol: str
+    strategy: Id
+    symbol: SymbolName
     qty: float
     price: float
     realized_pnl: float
@@ -156,10 +172,11 @@ class NavRequest(_Body):
     """A NAV mark (``riskguard.AccountSnapshot``), USDT at ``ts_ms``."""
 
     nav: float
-    ts_ms: int
+    ts_ms: EpochMs
     available_balance: float | None = None
     day_start_nav: float | None = None
-    source: str = Field(default="api", max_length=32, description="where the mark comes from")
+    source: Annotated[str, Field(min_length=1, max_length=32, description="where the mark comes from"),
+                      AfterValidator(_printable)] = "api"
 
 
 class NavResponse(BaseModel):
@@ -187,8 +204,8 @@ class StateRequest(_Body):
     """A new trading state with the reason; ``actor`` names who (recorded with the token's label)."""
 
     state: StateName
-    reason: str = Field(min_length=1, max_length=500)
-    actor: str | None = Field(default=None, max_length=64)
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_printable)]
+    actor: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)] | None = None
 
 
 class StateResponse(BaseModel):
@@ -218,8 +235,8 @@ class DecisionSummary(BaseModel):
     decision_id: str
     intent_id: str
     ts_ms: int
-    strategy: str
-    symbol: str
+    strategy: Id
+    symbol: SymbolName
     side: str | None
     approved: bool
     verdict: str
