@@ -228,7 +228,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if LEDGER_UNAVAILABLE in detail.get("reasons", ()):
             metrics.ledger_errors.labels("reserve").inc()
         metrics.reserve_seconds.observe(time.perf_counter() - started)
-        metrics.record_decision(detail)
+        metrics.record_decision(detail, order.confidence)
         state.notifier.notify()
         return StrictJSONResponse({"veto": veto, "detail": detail, "reservation_id": reservation_id})
 

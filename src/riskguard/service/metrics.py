@@ -73,16 +73,14 @@ class ServiceMetrics:
         self._state = LedgerStateCollector(budget, self.ledger_errors)
         self.registry.register(self._state)
 
-    def record_decision(self, detail: Detail) -> None:
-        """Count one recorded decision by result and reason(s)."""
+    def record_decision(self, detail: Detail, confidence: float | None) -> None:
+        """Count one recorded decision by result and reason(s); an approved risk-adding one also
+        records its signal ``confidence`` (0..1) when the intent carried one."""
         result = verdict_of(detail)
         if result != "vetoed":
             self.decisions.labels(result, _NO_REASON).inc()
-            confidence = (detail.get("intent") or {}).get("confidence")
-            if confidence is None:
-                confidence = detail.get("confidence")
-            if isinstance(confidence, float | int) and not detail.get("reducing"):
-                self.confidence.observe(float(confidence))
+            if confidence is not None and not detail.get("reducing"):
+                self.confidence.observe(confidence)
             return
         for reason in detail.get("reasons") or [SERVICE_UNAVAILABLE]:
             self.decisions.labels("vetoed", str(reason)).inc()
