@@ -82,10 +82,10 @@ def test_serve_with_two_workers_shares_one_registry(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "RISKGUARD_API_TOKENS": TOKENS, "PYTHONUNBUFFERED": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [sys.executable, "-c", "from riskguard.cli.app import main; main()", "serve", "--port", str(port), "--workers", "2",
-               "--db-url", str(tmp_path / "ledger.db")]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path)
+    command = [sys.executable, "-c", "from riskguard.cli.app import main; main()", "serve", "--port", str(port),
+               "--workers", "2", "--db-url", str(tmp_path / "ledger.db")]
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TRADE}"}, timeout=10.0) as http:
@@ -107,6 +107,7 @@ def test_serve_with_two_workers_shares_one_registry(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
     found = {(s.name, tuple(sorted(s.labels.items()))): s.value
              for family in text_string_to_metric_families(text) for s in family.samples}
     assert found[("riskguard_decisions_total", (("reason", "trade_gt_max_trade_nav_pct"), ("result", "vetoed")))] == 6
