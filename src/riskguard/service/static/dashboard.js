@@ -45,9 +45,8 @@ function renderCaps(caps) {
     const fill = el("div", null, "fill" + (ratio >= 1 ? " full" : ratio >= 0.7 ? " warn" : ""));
     fill.style.width = `${Math.min(1, Math.max(0, ratio)) * 100}%`;
     bar.append(fill);
-    const digits = cap.unit === "USDT" ? 0 : 0;
     row.append(el("span", `${cap.cap.replace(/_/g, " ")} · ${cap.scope}`), bar,
-      el("span", `${num(cap.used, digits)} / ${num(cap.limit, digits)} ${cap.unit}`, "num"));
+      el("span", `${num(cap.used, 0)} / ${num(cap.limit, 0)} ${cap.unit}`, "num"));
     box.append(row);
   }
 }
@@ -77,10 +76,16 @@ function renderChart(history) {
   const drawdowns = navs.map((n) => { peak = Math.max(peak, n); return peak > 0 ? (peak - n) / peak : 0; });
   const lo = Math.min(...navs), hi = Math.max(...navs), span = hi - lo || 1;
   const maxDd = Math.max(...drawdowns, 0.0001);
-  const x = (i) => (history.length === 1 ? 300 : (i / (history.length - 1)) * 600);
+  // One mark draws as a level line across the chart.
+  const x = (i) => (history.length === 1 ? i * 600 : (i / (history.length - 1)) * 600);
+  if (history.length === 1) { navs.push(navs[0]); drawdowns.push(drawdowns[0]); }
   svg.append(polyline(navs.map((n, i) => [x(i), 100 - ((n - lo) / span) * 90]), "#0969da"));
   svg.append(polyline(drawdowns.map((d, i) => [x(i), 110 + (d / maxDd) * 45]), "#cf222e"));
   svg.dataset.points = String(history.length);
+  const label = document.createElementNS(SVG, "text");
+  label.setAttribute("x", "4"); label.setAttribute("y", "12"); label.setAttribute("font-size", "11");
+  label.textContent = `${num(hi)} USDT`;
+  svg.append(label);
 }
 
 function render(view) {
