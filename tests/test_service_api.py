@@ -188,3 +188,19 @@ def test_an_unreachable_ledger_fails_closed_not_ready_and_every_reserve_vetoed()
         assert positions.status_code == 503
         assert 'riskguard_ledger_errors_total{operation="reserve"}' in metrics.text
         assert "riskguard_ledger_up 0.0" in metrics.text
+
+
+def test_a_dry_run_sees_what_another_process_wrote_since_the_last_one(service: LiveService) -> None:
+    from riskguard.ledger.ledger import Ledger
+
+    with service.client(READ) as http:
+        before = http.post("/v1/check", json={"intent": intent("fresh-1", strategy="st_fresh")}).json()
+        url = service.app.state.service.settings.db_url
+        other = Ledger(url)  # another writer, as a second host would be
+        try:
+            other.set_trading_state("HALTED", "halted elsewhere", actor="ops-host-2")
+        finally:
+            other.dispose()
+        after = http.post("/v1/check", json={"intent": intent("fresh-1", strategy="st_fresh")}).json()
+    assert before["veto"] is False
+    assert after["veto"] is True and "trading_halted" in after["detail"]["reasons"]

@@ -9,12 +9,18 @@ the markets both engines see and the cached book of the dry run are one unit wit
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
 from riskguard.config.limits import Limits
 from riskguard.engine.engine import RiskEngine
+from riskguard.ledger.database import READ_ONLY
+from riskguard.ledger.errors import LedgerUnavailable
 from riskguard.ledger.gate import RiskGate, apply_account
 from riskguard.ledger.ledger import AccountRow, CloseResult, DecisionRecord, FillResult, Ledger
 from riskguard.ledger.replay import ReplayResult, replay_record
@@ -49,11 +55,39 @@ class ServiceCore:
         self._dry = RiskEngine(self.limits)
         self._dry_key: tuple[int, tuple[tuple[str, float], ...]] | None = None
         self._dry_state = BookState()
+        self._dry_connection: Connection | None = None
         self._lock = threading.Lock()
 
     def close_ledger(self) -> None:
         """Close the ledger's connections (at shutdown)."""
+        with self._lock:
+            self._drop_dry_connection()
         self.ledger.dispose()
+
+    @contextmanager
+    def _dry_reading(self) -> Iterator[Connection]:
+        """A read transaction on the connection dry runs keep (a pool checkout per check costs more
+        than the check itself); a failure drops the connection and surfaces as LedgerUnavailable."""
+        try:
+            if self._dry_connection is None:
+                self._dry_connection = self.ledger.engine.connect().execution_options(**{READ_ONLY: True})
+            connection = self._dry_connection
+            yield connection
+            connection.rollback()  # end the snapshot: the next check reads what was committed since
+        except SQLAlchemyError as exc:
+            self._drop_dry_connection()
+            origin = getattr(exc, "orig", None) or exc
+            first_line = (str(origin).strip().splitlines() or [type(origin).__name__])[0]
+            raise LedgerUnavailable(f"ledger database {self.ledger.url} unavailable: {first_line}") from None
+
+    def _drop_dry_connection(self) -> None:
+        connection, self._dry_connection = self._dry_connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except SQLAlchemyError:  # it is broken already; dropping it is the point
+                pass
 
     def now_ms(self) -> int:
         """The service clock (UTC epoch ms)."""
@@ -88,7 +122,7 @@ class ServiceCore:
         engine, ledger = self._dry, self.ledger
         now = engine.clock()
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-        with ledger.reading() as conn:
+        with self._dry_reading() as conn:
             account = ledger.read_account(conn)
             key = (account.version, tuple(sorted(marks.items())))
             stale = any(r.expires_ms <= now for r in self._dry_state.reservations)

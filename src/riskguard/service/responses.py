@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from riskguard.ledger.encoding import dumps
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.model.errors import InputValidationError
 
@@ -30,14 +31,14 @@ def jsonable(value: Any) -> Any:
 
 
 class StrictJSONResponse(JSONResponse):
-    """Compact strict JSON; the fast C encoder first, the non-finite conversion only when needed."""
+    """Compact strict JSON: riskguard's one encoder (the ledger's, built once), and the non-finite
+    conversion only when its text shows a non-finite number (or a string that merely looks like one)."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            text = json.dumps(jsonable(content), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return text.encode("utf-8")
+        text = dumps(content)
+        if "Infinity" in text or "NaN" in text:
+            text = json.dumps(jsonable(content), allow_nan=False, separators=(",", ":"))
+        return text.encode("ascii")
 
 
 class FieldRejected(Exception):
