@@ -119,13 +119,33 @@ async def connect(port: int) -> Connection:
     return Connection(reader, writer)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, load: object) -> Run:
+    """Run ``load`` (a coroutine) and note the server's CPU time spent during it."""
+    before = cpu_seconds(pid)
+    run: Run = asyncio.run(load)  # type: ignore[arg-type]
+    run.server_cpu_s = cpu_seconds(pid) - before
+    return run
+
+
 @dataclass
 class Run:
-    """Requests per second and latencies (ms) of one load run."""
+    """Requests per second and latencies (ms) of one load run; the server's CPU seconds during it."""
 
     requests: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU per request, microseconds."""
+        return self.server_cpu_s / self.requests * 1e6
 
     @property
     def rate(self) -> float:
@@ -234,21 +254,24 @@ def check_vs_bare(posture_path: str, directory: Path, total: int, clients: int) 
         bare_runs, check_runs = [], []
         for _ in range(3):  # interleaved, so both see the same host phases
             asyncio.run(closed_loop(bare_port, lambda: const, clients, total // 10))  # warm-up
-            bare_runs.append(asyncio.run(closed_loop(bare_port, lambda: const, clients, total)))
+            bare_runs.append(measured(bare.pid, closed_loop(bare_port, lambda: const, clients, total)))
             asyncio.run(closed_loop(port, lambda: check, clients, total // 10))
-            check_runs.append(asyncio.run(closed_loop(port, lambda: check, clients, total)))
+            check_runs.append(measured(server.pid, closed_loop(port, lambda: check, clients, total)))
         bare_rate = statistics.median(r.rate for r in bare_runs)
         check_rate = statistics.median(r.rate for r in check_runs)
+        bare_cpu = statistics.median(r.cpu_us for r in bare_runs)
+        check_cpu = statistics.median(r.cpu_us for r in check_runs)
         rows.append(f"| bare FastAPI constant, {clients} connections | {bare_rate:,.0f} | 100 % | "
                     f"{statistics.median(r.pct(0.5) for r in bare_runs):.2f} | "
-                    f"{statistics.median(r.pct(0.99) for r in bare_runs):.2f} |")
+                    f"{statistics.median(r.pct(0.99) for r in bare_runs):.2f} | {bare_cpu:,.0f} |")
         rows.append(f"| /v1/check, {clients} connections | {check_rate:,.0f} | {check_rate / bare_rate:.0%} | "
                     f"{statistics.median(r.pct(0.5) for r in check_runs):.2f} | "
-                    f"{statistics.median(r.pct(0.99) for r in check_runs):.2f} |")
-        for name, p, payload in (("bare FastAPI constant", bare_port, const), ("/v1/check", port, check)):
-            run = asyncio.run(open_loop(p, lambda payload=payload: payload, 500.0, 6.0))
+                    f"{statistics.median(r.pct(0.99) for r in check_runs):.2f} | {check_cpu:,.0f} |")
+        for name, p, process, payload in (("bare FastAPI constant", bare_port, bare, const),
+                                          ("/v1/check", port, server, check)):
+            run = measured(process.pid, open_loop(p, lambda payload=payload: payload, 500.0, 6.0))
             rows.append(f"| {name} at 500 req/s (open loop, {run.requests} requests) | {run.rate:,.0f} | | "
-                        f"{run.pct(0.5):.2f} | {run.pct(0.99):.2f} |")
+                        f"{run.pct(0.5):.2f} | {run.pct(0.99):.2f} | {run.cpu_us:,.0f} |")
         return rows
     finally:
         stop(bare)
@@ -266,9 +289,9 @@ def reserve_rows(backend: str, db_url: str, posture_path: str, clients: int, per
             return request("POST", "/v1/reserve", {"intent": intent(f"{prefix}-{next(counter)}")})
 
         asyncio.run(closed_loop(port, make, clients, 200))  # warm-up
-        run = asyncio.run(closed_loop(port, make, clients, clients * per_client))
+        run = measured(server.pid, closed_loop(port, make, clients, clients * per_client))
         return [f"| /v1/reserve on {backend}, {clients} connections ({run.requests} reserves) | {run.rate:,.0f} | | "
-                f"{run.pct(0.5):.2f} | {run.pct(0.99):.2f} |"]
+                f"{run.pct(0.5):.2f} | {run.pct(0.99):.2f} | {run.cpu_us:,.0f} |"]
     finally:
         stop(server)
 
@@ -331,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Measured {started:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
     print()
-    print("| run | requests/s | vs bare | p50 (ms) | p99 (ms) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| run | requests/s | vs bare | p50 (ms) | p99 (ms) | server CPU per request (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row)
     return 0

@@ -225,7 +225,8 @@ class ServiceCore:
             account = self.ledger.read_account(conn)
             state = self.ledger.load_state(conn, self.limits, now, account)
         state.reservations = [r for r in state.reservations if r.expires_ms > now]
-        marks = {symbol: m.mark_price for symbol, m in self.gate.engine.markets.items()}
+        with self._lock:  # the markets dict changes under reserves in other threads
+            marks = {symbol: m.mark_price for symbol, m in self.gate.engine.markets.items()}
         navs = [(int(row.ts_ms), float(row.nav)) for row in self.ledger.equity_marks()[-NAV_HISTORY_SHOWN:]
                 if row.nav is not None]
         return budget_snapshot(state, self.limits, account, marks, navs, now)
