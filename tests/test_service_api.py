@@ -204,3 +204,18 @@ def test_a_dry_run_sees_what_another_process_wrote_since_the_last_one(service: L
         after = http.post("/v1/check", json={"intent": intent("fresh-1", strategy="st_fresh")}).json()
     assert before["veto"] is False
     assert after["veto"] is True and "trading_halted" in after["detail"]["reasons"]
+
+
+def test_a_dry_run_decides_with_a_nav_mark_another_process_stored(service: LiveService) -> None:
+    from riskguard.ledger.ledger import Ledger
+    from riskguard.model.snapshots import AccountSnapshot
+
+    with service.client(READ) as http:
+        before = http.post("/v1/check", json={"intent": intent("nav-1", strategy="st_nav")}).json()
+        other = Ledger(service.app.state.service.settings.db_url)
+        try:
+            other.mark_nav(AccountSnapshot(nav=12_000.0, ts_ms=now_ms()), actor="nav-feeder-2")
+        finally:
+            other.dispose()
+        after = http.post("/v1/check", json={"intent": intent("nav-1", strategy="st_nav")}).json()
+    assert before["detail"]["nav"] == 10_000.0 and after["detail"]["nav"] == 12_000.0
