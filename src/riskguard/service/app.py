@@ -114,9 +114,9 @@ class ServiceState:
 def _order(body: s.DecideRequest) -> OrderIntent | Signal:
     try:
         if body.intent is not None:
-            return OrderIntent(**body.intent.model_dump())
+            return OrderIntent(**dict(body.intent))
         assert body.signal is not None  # the request model requires one of the two
-        return Signal(**body.signal.model_dump())
+        return Signal(**dict(body.signal))
     except InputValidationError as exc:
         raise field_error(["body", "intent" if body.intent is not None else "signal"], exc) from None
 

@@ -3,7 +3,7 @@ the token lacks the route's scope. The presented token is hashed and forgotten, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -22,11 +22,12 @@ def token_store(request: Request) -> TokenStore:
     return store
 
 
-def require(scope: Scope) -> Callable[..., ApiToken]:
+def require(scope: Scope) -> Callable[..., Awaitable[ApiToken]]:
     """A dependency admitting only tokens that carry ``scope``; it returns the token (its label names
-    the caller in the ledger)."""
+    the caller in the ledger). ``async`` because it does no I/O (a hash and a few constant-time
+    compares): FastAPI would otherwise run it in its threadpool, a thread hop per request."""
 
-    def dependency(request: Request,
+    async def dependency(request: Request,
                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiToken:
         if credentials is None or not credentials.credentials:
             raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
