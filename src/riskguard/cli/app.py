@@ -24,6 +24,7 @@ from riskguard.cli.probe import PROBE_EPILOG, probe
 from riskguard.cli.reconcile_cmd import RECONCILE_EPILOG, reconcile_command
 from riskguard.cli.recover_cmd import RECOVER_EPILOG, recover
 from riskguard.cli.replay_cmd import CALIBRATE_EPILOG, REPLAY_EPILOG, calibrate, replay
+from riskguard.cli.serve_cmd import SERVE_EPILOG, serve
 from riskguard.cli.status_cmd import STATUS_EPILOG, status
 from riskguard.model.errors import RiskguardError
 
@@ -71,6 +72,7 @@ app.command(epilog=EXAMPLES_EPILOG)(examples)
 app.command(epilog=STATUS_EPILOG)(status)
 app.command(epilog=REPLAY_EPILOG)(replay)
 app.command(epilog=CALIBRATE_EPILOG)(calibrate)
+app.command(epilog=SERVE_EPILOG)(serve)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(decisions_app, name="decisions")

@@ -47,7 +47,7 @@ decisions_app = typer.Typer(
 )
 
 
-def _url(db_url: str | None) -> str:
+def ledger_url(db_url: str | None) -> str:
     """The ledger URL from --db-url, $RISKGUARD_DB_URL or the default. A value that is not a URL is
     refused (exit 2) rather than taken as an SQLite file name, so a typo never creates a stray file."""
     url = db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
@@ -61,7 +61,7 @@ def _url(db_url: str | None) -> str:
 def _redacted(db_url: str | None) -> str:
     from riskguard.ledger.database import redact
 
-    return redact(_url(db_url))
+    return redact(ledger_url(db_url))
 
 
 @contextmanager
@@ -71,7 +71,7 @@ def _ledger(db_url: str | None, account: str = "default", *, must_exist: bool = 
     from riskguard.ledger.errors import LedgerError, LedgerNotFound
     from riskguard.ledger.ledger import Ledger
 
-    url = _url(db_url)
+    url = ledger_url(db_url)
     ledger: Ledger | None = None
     try:
         normalised = normalise_url(url)
