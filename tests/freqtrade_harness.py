@@ -114,7 +114,9 @@ def run_backtest(root: Path, strategy: str, *, timerange: str, max_open_trades: 
             "--userdir", str(user_data), "--strategy", strategy, "--timerange", timerange,
             "--export", "trades", "--backtest-directory", str(results), "--logfile", str(logfile),
             "--cache", "none"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    # freqtrade sets up no logging at all when it sees pytest's PYTEST_VERSION (its own test mode).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
     done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
     log = logfile.read_text() if logfile.exists() else ""
     if done.returncode != 0:

@@ -416,6 +416,7 @@ class RiskguardMixin:
         detail = sizing.detail
         notional = (detail.get("sized") or {}).get("notional")
         if sizing.veto or not notional:
+            detail = self._rg_record_veto(pair, side, sizing)
             log.warning("riskguard vetoed %s %s entry at %s: %s (decision %s)", pair, side,
                         current_time.isoformat(), ", ".join(detail.get("reasons") or ["no size"]),
                         detail.get("decision_id"))
@@ -425,6 +426,28 @@ class RiskguardMixin:
             log.info("riskguard: %s stake %.2f USDT exceeds freqtrade's max stake %.2f", pair, stake, max_stake)
         return stake
 
+    def _rg_intent_id(self, pair: str, side: str) -> str:
+        state = self._rg()
+        return f"{state.strategy}-{to_binance_symbol(pair)}-{_side(side)}-{state.clock.now_ms}"
+
+    def _rg_record_veto(self, pair: str, side: str, sizing: _Sizing) -> Detail:
+        """Store the vetoed entry as a decision of record (the dry run stored nothing): the sized
+        intent goes through ``reserve``, whose detail is returned. Should the book have changed in
+        between so that it passes now, its reservation is released: the stake was already refused."""
+        planned = sizing.detail.get("intent")
+        if not planned:
+            return sizing.detail
+        backend = self._rg().backend
+        intent = OrderIntent.from_dict({**planned, "intent_id": self._rg_intent_id(pair, side)})
+        veto, detail, reservation_id = backend.reserve(intent)
+        if not veto:
+            if reservation_id is not None:
+                backend.release(reservation_id)
+            log.info("riskguard: %s %s passes since the dry run; skipped this candle (decision %s)", pair, side,
+                     detail.get("decision_id"))
+            return sizing.detail
+        return detail
+
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
                             current_time: datetime, entry_tag: str | None, side: str, **kwargs: Any) -> bool:
         """Reserve the order (``amount`` base units at ``rate``) through riskguard; False on a veto."""
@@ -433,7 +456,7 @@ class RiskguardMixin:
         symbol = to_binance_symbol(pair)
         try:
             intent = OrderIntent(
-                intent_id=f"{state.strategy}-{symbol}-{_side(side)}-{state.clock.now_ms}", strategy=state.strategy,
+                intent_id=self._rg_intent_id(pair, side), strategy=state.strategy,
                 symbol=symbol, side=_side(side), qty=amount, leverage=sizing.leverage, price=rate,
                 stop_price=sizing.stop_price, take_profit_price=sizing.take_profit_price,
                 expected_rr=sizing.expected_rr, confidence=sizing.confidence, ts_ms=state.clock.now_ms)
@@ -476,7 +499,7 @@ class RiskguardMixin:
             if sizing.stop_price is not None:
                 state.stops[trade.id] = float(sizing.stop_price)
             return
-        funding_total = float(trade.funding_fees or 0.0)
+        funding_total = self._rg_trade_funding(trade)
         funding = funding_total - state.funding_booked.get(trade.id, 0.0)
         try:
             state.backend.close(state.strategy, to_binance_symbol(pair), price, qty=qty,
@@ -489,6 +512,18 @@ class RiskguardMixin:
             state.open_trades.pop(trade.id, None)
             state.stops.pop(trade.id, None)
             state.funding_booked.pop(trade.id, None)
+
+    def _rg_trade_funding(self, trade: TradeView) -> float:
+        """Funding received (> 0) or paid (< 0) on ``trade`` so far, USDT.
+
+        Live, freqtrade keeps ``funding_fees`` current. In a freqtrade 2026.9 backtest the exit
+        fill's callback comes after freqtrade moved the running funding onto the exit order and
+        then recomputed a running figure from the exit's own fill time, which ``funding_fees``
+        includes until the trade is closed; the trade's funding is the orders' part alone."""
+        total = float(trade.funding_fees or 0.0)
+        if self._rg_backtesting():
+            total -= float(getattr(trade, "funding_fee_running", 0.0) or 0.0)
+        return total
 
     def custom_stoploss(self, pair: str, trade: TradeView, current_time: datetime, current_rate: float,
                         current_profit: float, after_fill: bool, **kwargs: Any) -> float | None:
