@@ -124,6 +124,17 @@ def run_backtest(root: Path, strategy: str, *, timerange: str, max_open_trades: 
     return BacktestRun(strategy, _exported(results, strategy), log, done.returncode)
 
 
+def max_concurrent(trades: list[dict[str, Any]]) -> int:
+    """The most trades open at once in freqtrade's trade list. A trade closed at t frees its slot
+    before one opened at t takes it (freqtrade runs exits before entries on each candle)."""
+    events = sorted([(tr["open_timestamp"], 1) for tr in trades] + [(tr["close_timestamp"], -1) for tr in trades])
+    open_now = peak = 0
+    for _, step in events:
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
+
+
 def _exported(results: Path, strategy: str) -> dict[str, Any]:
     archives = sorted(results.glob("backtest-result-*.zip"))
     if not archives:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from freqtrade_harness import PAIRS, BacktestRun, missing_data, run_backtest
+from freqtrade_harness import PAIRS, BacktestRun, max_concurrent, missing_data, run_backtest
 from riskguard.config import preset
 from riskguard.gates.registry import GATES
 from riskguard.integrations.freqtrade import to_binance_symbol
@@ -58,17 +58,6 @@ def _vetoes(run: BacktestRun) -> list[tuple[str, list[str], str]]:
     return found
 
 
-def _max_concurrent(trades: list[dict[str, Any]]) -> int:
-    # A trade closed at t frees its slot before one opened at t takes it (exits run first per candle).
-    events = sorted([(tr["open_timestamp"], 1) for tr in trades] + [(tr["close_timestamp"], -1) for tr in trades],
-                    key=lambda e: (e[0], e[1]))
-    open_now = peak = 0
-    for _, step in events:
-        open_now += step
-        peak = max(peak, open_now)
-    return peak
-
-
 def _reservation_for(ledger_rows: dict[str, Any], trade: dict[str, Any]) -> Any:
     side = "SELL" if trade["is_short"] else "BUY"
     return ledger_rows[f"{STRATEGY}-{to_binance_symbol(trade['pair'])}-{side}-{trade['open_timestamp']}"]
@@ -102,8 +91,8 @@ def test_every_logged_veto_is_a_stored_decision_with_the_same_reasons(backtest: 
 def test_open_trades_never_exceeded_the_postures_caps(backtest: tuple[BacktestRun, Ledger]) -> None:
     run, _ = backtest
     strategy_cap = MODERATE.strategies["default"].max_concurrent_positions
-    assert _max_concurrent(run.trades) <= min(strategy_cap, MODERATE.portfolio.max_open_positions)
-    assert _max_concurrent(run.trades) == strategy_cap  # the cap was reached, so it was what bound
+    assert max_concurrent(run.trades) <= min(strategy_cap, MODERATE.portfolio.max_open_positions)
+    assert max_concurrent(run.trades) == strategy_cap  # the cap was reached, so it was what bound
 
 
 def test_stakes_and_leverage_are_riskguards_sizes(backtest: tuple[BacktestRun, Ledger]) -> None:

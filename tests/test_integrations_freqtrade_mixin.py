@@ -45,13 +45,15 @@ class Candles:
     def __init__(self, prices: dict[str, float], **columns: float) -> None:
         self.prices = dict(prices)
         self.columns = {"rg_confidence": 0.8, "rg_expected_rr": 2.0, **columns}
+        self.now = T0  # the backtest's moment: the last candle shown closed at it
 
     def current_whitelist(self) -> list[str]:
         return list(self.prices)
 
     def get_analyzed_dataframe(self, pair: str, timeframe: str) -> tuple[pd.DataFrame, datetime]:
         price = self.prices[pair]
-        row = {"close": price, "rg_atr": price * 0.01, **self.columns}
+        row = {"date": pd.Timestamp(self.now - timedelta(hours=1)), "close": price, "rg_atr": price * 0.01,
+               **self.columns}
         return pd.DataFrame([row]), T0
 
 
@@ -112,6 +114,7 @@ class Bot(RiskguardMixin):
 
     def enter(self, pair: str, side: str, when: datetime, entry_tag: str | None = None) -> Trade | None:
         """One entry exactly as freqtrade's backtest drives it (its leverage and amount rounding)."""
+        self.dp.now = when
         rate = self.dp.prices[pair]
         leverage = min(max(self.leverage(pair, when, rate, 1.0, 100.0, entry_tag, side), 1.0), 100.0)
         stake = self.custom_stake_amount(pair, when, rate, 440.0, 5.0, 4_400.0, leverage, entry_tag, side)
@@ -128,6 +131,7 @@ class Bot(RiskguardMixin):
         return trade
 
     def exit(self, pair: str, price: float, when: datetime) -> None:
+        self.dp.now = when
         trade = self.trades.pop(pair)
         assert self.confirm_trade_exit(pair, trade, "limit", trade.amount, price, "GTC", "exit_signal", when)
         order = Order(trade.exit_side, trade.amount, price)
@@ -287,3 +291,12 @@ def test_two_bots_on_one_ledger_share_the_global_caps(db_url: str) -> None:
     assert {p.strategy for p in positions} == {"bot_a", "bot_b"}
     refused = [d for d in ledger.decisions(limit=100, strategy="bot_b") if not d.approved]
     assert any("global_concurrency_exceeded" in d.detail["reasons"] for d in refused)
+
+
+def test_a_candle_an_hour_old_is_stale_market_data(sqlite_url: str) -> None:
+    bot = Bot(sqlite_url, "bot_a")
+    bot.dp.now = T0 - timedelta(hours=1)  # freqtrade has not advanced this pair to T0 yet
+    leverage = bot.leverage("BTC/USDT:USDT", T0, 62_000.0, 1.0, 100.0, None, "long")
+    assert bot.custom_stake_amount("BTC/USDT:USDT", T0, 62_000.0, 440.0, 5.0, 4_400.0, leverage, None, "long") == 0
+    (decision,) = Ledger(sqlite_url).decisions()
+    assert "market_data_stale" in decision.detail["reasons"]

@@ -224,6 +224,24 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+_TIMEFRAME_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """freqtrade's timeframe (``5m``, ``1h``, ``1d``) in ms."""
+    unit = _TIMEFRAME_MS.get(timeframe[-1:])
+    if unit is None or not timeframe[:-1].isdigit():
+        raise InputValidationError("timeframe", "must be a number and one of s, m, h, d, w", timeframe)
+    return int(timeframe[:-1]) * unit
+
+
+def _candle_close_ms(opened: Any, timeframe: str) -> int | None:
+    """Close time (epoch ms) of a candle that opened at ``opened`` (a pandas / datetime timestamp)."""
+    if opened is None or not hasattr(opened, "timestamp"):
+        return None
+    return int(opened.timestamp() * 1000) + timeframe_ms(timeframe)
+
+
 def _side(side: str) -> str:
     return "SELL" if side == "short" else "BUY"
 
@@ -294,7 +312,7 @@ class RiskguardMixin:
     # -- feeding -----------------------------------------------------------------------------
     def _rg_at(self, current_time: datetime) -> _State:
         """Set riskguard's clock to ``current_time`` (the candle time in a backtest) and, once per
-        moment, feed it NAV and the candles' marks."""
+        moment, feed it NAV and every pair's market."""
         state = self._rg()
         now = state.clock.now_ms = _ms(current_time)
         if state.synced_ms != now:
@@ -307,40 +325,70 @@ class RiskguardMixin:
             state.synced_ms = now
         return state
 
-    def _rg_feed_markets(self, backend: FeedableBackend, now: int) -> dict[str, float]:
-        state = self._rg()
+    def _rg_feed_markets(self, backend: FeedableBackend, now: int, only: str | None = None) -> dict[str, float]:
+        """Market snapshots of the whitelist (or of pair ``only``); returns the marks fed (USDT).
+
+        In a backtest a snapshot is the last closed candle freqtrade shows the strategy, stamped
+        with that candle's close time: freqtrade advances the pairs one after the other within a
+        moment, so a pair not yet advanced is an hour old, and a decision on it says so
+        (``market_data_stale``). Live, it is the ticker (last price, bid, ask, its timestamp)."""
         marks: dict[str, float] = {}
         dp = getattr(self, "dp", None)
         if dp is None:
             return marks
         backtesting = self._rg_backtesting()
-        for pair in dp.current_whitelist():
-            frame, _ = dp.get_analyzed_dataframe(pair, self.timeframe)
-            if frame is None or len(frame) == 0:
-                continue
-            row = frame.iloc[-1]
-            mark = _finite_positive(row.get("close"))
-            if mark is None:
-                continue
-            marks[pair] = mark
-            bid = ask = None
-            if backtesting:
-                spread = state.settings.backtest_spread_bps
-                if spread is not None:
-                    half = mark * spread / 20_000.0
-                    bid, ask = mark - half, mark + half
-            else:
-                ticker = dp.ticker(pair) or {}
-                bid, ask = _finite_positive(ticker.get("bid")), _finite_positive(ticker.get("ask"))
-                if bid is not None and ask is not None and bid > ask:
-                    bid = ask = None
-            atr = _finite_positive(row.get(state.settings.atr_column))
-            try:
-                backend.update_market(MarketSnapshot(to_binance_symbol(pair), mark, now, bid=bid, ask=ask,
-                                                     exchange_ts_ms=now, atr=atr))
-            except InputValidationError as exc:
-                log.warning("riskguard: no market snapshot for %s: %s", pair, exc)
+        pairs = [only] if only is not None else list(dp.current_whitelist())
+        for pair in pairs:
+            snapshot = (self._rg_candle_snapshot(dp, pair) if backtesting
+                        else self._rg_ticker_snapshot(dp, pair, now) or self._rg_candle_snapshot(dp, pair))
+            if snapshot is not None:
+                marks[pair] = snapshot.mark_price
+                backend.update_market(snapshot)
         return marks
+
+    def _rg_candle_snapshot(self, dp: Any, pair: str) -> MarketSnapshot | None:
+        frame, _ = dp.get_analyzed_dataframe(pair, self.timeframe)
+        if frame is None or len(frame) == 0:
+            return None
+        row = frame.iloc[-1]
+        mark = _finite_positive(row.get("close"))
+        if mark is None:
+            return None
+        settings = self._rg().settings
+        closed = _candle_close_ms(row.get("date"), self.timeframe)
+        if closed is None:
+            return None
+        bid = ask = None
+        if settings.backtest_spread_bps is not None and self._rg_backtesting():
+            half = mark * settings.backtest_spread_bps / 20_000.0
+            bid, ask = mark - half, mark + half
+        atr = _finite_positive(row.get(settings.atr_column))
+        try:
+            return MarketSnapshot(to_binance_symbol(pair), mark, closed, bid=bid, ask=ask, exchange_ts_ms=closed,
+                                  atr=atr)
+        except InputValidationError as exc:
+            log.warning("riskguard: no market snapshot for %s: %s", pair, exc)
+            return None
+
+    def _rg_ticker_snapshot(self, dp: Any, pair: str, now: int) -> MarketSnapshot | None:
+        try:
+            ticker = dp.ticker(pair) or {}
+        except Exception:  # no ticker is no snapshot: the decision then fails closed on stale data
+            log.warning("riskguard: no ticker for %s", pair, exc_info=True)
+            return None
+        mark = _finite_positive(ticker.get("last"))
+        if mark is None:
+            return None
+        bid, ask = _finite_positive(ticker.get("bid")), _finite_positive(ticker.get("ask"))
+        if bid is not None and ask is not None and bid > ask:
+            bid = ask = None
+        stamp = ticker.get("timestamp")
+        exchange_ts = int(stamp) if isinstance(stamp, int | float) and math.isfinite(stamp) and stamp > 0 else None
+        try:
+            return MarketSnapshot(to_binance_symbol(pair), mark, now, bid=bid, ask=ask, exchange_ts_ms=exchange_ts)
+        except InputValidationError as exc:
+            log.warning("riskguard: no market snapshot for %s: %s", pair, exc)
+            return None
 
     def _rg_mark_nav(self, backend: FeedableBackend, state: _State, marks: dict[str, float], now: int) -> None:
         wallets = getattr(self, "wallets", None)
@@ -357,6 +405,11 @@ class RiskguardMixin:
         free = float(wallets.get_free(stake))
         if nav > 0.0 and math.isfinite(nav):
             backend.mark_nav(AccountSnapshot(nav=nav, ts_ms=now, available_balance=max(free, 0.0)))
+
+    def _rg_refresh_pair(self, state: _State, pair: str) -> None:
+        """The pair's own market, as of now, right before a decision on it."""
+        if isinstance(state.backend, FeedableBackend):
+            self._rg_feed_markets(state.backend, state.clock.now_ms, only=pair)
 
     # -- deciding ----------------------------------------------------------------------------
     def _rg_signal_inputs(self, pair: str, entry_tag: str | None) -> dict[str, float]:
@@ -385,6 +438,7 @@ class RiskguardMixin:
         cached = state.sizings.get(key)
         if cached is not None:
             return cached
+        self._rg_refresh_pair(state, pair)
         inputs = self._rg_signal_inputs(pair, entry_tag)
         symbol = to_binance_symbol(pair)
         signal = Signal(signal_id=f"{state.strategy}-{symbol}-{_side(side)}-{state.clock.now_ms}-size",
@@ -453,6 +507,7 @@ class RiskguardMixin:
         """Reserve the order (``amount`` base units at ``rate``) through riskguard; False on a veto."""
         sizing = self._rg_size(pair, side, current_time, rate, entry_tag)
         state = self._rg()
+        self._rg_refresh_pair(state, pair)
         symbol = to_binance_symbol(pair)
         try:
             intent = OrderIntent(
