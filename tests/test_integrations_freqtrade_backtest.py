@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from freqtrade_harness import PAIRS, BacktestRun, max_concurrent, missing_data, run_backtest
 from riskguard.config import preset
-from riskguard.gates.registry import GATES
+from riskguard.gates import GATE_NAMES
 from riskguard.integrations.freqtrade import to_binance_symbol
 from riskguard.ledger import LEDGER_UNAVAILABLE, Ledger
 from riskguard.ledger import tables as t
@@ -31,7 +31,7 @@ if missing_data():
 TIMERANGE = "20240101-20240701"
 STRATEGY = "RiskguardEmaCross"
 MODERATE = preset("moderate")
-REASON_CODES = {g.name for g in GATES} | {LEDGER_UNAVAILABLE}
+REASON_CODES = set(GATE_NAMES) | {LEDGER_UNAVAILABLE}
 VETO_LINE = re.compile(r"riskguard vetoed (\S+) (long|short) entry at (\S+): (.*) \(decision (\S+)\)")
 
 
