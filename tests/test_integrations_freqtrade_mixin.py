@@ -165,6 +165,14 @@ def test_entry_tag_carries_confidence_reward_risk_and_stop() -> None:
         parse_entry_tag("rr=high")
 
 
+def test_remote_mode_without_a_token_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RISKGUARD_TOKEN", raising=False)
+    with pytest.raises(InputValidationError, match=r"riskguard\.token"):
+        Settings.from_mapping({"service_url": "http://127.0.0.1:8787"})
+    monkeypatch.setenv("RISKGUARD_TOKEN", "abc")
+    assert Settings.from_mapping({"service_url": "http://127.0.0.1:8787"}).service_url == "http://127.0.0.1:8787"
+
+
 def test_unknown_or_conflicting_settings_are_errors_naming_the_setting() -> None:
     with pytest.raises(InputValidationError, match=r"riskguard\.ledger"):
         Settings.from_mapping({"ledger": "sqlite:///x.db"})

@@ -155,6 +155,8 @@ class Settings:
         if settings.ledger_url and settings.service_url:
             raise InputValidationError("riskguard.service_url", "give ledger_url or service_url, not both",
                                        settings.service_url)
+        if settings.service_url and not (settings.token or os.environ.get("RISKGUARD_TOKEN")):
+            raise InputValidationError("riskguard.token", "remote mode needs a token (or RISKGUARD_TOKEN)", None)
         spread = settings.backtest_spread_bps
         if spread is not None and not (isinstance(spread, int | float) and math.isfinite(spread) and spread >= 0):
             raise InputValidationError("riskguard.backtest_spread_bps", "must be a number >= 0", spread)
@@ -290,7 +292,7 @@ class RiskguardMixin:
         backend: RiskBackend
         if settings.service_url:
             client_module = importlib.import_module("riskguard.client")
-            token = settings.token or os.environ.get("RISKGUARD_TOKEN")
+            token = settings.token or os.environ["RISKGUARD_TOKEN"]  # checked by Settings.from_mapping
             backend = client_module.RiskClient(settings.service_url, token)
         else:
             url = settings.ledger_url or os.environ.get("RISKGUARD_DB_URL")
