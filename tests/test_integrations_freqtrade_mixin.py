@@ -81,14 +81,11 @@ class Trade:
     funding_fees: float | None = 0.0
     funding_fee_running: float | None = 0.0
     orders: list[Any] = field(default_factory=list)
+    entry_side: str = field(init=False)  # freqtrade's sides of the trade's orders
+    exit_side: str = field(init=False)
 
-    @property
-    def entry_side(self) -> str:
-        return "sell" if self.is_short else "buy"
-
-    @property
-    def exit_side(self) -> str:
-        return "buy" if self.is_short else "sell"
+    def __post_init__(self) -> None:
+        self.entry_side, self.exit_side = ("sell", "buy") if self.is_short else ("buy", "sell")
 
 
 @dataclass
