@@ -305,3 +305,16 @@ def test_a_candle_an_hour_old_is_stale_market_data(sqlite_url: str) -> None:
     assert bot.custom_stake_amount("BTC/USDT:USDT", T0, 62_000.0, 440.0, 5.0, 4_400.0, leverage, None, "long") == 0
     (decision,) = Ledger(sqlite_url).decisions()
     assert "market_data_stale" in decision.detail["reasons"]
+
+
+def test_a_partial_exit_reduces_the_ledger_position(sqlite_url: str) -> None:
+    bot = Bot(sqlite_url, "bot_a")
+    trade = bot.enter("SOL/USDT:USDT", "long", T0)
+    assert trade is not None and trade.amount >= 2
+    half = trade.amount // 2
+    bot.order_filled("SOL/USDT:USDT", trade, Order("sell", half, 131.0), later(60))
+    (position,) = Ledger(sqlite_url).positions()
+    assert position.qty == pytest.approx(trade.amount - half)
+    trade.amount -= half  # freqtrade recalculates the trade from its orders after a partial exit
+    bot.exit("SOL/USDT:USDT", 132.0, later(120))
+    assert Ledger(sqlite_url).positions() == []
