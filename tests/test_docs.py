@@ -7,7 +7,9 @@ that calls `riskguard` is run in a shell, from a scratch directory laid out like
 veto/finding). A block that needs something the test machine does not have (network, a server,
 installing the package) is preceded by ``<!-- docs-test: skip: REASON -->`` and skipped with that
 reason; a python block that goes on from the page's previous runnable python block (its names) is
-preceded by ``<!-- docs-test: continues -->`` and runs after that block, in its namespace.
+preceded by ``<!-- docs-test: continues -->`` and runs after that block, in its namespace (a shell
+block: after the page's previous shell block, in the same directory). A command whose exit code 1 is
+documented says so in a trailing ``# exit 1: ...`` comment.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ def _chain(block: Block) -> list[Block]:
     """``block`` after the blocks it continues from (the page's previous runnable python blocks)."""
     if not block.continues:
         return [block]
-    earlier = [b for b in PYTHON_BLOCKS if b.page == block.page and b.line < block.line and not b.skip]
-    assert earlier, f"{block.id} continues, but no runnable python block comes before it"
+    kind = PYTHON_BLOCKS if block.lang == "python" else SHELL_BLOCKS
+    earlier = [b for b in kind if b.page == block.page and b.line < block.line and not b.skip]
+    assert earlier, f"{block.id} continues, but no runnable block of its kind comes before it"
     return [*_chain(earlier[-1]), block]
 
 
@@ -140,7 +143,7 @@ def test_shell_example_runs_as_written(block: Block, scratch: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKGUARD_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "120"
-    for command in _commands(block):
+    for command in [c for step in _chain(block) for c in _commands(step)]:
         done = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, capture_output=True, text=True,
                               timeout=600, check=False)
         documented_finding = done.returncode == 1 and _finding_expected(block, command)
@@ -153,7 +156,8 @@ def _finding_expected(block: Block, command: str) -> bool:
     """Exit 1 is documented where the block shows a veto or a finding for this command."""
     after = block.code.split(command.split(" \\")[0][:60], 1)[-1]
     shown = after.split("\n$ ", 1)[0]
-    return any(word in shown for word in ("VETO", "echo $?\n1", "warning:")) or "intent_too_big" in command
+    return (any(word in shown for word in ("VETO", "echo $?\n1", "warning:")) or "intent_too_big" in command
+            or "# exit 1" in command)
 
 
 def test_the_config_hashes_shown_in_the_docs_are_current() -> None:

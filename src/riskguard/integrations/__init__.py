@@ -1,0 +1,1 @@
+"""Bot integrations: riskguard inside other trading frameworks (optional; no framework code shipped)."""

@@ -1,0 +1,189 @@
+"""The proof inside freqtrade itself: a real, offline ``freqtrade backtesting`` (Binance USD-M
+futures, isolated margin) of the example EMA-cross strategy with riskguard's mixin and the
+``moderate`` posture, on the real 1h candles (with mark and funding) of BTC, ETH, SOL and BNB.
+
+Every assertion reads freqtrade's own results (its exported trade list and its log) and the ledger
+riskguard wrote during the run. freqtrade is allowed 10 open trades: whatever held it to fewer was
+riskguard.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from freqtrade_harness import PAIRS, REPO, BacktestRun, make_user_data, max_concurrent, missing_data, run_backtest
+from riskguard.config import preset
+from riskguard.gates import GATE_NAMES
+from riskguard.integrations.freqtrade import Settings, to_binance_symbol
+from riskguard.ledger import Ledger
+from riskguard.runtime import LEDGER_UNAVAILABLE
+from riskguard.ledger import tables as t
+
+
+def _skip_or_fail(message: str) -> None:
+    """Skip, or fail under RISKGUARD_REQUIRE_FREQTRADE=1 (CI: this proof must run there)."""
+    if os.environ.get("RISKGUARD_REQUIRE_FREQTRADE") == "1":
+        pytest.fail(f"RISKGUARD_REQUIRE_FREQTRADE=1: {message}", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+if importlib.util.find_spec("freqtrade") is None:
+    _skip_or_fail("the freqtrade test extra is not installed (pip install -e '.[freqtrade]')")
+if missing_data():
+    _skip_or_fail(str(missing_data()))
+
+# Six months of the year keeps the run near half a minute; benchmarks/freqtrade_with_without.py runs the year.
+TIMERANGE = "20240101-20240701"
+STRATEGY = "RiskguardEmaCross"
+MODERATE = preset("moderate")
+REASON_CODES = set(GATE_NAMES) | {LEDGER_UNAVAILABLE}
+VETO_LINE = re.compile(r"riskguard vetoed (\S+) (long|short) entry at (\S+): (.*) \(decision (\S+)\)")
+
+
+@pytest.fixture(scope="module")
+def backtest(tmp_path_factory: pytest.TempPathFactory) -> tuple[BacktestRun, Ledger]:
+    root = tmp_path_factory.mktemp("freqtrade")
+    url = f"sqlite:///{root / 'riskguard.db'}"
+    run = run_backtest(root, STRATEGY, timerange=TIMERANGE, max_open_trades=10,
+                       riskguard={"posture": "moderate", "ledger_url": url, "backtest_spread_bps": 1.0})
+    return run, Ledger(url)
+
+
+def _rows(ledger: Ledger, table: Any) -> list[Any]:
+    with ledger.reading() as conn:
+        return list(conn.execute(select(table)))
+
+
+def _vetoes(run: BacktestRun) -> list[tuple[str, list[str], str]]:
+    found = []
+    for line in run.log.splitlines():
+        match = VETO_LINE.search(line)
+        if match:
+            found.append((match.group(1), match.group(4).split(", "), match.group(5)))
+    return found
+
+
+def _reservation_for(ledger_rows: dict[str, Any], trade: dict[str, Any]) -> Any:
+    side = "SELL" if trade["is_short"] else "BUY"
+    return ledger_rows[f"{STRATEGY}-{to_binance_symbol(trade['pair'])}-{side}-{trade['open_timestamp']}"]
+
+
+def test_freqtrade_traded_every_pair_through_riskguard(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, _ = backtest
+    assert run.result["trading_mode"] == "futures" and run.result["margin_mode"] == "isolated"
+    assert len(run.trades) > 50
+    assert {tr["pair"] for tr in run.trades} == set(PAIRS)
+
+
+def test_entries_were_vetoed_with_riskguards_reasons_in_freqtrades_log(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, _ = backtest
+    vetoes = _vetoes(run)
+    reasons = Counter(reason for _, found, _ in vetoes for reason in found)
+    assert vetoes, "riskguard vetoed nothing"
+    assert set(reasons) <= REASON_CODES
+    assert reasons["strategy_concurrency_exceeded"] > 0
+
+
+def test_every_logged_veto_is_a_stored_decision_with_the_same_reasons(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = backtest
+    stored = {d.decision_id: d for d in _rows(ledger, t.decisions) if not d.approved}
+    logged = {decision_id: reasons for _, reasons, decision_id in _vetoes(run)}
+    assert set(logged) == set(stored)
+    for decision_id, reasons in logged.items():
+        assert reasons == ledger.decision(decision_id).detail["reasons"]
+
+
+def test_open_trades_never_exceeded_the_postures_caps(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, _ = backtest
+    strategy_cap = MODERATE.strategies["default"].max_concurrent_positions
+    assert max_concurrent(run.trades) <= min(strategy_cap, MODERATE.portfolio.max_open_positions)
+    assert max_concurrent(run.trades) == strategy_cap  # the cap was reached, so it was what bound
+
+
+def test_stakes_and_leverage_are_riskguards_sizes(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = backtest
+    reservations = {r.intent_id: r for r in _rows(ledger, t.reservations)}
+    decisions = {d.decision_id: d for d in _rows(ledger, t.decisions)}
+    for trade in run.trades:
+        reserved = _reservation_for(reservations, trade)
+        symbol_cap = MODERATE.symbols[to_binance_symbol(trade["pair"])].max_leverage
+        assert trade["leverage"] == reserved.leverage == symbol_cap
+        assert trade["amount"] == pytest.approx(reserved.qty, rel=1e-12)
+        assert trade["open_rate"] == reserved.price
+        assert trade["stake_amount"] == pytest.approx(reserved.qty * reserved.price / reserved.leverage, rel=1e-9)
+        assert decisions[reserved.decision_id].approved
+
+
+def test_stake_is_the_sized_notional_over_leverage(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = backtest
+    reservations = {r.intent_id: r for r in _rows(ledger, t.reservations)}
+    for trade in run.trades:
+        detail = ledger.decision(_reservation_for(reservations, trade).decision_id).detail
+        sized = detail["sized"]
+        assert trade["stake_amount"] == pytest.approx(sized["notional"] / sized["leverage"], rel=1e-9)
+        assert sized["notional"] <= detail["nav"] * MODERATE.trade.max_trade_nav_pct * (1 + 1e-9)
+
+
+def test_decisions_were_taken_in_backtest_time_with_fresh_nav(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = backtest
+    reservations = {r.intent_id: r for r in _rows(ledger, t.reservations)}
+    for trade in run.trades:
+        detail = ledger.decision(_reservation_for(reservations, trade).decision_id).detail
+        assert detail["ts_ms"] == trade["open_timestamp"]
+        assert detail["nav_fresh"] is True
+
+
+def test_ledger_agrees_with_freqtrades_trade_list(backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = backtest
+    fills = sorted(_rows(ledger, t.fills), key=lambda f: f.fill_id)
+    episodes: dict[tuple[str, int], list[Any]] = {}
+    current: dict[str, list[Any]] = {}
+    for fill in fills:
+        if fill.kind == "fill":
+            current[fill.symbol] = [fill]
+        else:
+            current[fill.symbol].append(fill)
+        if fill.kind == "close":
+            episode = current.pop(fill.symbol)
+            episodes[(fill.symbol, episode[0].ts_ms)] = episode
+    assert len(episodes) == len(run.trades)
+    for trade in run.trades:
+        episode = episodes[(to_binance_symbol(trade["pair"]), trade["open_timestamp"])]
+        entry, close = episode[0], episode[-1]
+        assert (entry.qty, entry.price, entry.side) == (trade["amount"], trade["open_rate"],
+                                                         "SELL" if trade["is_short"] else "BUY")
+        assert (close.qty, close.price, close.ts_ms) == (trade["amount"], trade["close_rate"],
+                                                         trade["close_timestamp"])
+        assert sum(f.realized_pnl for f in episode) == pytest.approx(trade["profit_abs"], abs=1e-6)
+    assert ledger.positions() == []
+    assert ledger.reservations() == []
+    assert ledger.account().realized_pnl == pytest.approx(run.result["profit_total_abs"], abs=1e-4)
+
+
+def _doc_blocks(language: str) -> list[str]:
+    text = (REPO / "docs" / "integrations" / "freqtrade.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_docs_copy_paste_strategy_and_config_run_in_freqtrade(tmp_path: Path) -> None:
+    strategy_code = _doc_blocks("python")[0]
+    config = json.loads(_doc_blocks("json")[0])
+    Settings.from_mapping(config["riskguard"])  # the documented section is valid as written
+    user_data = make_user_data(tmp_path)
+    (user_data / "strategies" / "my_ema_cross.py").write_text(strategy_code, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'riskguard.db'}"
+    run = run_backtest(tmp_path, "MyEmaCross", timerange="20240301-20240401", max_open_trades=config["max_open_trades"],
+                       riskguard={**config["riskguard"], "ledger_url": url, "backtest_spread_bps": 1.0})
+    ledger = Ledger(url)
+    assert run.trades
+    assert len([d for d in _rows(ledger, t.decisions) if d.approved]) == len(run.trades)
+    assert ledger.positions() == []
