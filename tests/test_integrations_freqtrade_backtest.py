@@ -25,8 +25,8 @@ from riskguard.config import preset
 from riskguard.gates import GATE_NAMES
 from riskguard.integrations.freqtrade import Settings, to_binance_symbol
 from riskguard.ledger import Ledger
-from riskguard.runtime import LEDGER_UNAVAILABLE
 from riskguard.ledger import tables as t
+from riskguard.runtime import LEDGER_UNAVAILABLE
 
 
 def _skip_or_fail(message: str) -> None:
