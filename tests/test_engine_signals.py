@@ -136,6 +136,22 @@ def test_weekly_seven_percent_rung_halves_signal_size_once_under_either_risk_siz
     assert sized_notional(drawdown=True) == pytest.approx(0.5 * sized_notional(drawdown=False), rel=1e-12)
 
 
+def test_the_ladder_rung_and_the_accounts_operating_multiplier_never_compound() -> None:
+    def sized_notional(operating: float) -> float:
+        engine = _engine()
+        engine.update_account(AccountSnapshot(nav=NAV * 0.97, ts_ms=NOW_MS + 86_400_000))
+        now = NOW_MS + 2 * 86_400_000
+        engine.update_account(AccountSnapshot(nav=NAV * 0.925, ts_ms=now))  # the weekly rung: x0.5
+        engine.update_market(quote("BTCUSDT", ts_ms=now))
+        engine.load_state(book=engine.book, account=engine.account, trading_state=engine.trading_state,
+                          reason=engine.trading_state_reason, size_multiplier=operating)
+        _, detail = engine.would_emit(_signal(atr=8_000.0), now_ms=now)
+        return float(detail["sizing"]["notional_usdt"])
+
+    assert sized_notional(0.5) == pytest.approx(sized_notional(1.0), rel=1e-12)  # the stronger: 0.5 once
+    assert sized_notional(0.25) == pytest.approx(0.5 * sized_notional(1.0), rel=1e-12)
+
+
 def test_signal_without_nav_cannot_be_sized_and_is_vetoed() -> None:
     engine = _engine()
     engine.load_state(book=engine.book, account=None, trading_state=engine.trading_state,

@@ -84,6 +84,7 @@ class RiskEngine:
         self._mode: Mode = self.posture.mode
         self._mode_text = self._mode.value
         self.ladder_size_multiplier = 1.0
+        self.operating_size_multiplier = 1.0  # the account's, handed in with load_state (the ledger's controls)
         self.policy = PolicyEngine(self.posture, clock=lambda: self.clock())
         self.sizing_params = SizingParams.from_posture(self.posture)
         # A signal for the posture's own mode is sized under sizing.max_risk_pct; one for another
@@ -164,10 +165,11 @@ class RiskEngine:
             self.set_trading_state(state.trading_state, f"{_LADDER_REASON}: {', '.join(state.active) or 'cleared'}")
 
     def load_state(self, *, book: Book, account: AccountSnapshot | None, trading_state: TradingState | str,
-                   reason: str) -> None:
+                   reason: str, size_multiplier: float = 1.0) -> None:
         """Decide from now on against state held elsewhere (the ledger, a stored decision): ``book``
         (already marked), the latest NAV mark ``account`` (its ``day_start_nav`` carries the UTC
-        day's NAV high; None = NAV unknown) and the trading state with its reason.
+        day's NAV high; None = NAV unknown), the trading state with its reason, and the account's
+        operating ``size_multiplier`` in (0, 1] (signals are sized at most that fraction).
 
         Any NAV history of this engine is discarded and ``account`` fed afresh, unless the engine
         already holds exactly what that would give it (a repeated mark is a no-op for the drawdown
@@ -181,6 +183,7 @@ class RiskEngine:
             if account is not None:
                 self.update_account(account)
         self.set_trading_state(trading_state, reason)
+        self.operating_size_multiplier = size_multiplier
         self.book = book
 
     def update_market(self, snapshot: MarketSnapshot) -> bool:
@@ -487,7 +490,8 @@ class RiskEngine:
         nav = self.account.nav if self.account is not None else None
         mode = signal.execution_mode or self.posture.mode
         return size_signal(signal, limits=self.limits, params=self._sizing_by_mode[mode], views=views, nav=nav,
-                           price=price, atr=atr, size_multiplier=self.ladder_size_multiplier)
+                           price=price, atr=atr, size_multiplier=self.ladder_size_multiplier,
+                           operating_multiplier=self.operating_size_multiplier)
 
     def would_emit(self, intent: OrderIntent | Signal, *, now_ms: int | float | None = None,
                    commit: bool = False) -> tuple[bool, Detail]:

@@ -35,12 +35,15 @@ def _unsized(reason: str) -> SizedSignal:
 
 
 def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: PolicyViews,
-                nav: float | None, price: float | None, atr: float | None, size_multiplier: float) -> SizedSignal:
+                nav: float | None, price: float | None, atr: float | None, size_multiplier: float,
+                operating_multiplier: float = 1.0) -> SizedSignal:
     """Size ``signal`` (USDT notional) for an account of ``nav`` USDT at ``price``.
 
     ``atr`` (price units) is the signal's or the market's; ``size_multiplier`` is the drawdown
     ladder's (1.0 unless a rung such as weekly 7 % halved size); it applies once, through the policy
-    multiplier when stage ``use_for_risk_sizing`` is on, else here.
+    multiplier when stage ``use_for_risk_sizing`` is on, else here. ``operating_multiplier`` is the
+    account's, from the ledger (the monitor's reduce-size action, a staged recovery's 0.25 -> 0.5 ->
+    1.0); the stronger of it and the ladder's applies, never their product (one haircut).
     """
     if nav is None:
         return _unsized("NAV unknown")
@@ -76,12 +79,15 @@ def size_signal(signal: Signal, *, limits: Limits, params: SizingParams, views: 
     # carries the ladder's size reduction (the stronger of it and the policy's drawdown step);
     # off, the ladder's rung is an account action that applies here on its own.
     in_policy = views.flags.use_for_risk_sizing
-    notional = size.notional_usdt * (1.0 if in_policy else size_multiplier)
+    multiplier = min(1.0 if in_policy else size_multiplier, operating_multiplier)
+    notional = size.notional_usdt * multiplier
     sizing = size.to_dict()
     sizing["stop_source"] = stop_source
     sizing["stop_estimated"] = estimated
     sizing["ladder_size_multiplier"] = size_multiplier
     sizing["ladder_applied_by"] = "policy" if in_policy else "sizing"
+    if operating_multiplier != 1.0:  # the key only where it acts: decisions stored before it are unchanged
+        sizing["operating_size_multiplier"] = operating_multiplier
     sizing["max_risk_pct"] = params.max_risk_pct
     sizing["notional_usdt"] = notional
     is_buy = signal.side is Side.BUY

@@ -281,6 +281,9 @@ class ControlStore:
             conn.execute(insert(c.controls).values(account_id=self.account_id, **values))
         else:
             conn.execute(update(c.controls).where(c.controls.c.account_id == self.account_id).values(**values))
+        # A new version makes every process reload its book, and with it the size multiplier it
+        # decides with (the reserve path reads the controls only when it reloads).
+        self.ledger.bump(conn, self.ledger.read_account(conn).version + 1)
 
     def set_operating(self, *, size_multiplier: float, state: TradingState | None, reason: str, actor: str,
                       now_ms: int, kind: str) -> Controls:

@@ -61,6 +61,7 @@ class Statements:
         self.reservations = self._sql(
             f"SELECT {', '.join(RESERVATION_COLUMNS)} FROM rg_reservations WHERE account_id = ? "
             f"AND status = '{ACTIVE}' ORDER BY created_version, reservation_id")
+        self.size_multiplier = self._sql("SELECT size_multiplier FROM rg_controls WHERE account_id = ?")
         self.expire = (f"UPDATE rg_reservations SET status = '{EXPIRED}', ended_ms = ?, ended_version = ? "
                        f"WHERE account_id = ? AND status = '{ACTIVE}' AND expires_ms <= ?")
         self.expire_alone = self._sql(self.expire)  # the expiry as a statement of its own
@@ -155,6 +156,10 @@ class ReserveCursor:
         state = BookState(version=account.version, positions=positions, reservations=reservations)
         if account.counters is not None:
             state.load_counters(json.loads(account.counters), limits, now_ms)
+        self.cursor.execute(self.sql.size_multiplier, (self.account_id,))
+        controls = self.cursor.fetchone()
+        if controls is not None:
+            state.size_multiplier = float(controls[0])
         return state
 
     def expire(self, now_ms: int, version: int) -> int:

@@ -34,6 +34,9 @@ class BookState:
     last_entry_ms: dict[str, int] = field(default_factory=dict)
     trade_day: int = -1
     trades_today: int = 0
+    size_multiplier: float = 1.0
+    """The account's operating size multiplier in (0, 1] (the monitor's reduce-size rung, a staged
+    recovery): signals are sized at most this fraction of their risk-based size."""
 
     def build_book(self, limits: Limits, marks: dict[str, float]) -> Book:
         """A new Book: marks (USDT) first, then positions and reservations in stored order."""

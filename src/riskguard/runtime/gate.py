@@ -176,7 +176,7 @@ class RiskGate:
                 first = False
                 inputs = DecisionInputs(intent, markets, engine.instruments.get(intent.symbol), returns, self._ttl_ms,
                                         snapshot, account.trading_state, account.state_reason,
-                                        self.book_chain.book(state))
+                                        self.book_chain.book(state), state.size_multiplier)
                 # decide
                 verdict = engine.decide(intent, now_ms=now, commit=True)
                 # record: the decision, its reservation, the expiry and the account's new version
@@ -225,7 +225,7 @@ class RiskGate:
         else:
             book = state.build_book(engine.limits, marks)
         engine.load_state(book=book, account=account.snapshot(), trading_state=account.trading_state,
-                          reason=account.state_reason)
+                          reason=account.state_reason, size_multiplier=state.size_multiplier)
         return expire
 
     def _record(self, hot: ReserveCursor, verdict: Verdict, inputs: DecisionInputs, now: int,
@@ -357,7 +357,8 @@ class RiskGate:
         self.book_chain.reset()
         marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
         engine.load_state(book=self.state.build_book(engine.limits, marks), account=account.snapshot(),
-                          trading_state=account.trading_state, reason=account.state_reason)
+                          trading_state=account.trading_state, reason=account.state_reason,
+                          size_multiplier=self.state.size_multiplier)
         return self.state
 
 

@@ -97,7 +97,7 @@ class DecisionInputs:
     stored under ``signal`` instead of ``intent``), this process's market snapshots (symbol
     order) and the symbol's exchange rules, the reference (SHA-256) to the CVaR return set fed
     (None without one), the reservation TTL (ms), the ledger's NAV mark, trading state and
-    reason, and the book."""
+    reason, the book, and the account's operating size multiplier."""
 
     intent: OrderIntent | Signal
     markets: tuple[MarketSnapshot, ...]
@@ -108,6 +108,7 @@ class DecisionInputs:
     trading_state: TradingState
     state_reason: str
     book: StoredBook
+    size_multiplier: float = 1.0
 
     def to_dict(self, memo: InputsMemo | None = None) -> dict[str, Any]:
         """The stored JSON object; ``memo`` reuses the JSON form of snapshots and rules seen before."""
@@ -122,6 +123,8 @@ class DecisionInputs:
             "trading_state": self.trading_state.value,
             "state_reason": self.state_reason,
             "book": self.book.to_dict(),
+            # Stored only where it acts, so that every decision stored before it keeps its text.
+            **({} if self.size_multiplier == 1.0 else {"size_multiplier": self.size_multiplier}),
         }
 
     @classmethod
@@ -133,7 +136,8 @@ class DecisionInputs:
                    None if instrument is None else InstrumentRules.from_dict(instrument),
                    None if data.get("returns") is None else str(data["returns"]), int(data.get("ttl_ms", 0)),
                    None if account is None else AccountSnapshot(**account), TradingState(data["trading_state"]),
-                   str(data["state_reason"]), StoredBook.from_dict(data["book"]))
+                   str(data["state_reason"]), StoredBook.from_dict(data["book"]),
+                   float(data.get("size_multiplier", 1.0)))
 
 
 def encode_inputs(inputs: DecisionInputs, memo: InputsMemo | None = None) -> str:

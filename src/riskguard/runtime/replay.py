@@ -66,7 +66,8 @@ def redecide(record: DecisionRecord, posture: Posture, returns: dict[str, list[f
         engine.update_market(market)
     marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
     engine.load_state(book=inputs.book.state().build_book(engine.limits, marks), account=inputs.account,
-                      trading_state=inputs.trading_state, reason=inputs.state_reason)
+                      trading_state=inputs.trading_state, reason=inputs.state_reason,
+                      size_multiplier=inputs.size_multiplier)
     _, detail = engine.check_order(inputs.intent, now_ms=ts, commit=True)
     return dict(detail)
 

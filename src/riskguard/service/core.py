@@ -142,7 +142,7 @@ class ServiceCore:
                 self._dry_state.apply_counters(book)
             self._dry_account = account
         engine.load_state(book=book, account=account.snapshot(), trading_state=account.trading_state,
-                          reason=account.state_reason)
+                          reason=account.state_reason, size_multiplier=self._dry_state.size_multiplier)
         return engine.check_order(order, now_ms=now, commit=False)
 
     def _unchanged_since_last_read(self, conn: Connection) -> bool:
