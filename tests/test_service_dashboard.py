@@ -134,3 +134,50 @@ def test_without_a_token_the_page_asks_for_one_and_shows_no_data(browser: object
         page.wait_for_selector("#live:has-text('refused')", timeout=WAIT_MS)
     finally:
         context.close()
+
+
+def _open_kill_dialog(page: object, reason: str, confirmation: str) -> None:
+    page.click("#kill")  # type: ignore[attr-defined]
+    page.wait_for_selector("#kill-dialog[open]", timeout=WAIT_MS)  # type: ignore[attr-defined]
+    page.fill("#kill-reason", reason)  # type: ignore[attr-defined]
+    page.fill("#kill-confirm", confirmation)  # type: ignore[attr-defined]
+    page.click("#kill-go")  # type: ignore[attr-defined]
+
+
+def test_the_kill_switch_button_sends_nothing_until_activate_is_typed(page: object) -> None:
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)  # type: ignore[attr-defined]
+    _open_kill_dialog(page, "testing the guard", "yes")
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    assert page.is_visible("#kill-dialog")  # type: ignore[attr-defined]  # still asking
+    page.click("#kill-cancel")  # type: ignore[attr-defined]
+    assert not any(url.endswith("/v1/killswitch") for url in posted)
+
+
+def test_the_kill_switch_button_with_a_read_token_is_refused_and_says_so(page: object, live: LiveService) -> None:
+    _open_kill_dialog(page, "read token tries", "ACTIVATE")
+    page.wait_for_selector("#kill-result[data-outcome='refused']", timeout=WAIT_MS)  # type: ignore[attr-defined]
+    assert "403" in page.inner_text("#kill-result")  # type: ignore[attr-defined]
+    with live.client(READ) as http:
+        assert http.get("/v1/state").json()["trading_state"] != "HALTED"
+
+
+def test_the_kill_switch_button_with_an_admin_token_halts_every_bot(browser: object, live: LiveService,
+                                                                  tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/#token={ADMIN}")
+        page.wait_for_selector("#trading-state.ACTIVE, #trading-state.REDUCING", timeout=WAIT_MS)
+        _open_kill_dialog(page, "runaway bot seen on the dashboard", "ACTIVATE")
+        page.wait_for_selector("#kill-result[data-outcome='activated']", timeout=WAIT_MS)
+        page.wait_for_selector("#trading-state.HALTED", timeout=WAIT_MS)
+        page.screenshot(path=str(tmp_path / "dashboard-kill-switch.png"), full_page=True)
+        with live.client(TRADE) as http:
+            vetoed = http.post("/v1/reserve", json={"intent": intent("after-kill", strategy="st_kill")}).json()
+        assert vetoed["veto"] and "trading_halted" in vetoed["detail"]["reasons"]
+    finally:
+        context.close()
+        with live.client(ADMIN) as http:
+            http.post("/v1/killswitch", json={"action": "release", "reason": "test over"})
+            http.put("/v1/state", json={"state": "ACTIVE", "reason": "test over"})

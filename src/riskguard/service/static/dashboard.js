@@ -176,10 +176,53 @@ function start(value) {
   stream();
 }
 
+// The kill switch: a confirmation dialog (reason + typing ACTIVATE), then POST /v1/killswitch with
+// the session's token; the server refuses a token without the admin scope (403), which is shown.
+async function activateKillSwitch(reason) {
+  const result = document.getElementById("kill-result");
+  result.hidden = false;
+  result.textContent = "activating...";
+  const response = await fetch("/v1/killswitch", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ action: "activate", reason, trigger: "manual" }),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    result.dataset.outcome = "refused";
+    result.textContent = `kill switch refused (${response.status}): ${JSON.stringify(body.detail)}`;
+    return;
+  }
+  result.dataset.outcome = "activated";
+  result.textContent = `kill switch ${body.activation_id ?? ""} activated: ${body.status ?? ""}\n${JSON.stringify(body, null, 2)}`;
+}
+
+function setUpKillSwitch() {
+  const dialog = document.getElementById("kill-dialog");
+  const confirm = document.getElementById("kill-confirm");
+  const reason = document.getElementById("kill-reason");
+  document.getElementById("kill").addEventListener("click", () => {
+    confirm.value = "";
+    dialog.showModal();
+  });
+  document.getElementById("kill-cancel").addEventListener("click", () => dialog.close("cancel"));
+  document.getElementById("kill-form").addEventListener("submit", (event) => {
+    if (confirm.value.trim() !== "ACTIVATE" || reason.value.trim().length < 3) {
+      event.preventDefault();
+      confirm.setCustomValidity("type ACTIVATE and give a reason");
+      confirm.reportValidity();
+      return;
+    }
+    confirm.setCustomValidity("");
+    activateKillSwitch(reason.value.trim());
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("detail-close").addEventListener("click", () => {
     document.getElementById("detail-box").hidden = true;
   });
+  setUpKillSwitch();
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) history.replaceState(null, "", location.pathname);
   const saved = fromHash || sessionStorage.getItem("riskguard-token");
