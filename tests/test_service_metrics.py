@@ -112,3 +112,14 @@ def test_serve_with_two_workers_shares_one_registry(tmp_path: Path) -> None:
              for family in text_string_to_metric_families(text) for s in family.samples}
     assert found[("riskguard_decisions_total", (("reason", "trade_gt_max_trade_nav_pct"), ("result", "vetoed")))] == 6
     assert found[("riskguard_decisions_total", (("reason", "cooldown_active"), ("result", "vetoed")))] == 0
+
+
+def test_the_risk_monitors_metrics_are_scraped_with_the_service(service: LiveService) -> None:
+    with service.client(TRADE) as http:
+        reserved = http.post("/v1/reserve", json={"intent": intent("mon-1", strategy="st_mon")}).json()
+        assert http.post("/v1/fill", json={"reservation_id": reserved["reservation_id"], "qty": 0.001,
+                                           "price": 50_000.0}).status_code == 200
+    with service.client(READ) as http:
+        text = http.get("/metrics").text
+    assert 'riskguard_monitor_open_positions{account="default",key=""}' in text
+    assert "riskguard_monitor_liquidation_distance" in text and "riskguard_monitor_risk_consumed" in text

@@ -432,8 +432,27 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.get("/metrics", tags=["ops"], response_class=Response, responses={
         **_AUTH_ERRORS, 200: {"description": "Prometheus text exposition", "content": {"text/plain": {}}}})
     def metrics_endpoint(_: ReadToken) -> Response:
-        """Prometheus metrics (see docs/service.md for every name)."""
-        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        """Prometheus metrics (see docs/service.md for every name), with the risk monitor's metrics
+        (``riskguard_monitor_*``: exposure, drawdown, risk consumed, VaR/CVaR, margin, liquidation
+        distance; docs/monitor.md) computed from the ledger at scrape time."""
+        return Response(metrics.exposition() + _monitor_exposition(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def _monitor_exposition() -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        from riskguard.model.clock import wall_clock_ms
+        from riskguard.monitor.metrics import compute_metrics
+        from riskguard.monitor.prometheus import MonitorGauges
+
+        try:
+            with state.ledger_call("metrics") as core:
+                computed = compute_metrics(core.ledger, core.limits, now_ms=wall_clock_ms(), marks=core.marks())
+        except LedgerUnavailable:  # counted in riskguard_ledger_errors; the rest of the scrape still answers
+            return b""
+        registry = CollectorRegistry()
+        MonitorGauges(registry).update(computed)
+        return bytes(generate_latest(registry))
 
     install_dashboard(app)
     return app

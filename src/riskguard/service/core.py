@@ -241,6 +241,11 @@ class ServiceCore:
             raise RuntimeError("the ledger schema is not at the newest revision")
         self.ledger.account()
 
+    def marks(self) -> dict[str, float]:
+        """symbol -> mark price (USDT) of this process's latest market snapshots."""
+        with self._lock:  # the markets dict changes under reserves in other threads
+            return {symbol: m.mark_price for symbol, m in self.gate.engine.markets.items()}
+
     def budget(self) -> dict[str, Any]:
         """Every cap's use against its limit, positions, reservations, NAV and drawdown (see budget.py)."""
         now = self.now_ms()
@@ -248,8 +253,7 @@ class ServiceCore:
             account = self.ledger.read_account(conn)
             state = self.ledger.load_state(conn, self.limits, now, account)
         state.reservations = [r for r in state.reservations if r.expires_ms > now]
-        with self._lock:  # the markets dict changes under reserves in other threads
-            marks = {symbol: m.mark_price for symbol, m in self.gate.engine.markets.items()}
+        marks = self.marks()
         navs = [(int(row.ts_ms), float(row.nav)) for row in self.ledger.equity_marks()[-NAV_HISTORY_SHOWN:]
                 if row.nav is not None]
         return budget_snapshot(state, self.limits, account, marks, navs, now)
