@@ -145,12 +145,13 @@ def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
     from riskguard.replay.report import print_summary, report_json, write_report
 
     summary = summarize(result)
-    paths = write_report(result, out, summary)
     if as_json:
+        write_report(result, out, summary)
         typer.echo(report_json(result, summary), nl=False)
         return
     console = output.stdout()
-    print_summary(result, summary, console)
+    print_summary(result, summary, console)  # before the report: the user reads while the plots are drawn
+    paths = write_report(result, out, summary)
     console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})", markup=False, soft_wrap=True)
 
 
