@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskguard.math.indicators import atr, log_returns, realized_volatility, true_range, volatility_ratio
+from riskguard.math.indicators import (
+    atr,
+    exponential_smoothing,
+    log_returns,
+    realized_volatility,
+    true_range,
+    volatility_ratio,
+)
 from riskguard.model.errors import InputValidationError
 
 talib = pytest.importorskip("talib", reason="TA-Lib (test-only dependency) is not installed")
@@ -148,3 +155,31 @@ def test_volatility_ratio_refuses_short_window_not_below_long() -> None:
     with pytest.raises(InputValidationError) as err:
         volatility_ratio(np.linspace(1, 2, 100), 30, 30)
     assert err.value.field == "short_window"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=300),
+    alpha=st.floats(min_value=1e-4, max_value=1.0),
+    previous=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+)
+def test_exponential_smoothing_is_bit_identical_to_scipy_lfilter(values: list[float], alpha: float,
+                                                                  previous: float) -> None:
+    from scipy.signal import lfilter
+
+    x = np.array(values, dtype=np.float64)
+    expected, _ = lfilter([alpha], [1.0, alpha - 1.0], x, zi=np.array([(1.0 - alpha) * previous]))
+    got = exponential_smoothing(x, alpha, previous)
+    assert got.tobytes() == np.asarray(expected, dtype=np.float64).tobytes()
+
+
+def test_atr_and_the_replay_import_no_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from riskguard.math.indicators import atr; "
+            "from riskguard.replay.strategies import ema; from riskguard.policy.regime import regime_features; "
+            "x = np.linspace(100.0, 120.0, 200); atr(x + 1, x - 1, x, 14); ema(x, 20); "
+            "print('scipy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""Replay reports: offline HTML with embedded plots, PNGs, terminal tables, synthetic labelling."""
+"""Replay reports: offline HTML with inline SVG plots, SVG files, terminal tables, synthetic labelling."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from riskguard.replay.report import print_summary, rounded, write_report
 from riskguard.replay.runner import ReplayOptions, ReplayResult, run_replay
 from riskguard.replay.strategies import EmaTrend
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
 
 @pytest.fixture(scope="module")
 def result() -> ReplayResult:
@@ -29,15 +27,19 @@ def test_html_report_is_self_contained_and_embeds_every_plot(result: ReplayResul
     paths = write_report(result, tmp_path)
     page = paths["html"].read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
-    assert page.count('src="data:image/png;base64,') == 4
+    assert page.count("<svg ") == 4
     for name in ("equity", "drawdown", "exposure", "vetoes"):
-        assert paths[name].read_bytes().startswith(PNG_MAGIC)
+        svg = paths[name].read_text(encoding="utf-8")
+        assert paths[name].suffix == ".svg" and svg.startswith("<svg ") and svg.endswith("</svg>")
+        assert f'<figure id="{name}">{svg}</figure>' in page
 
 
 def test_every_output_of_a_synthetic_run_says_it_is_synthetic(result: ReplayResult, tmp_path: Path) -> None:
     paths = write_report(result, tmp_path)
     assert "SYNTHETIC DATA" in paths["html"].read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" in paths["json"].read_text(encoding="utf-8")
+    for name in ("equity", "drawdown", "exposure", "vetoes"):
+        assert "SYNTHETIC DATA" in paths[name].read_text(encoding="utf-8")
     console = Console(record=True, width=120)
     print_summary(result, summarize(result), console)
     assert "SYNTHETIC DATA" in console.export_text()

@@ -30,7 +30,7 @@ def demo(
     data: Annotated[Path | None, typer.Option(
         "--data", help="OHLCV file or directory (freqtrade / ccxt layouts) instead of the shipped synthetic "
                        "sample.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Directory for the report (HTML, PNGs, JSON).")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the report (HTML, SVG plots, JSON).")] = Path(
         "riskguard-report"),
     walkthrough: Annotated[bool, typer.Option(
         "--walkthrough", help="Instead of the replay, walk a fixed sequence of 13 intents through the posture "
@@ -39,7 +39,7 @@ def demo(
 ) -> None:
     """The main job: replay the `moderate` posture (or --preset / --posture) with two example strategies
     over the shipped **synthetic** sample (or --data real candles), with the real engine and a SQLite
-    ledger in the loop, and write a report (terminal summary, HTML with plots, PNGs, JSON).
+    ledger in the loop, and write a report (terminal summary, HTML with plots, SVG files, JSON).
 
     With --walkthrough: a deterministic sequence of BTCUSDT/ETHUSDT/SOLUSDT intents at NAV 4,400 —
     reasonable entries APPROVED, an oversized trade and excessive leverage VETOed, the resize_to_fit

@@ -59,7 +59,8 @@ LeverageOption = Annotated[float | None, typer.Option(
     "--leverage", help="Leverage the strategies ask for (x). Default: each symbol's posture cap.",
     show_default=False)]
 NavOption = Annotated[float, typer.Option("--nav", help="Starting NAV, USDT.")]
-OutOption = Annotated[Path, typer.Option("--out", "-o", help="Directory for report.json, report.html and PNGs.")]
+OutOption = Annotated[Path, typer.Option(
+    "--out", "-o", help="Directory for report.json, report.html and the plots (SVG).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")]
 LedgerOption = Annotated[bool, typer.Option(
     "--ledger/--no-ledger", help="Keep the real ledger (temporary SQLite) in the loop.")]
@@ -145,13 +146,15 @@ def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
     from riskguard.replay.report import print_summary, report_json, write_report
 
     summary = summarize(result)
-    paths = write_report(result, out, summary)
     if as_json:
+        write_report(result, out, summary)
         typer.echo(report_json(result, summary), nl=False)
         return
     console = output.stdout()
-    print_summary(result, summary, console)
-    console.print(f"report: {paths['html']}  (JSON {paths['json']}; PNGs in {out})", markup=False, soft_wrap=True)
+    print_summary(result, summary, console)  # before the report: the user reads while the plots are drawn
+    paths = write_report(result, out, summary)
+    console.print(f"report: {paths['html']}  (JSON {paths['json']}; plots as SVG in {out})", markup=False,
+                  soft_wrap=True)
 
 
 def replay(
@@ -177,7 +180,7 @@ def replay(
 
     Every signal goes through the posture's policy, sizing and gates; approved ones are reserved,
     filled at the next bar's open and exited by the posture's exit plan (stop first when a bar
-    touches stop and target), with fees and funding. Writes report.json, report.html and PNGs.
+    touches stop and target), with fees and funding. Writes report.json, report.html and the plots as SVG.
     """
     from riskguard.cli.inputs import resolve_posture
     from riskguard.replay.runner import run_replay

@@ -33,6 +33,26 @@ def _ohlc(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> tupl
     return h, lo, c
 
 
+def exponential_smoothing(values: FloatArray, alpha: float, previous: float) -> FloatArray:
+    """``y[i] = alpha * values[i] + (1 - alpha) * y[i-1]`` with ``y[-1] = previous`` (same units as
+    ``values``; ``alpha`` a fraction in (0, 1]).
+
+    Bit for bit what ``scipy.signal.lfilter([alpha], [1, alpha - 1], values, zi=[(1 - alpha) * previous])``
+    returns (the same operations in the same order: its transposed direct form keeps
+    ``z = x * 0 - y * (alpha - 1)`` and outputs ``y = z + alpha * x``), without importing SciPy,
+    which costs ~0.6 s of start-up to a replay. A plain loop: ~0.2 us per value.
+    """
+    feedback = alpha - 1.0
+    state = (1.0 - alpha) * previous
+    out: list[float] = []
+    append = out.append
+    for x in values.tolist():
+        y = state + alpha * x
+        append(y)
+        state = x * 0.0 - y * feedback
+    return np.array(out, dtype=np.float64)
+
+
 def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> FloatArray:
     """True range per bar, price units: max(high, prev close) - min(low, prev close).
 
@@ -63,13 +83,8 @@ def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: i
     seed = float(np.mean(tr[1 : p + 1]))
     out[p] = seed
     if n > p + 1:
-        from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
-
-        alpha = 1.0 / p
-        # y[i] = (1 - alpha) * y[i-1] + alpha * tr[i], started from the seed: an IIR filter in C speed.
-        zi = np.array([(1.0 - alpha) * seed])
-        smoothed, _ = lfilter([alpha], [1.0, -(1.0 - alpha)], tr[p + 1 :], zi=zi)
-        out[p + 1 :] = smoothed
+        # y[i] = (1 - alpha) * y[i-1] + alpha * tr[i], started from the seed.
+        out[p + 1 :] = exponential_smoothing(tr[p + 1 :], 1.0 / p, seed)
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from riskguard.config.policy_schema import RegimeDetectionSection
-from riskguard.math.indicators import atr
+from riskguard.math.indicators import atr, exponential_smoothing
 from riskguard.model.enums import Regime
 from riskguard.model.errors import InputValidationError
 
@@ -67,11 +67,8 @@ def _columns(df: pd.DataFrame) -> tuple[FloatArray, FloatArray, FloatArray]:
 
 def _ema(values: FloatArray, span: int) -> FloatArray:
     """EMA with alpha = 2 / (span + 1), seeded with the first value (pandas ``adjust=False``)."""
-    from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
-
-    alpha = 2.0 / (span + 1.0)
-    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], values[1:], zi=np.array([(1.0 - alpha) * values[0]]))
-    return np.concatenate((values[:1], np.asarray(smoothed, dtype=np.float64)))
+    smoothed = exponential_smoothing(values[1:], 2.0 / (span + 1.0), float(values[0]))
+    return np.concatenate((values[:1], smoothed))
 
 
 def _lagged_change(values: FloatArray, lag: int) -> FloatArray:

@@ -1,12 +1,10 @@
 """Replay reports: a deterministic JSON document, Rich tables for the terminal, and a self-contained
-offline HTML page with its plots (equity, drawdown, exposure, vetoes by reason over time) also
-written as PNGs. A run on synthetic data says so in every one of them."""
+offline HTML page with its plots (equity, drawdown, exposure, vetoes by reason over time) inline as
+SVG and also written as SVG files. A run on synthetic data says so in every one of them."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from collections import Counter
 from pathlib import Path
@@ -155,58 +153,27 @@ def print_summary(result: ReplayResult, summary: Summary, console: Any) -> None:
 
 
 # -- plots and HTML -------------------------------------------------------------------------------
-def _figures(result: ReplayResult) -> dict[str, bytes]:
-    import matplotlib
+PLOT_NAMES = ("equity", "drawdown", "exposure", "vetoes")
+"""The report's plots, each inline in report.html and written as ``<name>.svg``."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    times = (result.timeline_ms.astype("datetime64[ms]"))
+def _figures(result: ReplayResult) -> dict[str, str]:
+    from riskguard.replay.charts import COLORS, line_chart, stacked_bar_chart
+
+    times = result.timeline_ms.astype(np.int64)
     equity = result.equity
     tag = " (SYNTHETIC DATA)" if result.market.synthetic else ""
     exposure = np.divide(result.exposure, equity, out=np.zeros_like(equity), where=equity > 0.0)
-    out: dict[str, bytes] = {}
-
-    def save(name: str, fig: Any) -> None:
-        buffer = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
-        plt.close(fig)
-        out[name] = buffer.getvalue()
-
-    for name, values, label, color in (
-            ("equity", equity, "equity (USDT)", "tab:blue"),
-            ("drawdown", -drawdown_curve(equity) * 100.0, "drawdown (%)", "tab:red"),
-            ("exposure", exposure, "gross exposure (x NAV)", "tab:green")):
-        fig, ax = plt.subplots(figsize=(9, 3))
-        if name == "drawdown":
-            ax.fill_between(times, values, 0.0, color=color, alpha=0.4, linewidth=0)
-        else:
-            ax.plot(times, values, color=color, linewidth=0.9)
-        ax.set_title(f"{label}, posture {result.posture_name}{tag}")
-        ax.grid(alpha=0.3)
-        save(name, fig)
-
-    weekly = vetoes_by_week(result)
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    if weekly:
-        weeks = sorted({w for c in weekly.values() for w in c})
-        x = np.array(weeks, dtype="datetime64[ms]")
-        bottom = np.zeros(len(weeks))
-        palette = plt.get_cmap("tab20")
-        for number, (reason, counts) in enumerate(weekly.items()):
-            heights = np.array([counts.get(w, 0) for w in weeks], dtype=np.float64)
-            ax.bar(x, heights, bottom=bottom, width=np.timedelta64(6, "D"), label=reason, align="edge",
-                   color=palette(number % 20))
-            bottom += heights
-        ax.legend(fontsize=7, ncol=2, loc="upper left")
-    else:
-        ax.text(0.5, 0.5, "no vetoes", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(f"veto reasons per week (a veto counts once for each of its reasons){tag}")
-    ax.set_ylabel("reasons counted")
-    ax.grid(alpha=0.3)
-    save("vetoes", fig)
-    return out
+    posture = f", posture {result.posture_name}{tag}"
+    return {
+        "equity": line_chart(times, equity, f"equity (USDT){posture}", COLORS["blue"]),
+        "drawdown": line_chart(times, -drawdown_curve(equity) * 100.0, f"drawdown (%){posture}", COLORS["red"],
+                               filled=True),
+        "exposure": line_chart(times, exposure, f"gross exposure (x NAV){posture}", COLORS["green"]),
+        "vetoes": stacked_bar_chart(vetoes_by_week(result), WEEK_MS,
+                                    f"veto reasons per week (a veto counts once for each of its reasons){tag}",
+                                    "reasons counted"),
+    }
 
 
 def _table_html(title: str, counts: dict[str, int]) -> str:
@@ -217,7 +184,7 @@ def _table_html(title: str, counts: dict[str, int]) -> str:
 
 
 def write_report(result: ReplayResult, out_dir: Path, summary: Summary | None = None) -> dict[str, Path]:
-    """Write ``report.json``, ``report.html`` (offline: plots embedded as data URIs) and one PNG per
+    """Write ``report.json``, ``report.html`` (offline: plots inline as SVG) and one SVG file per
     plot into ``out_dir``; returns the paths by name."""
     s = summary or summarize(result)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -226,9 +193,9 @@ def write_report(result: ReplayResult, out_dir: Path, summary: Summary | None = 
     json_path.write_text(report_json(result, s), encoding="utf-8")
     paths["json"] = json_path
     figures = _figures(result)
-    for name, png in figures.items():
-        path = out_dir / f"{name}.png"
-        path.write_bytes(png)
+    for name, svg in figures.items():
+        path = out_dir / f"{name}.svg"
+        path.write_text(svg, encoding="utf-8")
         paths[name] = path
     banner = (f'<p class="synthetic">{html.escape(SYNTHETIC_BANNER)}</p>' if result.market.synthetic else "")
     headline = {
@@ -240,14 +207,13 @@ def write_report(result: ReplayResult, out_dir: Path, summary: Summary | None = 
     }
     head_rows = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(v)}</td></tr>"
                         for k, v in headline.items())
-    images = "".join(
-        f'<h2>{name}</h2><img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-        for name, png in figures.items())
+    images = "".join(f'<h2>{name}</h2><figure id="{name}">{svg}</figure>' for name, svg in figures.items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>riskguard replay: {html.escape(result.posture_name)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px}}.n{{text-align:right}}
-.synthetic{{background:#fff3cd;border:2px solid #e0a800;padding:8px;font-weight:bold}}img{{max-width:100%}}</style>
+.synthetic{{background:#fff3cd;border:2px solid #e0a800;padding:8px;font-weight:bold}}
+figure{{margin:0}}svg{{max-width:100%;height:auto}}</style>
 </head><body>
 <h1>riskguard replay: posture {html.escape(result.posture_name)}</h1>
 {banner}

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from riskguard.math.indicators import exponential_smoothing
 from riskguard.model.enums import Side
 from riskguard.model.errors import InputValidationError
 
@@ -62,11 +63,7 @@ class Strategy(Protocol):
 
 def ema(values: FloatArray, span: int) -> FloatArray:
     """Exponential moving average with alpha = 2 / (span + 1), seeded with the first value."""
-    from scipy.signal import lfilter  # here: scipy costs ~0.5 s of start-up to every CLI command
-
-    alpha = 2.0 / (span + 1.0)
-    out, _ = lfilter([alpha], [1.0, alpha - 1.0], values, zi=np.array([(1.0 - alpha) * values[0]]))
-    return np.asarray(out, dtype=np.float64)
+    return exponential_smoothing(values, 2.0 / (span + 1.0), float(values[0]))
 
 
 def _check_window(name: str, value: int) -> int:
