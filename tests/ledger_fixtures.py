@@ -326,7 +326,9 @@ def _race_loop(url: str, worker: int, reserves: int, the_posture: Posture, rng: 
             choice = rng.random()
             if choice < 0.4:
                 gate.release(reservation_id)
-            elif choice < 0.8 and intent.symbol not in held:
+            # A bot declares its order sent before sending it (placed: no TTL from then on); too late
+            # (expired under load), it must not send, and so cannot fill.
+            elif choice < 0.8 and intent.symbol not in held and gate.placed(reservation_id):
                 gate.fill(reservation_id, detail["sized"]["qty"], PRICES[intent.symbol])
                 held.add(intent.symbol)
     ledger.dispose()
@@ -365,8 +367,8 @@ def crash_worker(url: str, the_posture: Posture, seed: int) -> None:
         choice = rng.random()
         if choice < 0.3:
             gate.release(reservation_id)
-        elif choice < 0.6:
+        elif choice < 0.6 and gate.placed(reservation_id):  # sent only while still reserved
             gate.fill(reservation_id, qty, PRICES[symbol])
-        elif choice < 0.8:
+        elif 0.6 <= choice < 0.8 and gate.placed(reservation_id):
             gate.fill(reservation_id, qty / 2, PRICES[symbol])
             gate.fill(reservation_id, qty / 2, PRICES[symbol] * 1.001)
