@@ -45,6 +45,7 @@ class LedgerConnection:
         self.account_id = account_id
         self.engine: Engine = create_db_engine(url)
         if scratch and not is_sqlite(self.engine):
+            self.engine.dispose()
             raise LedgerError("scratch: only an SQLite file this process owns can be a scratch ledger")
         self.scratch = scratch
         if scratch:
