@@ -228,53 +228,35 @@ def _timed_sites(totals: dict[str, float], calls: dict[str, int],
 def split(market: MarketData, repeat: int) -> None:
     """Print where a ledger-off replay of ``market`` spends its time: median ms, share and us per call
     of each site over ``repeat`` timed runs (about 10k timer pairs per year: ~1 % overhead)."""
-    posture = preset("moderate")
-    rows: list[dict[str, float]] = []
-    calls: dict[str, int] = defaultdict(int)
-    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=False))
-    for _ in range(repeat):
-        totals: dict[str, float] = defaultdict(float)
-        calls.clear()
-        with _timed_sites(totals, calls):
-            started = time.perf_counter()
-            result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
-                                options=ReplayOptions(use_ledger=False))
-            total = time.perf_counter() - started
-        totals["the rest: event loop, signal events, bookkeeping"] = total - sum(totals.values())
-        totals["TOTAL"] = total
-        rows.append(totals)
-    total = statistics.median(r["TOTAL"] for r in rows)
-    print(f"split of the no-ledger replay ({len(result.decisions):,} decisions, {len(result.trades):,} trades), "
-          f"median of {repeat}: {total * 1e3:.0f} ms")
-    for label in rows[0]:
-        if label == "TOTAL":
-            continue
-        ms = statistics.median(r[label] for r in rows) * 1e3
-        share = statistics.median(r[label] / r["TOTAL"] for r in rows) * 100
-        per_call = f"{ms * 1e3 / calls[label]:8.1f} us/call ({calls[label]:,})" if calls.get(label) else ""
-        print(f"  {label:<70} {ms:7.1f} ms {share:5.1f} %  {per_call}")
+    _split(market, repeat, False, SPLIT_SITES, "the rest: event loop, signal events, bookkeeping")
 
 
 def ledger_split(market: MarketData, repeat: int) -> None:
     """Print where the SQLite-ledger replay of ``market`` spends its time per ledger call (median
     ms, share, us per call over ``repeat`` runs); the rest is the same work as without the ledger."""
+    _split(market, repeat, True, LEDGER_SITES, "the rest: the replay's own work")
+
+
+def _split(market: MarketData, repeat: int, ledger: bool, sites: tuple[tuple[type, str, str], ...],
+           rest: str) -> None:
     posture = preset("moderate")
     rows: list[dict[str, float]] = []
     calls: dict[str, int] = defaultdict(int)
+    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=ledger))
     for _ in range(repeat):
         totals: dict[str, float] = defaultdict(float)
         calls.clear()
-        with _timed_sites(totals, calls, LEDGER_SITES):
+        with _timed_sites(totals, calls, sites):
             started = time.perf_counter()
             result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
-                                options=ReplayOptions(use_ledger=True))
+                                options=ReplayOptions(use_ledger=ledger))
             total = time.perf_counter() - started
-        totals["the rest: the replay's own work"] = total - sum(totals.values())
+        totals[rest] = total - sum(totals.values())
         totals["TOTAL"] = total
         rows.append(totals)
     total = statistics.median(r["TOTAL"] for r in rows)
-    print(f"split of the SQLite-ledger replay ({len(result.decisions):,} decisions, {len(result.trades):,} trades), "
-          f"median of {repeat}: {total * 1e3:.0f} ms")
+    print(f"split of the {'SQLite-ledger' if ledger else 'no-ledger'} replay ({len(result.decisions):,} decisions, "
+          f"{len(result.trades):,} trades), median of {repeat}: {total * 1e3:.0f} ms")
     for label in rows[0]:
         if label == "TOTAL":
             continue
