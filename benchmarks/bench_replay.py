@@ -5,6 +5,8 @@ plus a scaling run up to 10 million synthetic bars.
     python benchmarks/bench_replay.py                 # comparisons (1 year x 4 symbols of 1h candles)
     python benchmarks/bench_replay.py --scaling       # also 0.1 / 1 / 10 million bars (minutes)
     python benchmarks/bench_replay.py --split         # also where a no-ledger replay's time goes
+    python benchmarks/bench_replay.py --ledger-split  # also where the SQLite-ledger replay's extra time goes
+    python benchmarks/bench_replay.py --calibrate     # also calibrate (8 postures) with / without the ledger
 
 vectorbt and backtesting.py are benchmark-only extras (``pip install -e .[bench]``); a missing one
 is reported as skipped. Data: the real candles of ../shared/data when present (else the synthetic
@@ -34,6 +36,8 @@ import pandas as pd
 from riskguard.config import preset
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.policy.policy_engine import PolicyEngine
+from riskguard.replay.accounts import LedgerAccount
+from riskguard.replay.calibrate import calibrate, load_grid
 from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
 from riskguard.replay.runner import Replay, ReplayOptions, run_replay
 from riskguard.replay.strategies import Breakout, EmaTrend
@@ -178,11 +182,24 @@ SPLIT_SITES: tuple[tuple[type, str, str], ...] = (
 """Call sites timed by :func:`split` (pure-Python methods; the compiled engine is timed at its caller)."""
 
 
+LEDGER_SITES: tuple[tuple[type, str, str], ...] = (
+    (LedgerAccount, "mark_nav", "ledger: NAV mark (engine + one ledger transaction)"),
+    (LedgerAccount, "decide", "ledger: reserve (lock, load, check_order, inputs, record, commit)"),
+    (LedgerAccount, "entered", "ledger: fill of the reservation (one transaction)"),
+    (LedgerAccount, "abandoned", "ledger: release of an unplaced entry"),
+    (LedgerAccount, "exited", "ledger: close / reduce with funding (one transaction)"),
+    (LedgerAccount, "__init__", "ledger: create the scratch file, migrate, account row"),
+    (LedgerAccount, "realized_pnl", "ledger: read the realised PnL at the end"),
+)
+"""Call sites timed by :func:`ledger_split`: the ledger account's methods (what the replay loop hands it)."""
+
+
 @contextlib.contextmanager
-def _timed_sites(totals: dict[str, float], calls: dict[str, int]) -> Iterator[None]:
-    """Time each of SPLIT_SITES exclusive of the others nested in it (seconds into ``totals``)."""
+def _timed_sites(totals: dict[str, float], calls: dict[str, int],
+                 sites: tuple[tuple[type, str, str], ...] = SPLIT_SITES) -> Iterator[None]:
+    """Time each of ``sites`` exclusive of the others nested in it (seconds into ``totals``)."""
     stack = [0.0]
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in SPLIT_SITES]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in sites]
 
     def wrap(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -200,7 +217,7 @@ def _timed_sites(totals: dict[str, float], calls: dict[str, int]) -> Iterator[No
         return timed
 
     try:
-        for (owner, name, label), (_, _, fn) in zip(SPLIT_SITES, saved, strict=True):
+        for (owner, name, label), (_, _, fn) in zip(sites, saved, strict=True):
             setattr(owner, name, wrap(label, fn))
         yield
     finally:
@@ -211,24 +228,35 @@ def _timed_sites(totals: dict[str, float], calls: dict[str, int]) -> Iterator[No
 def split(market: MarketData, repeat: int) -> None:
     """Print where a ledger-off replay of ``market`` spends its time: median ms, share and us per call
     of each site over ``repeat`` timed runs (about 10k timer pairs per year: ~1 % overhead)."""
+    _split(market, repeat, False, SPLIT_SITES, "the rest: event loop, signal events, bookkeeping")
+
+
+def ledger_split(market: MarketData, repeat: int) -> None:
+    """Print where the SQLite-ledger replay of ``market`` spends its time per ledger call (median
+    ms, share, us per call over ``repeat`` runs); the rest is the same work as without the ledger."""
+    _split(market, repeat, True, LEDGER_SITES, "the rest: the replay's own work")
+
+
+def _split(market: MarketData, repeat: int, ledger: bool, sites: tuple[tuple[type, str, str], ...],
+           rest: str) -> None:
     posture = preset("moderate")
     rows: list[dict[str, float]] = []
     calls: dict[str, int] = defaultdict(int)
-    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=False))
+    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=ledger))
     for _ in range(repeat):
         totals: dict[str, float] = defaultdict(float)
         calls.clear()
-        with _timed_sites(totals, calls):
+        with _timed_sites(totals, calls, sites):
             started = time.perf_counter()
             result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
-                                options=ReplayOptions(use_ledger=False))
+                                options=ReplayOptions(use_ledger=ledger))
             total = time.perf_counter() - started
-        totals["the rest: event loop, signal events, bookkeeping"] = total - sum(totals.values())
+        totals[rest] = total - sum(totals.values())
         totals["TOTAL"] = total
         rows.append(totals)
     total = statistics.median(r["TOTAL"] for r in rows)
-    print(f"split of the no-ledger replay ({len(result.decisions):,} decisions, {len(result.trades):,} trades), "
-          f"median of {repeat}: {total * 1e3:.0f} ms")
+    print(f"split of the {'SQLite-ledger' if ledger else 'no-ledger'} replay ({len(result.decisions):,} decisions, "
+          f"{len(result.trades):,} trades), median of {repeat}: {total * 1e3:.0f} ms")
     for label in rows[0]:
         if label == "TOTAL":
             continue
@@ -236,6 +264,24 @@ def split(market: MarketData, repeat: int) -> None:
         share = statistics.median(r[label] / r["TOTAL"] for r in rows) * 100
         per_call = f"{ms * 1e3 / calls[label]:8.1f} us/call ({calls[label]:,})" if calls.get(label) else ""
         print(f"  {label:<70} {ms:7.1f} ms {share:5.1f} %  {per_call}")
+
+
+def bench_calibrate(market: MarketData, repeat: int, workers: int) -> None:
+    """Print calibrate's seconds over the example grid (8 postures, ema_trend + breakout) without
+    and with the ledger, alternating, and the ratio of the medians (the same run, same load)."""
+    points = load_grid("example:calibrate_grid")
+    seconds: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeat):
+        for ledger in (False, True):
+            started = time.perf_counter()
+            calibrate(points, market, strategy_names=("ema_trend", "breakout"),
+                      options=ReplayOptions(use_ledger=ledger), workers=workers)
+            seconds[ledger].append(time.perf_counter() - started)
+    without, with_ledger = (statistics.median(seconds[k]) for k in (False, True))
+    print(f"calibrate, {len(points)} postures, {workers} worker(s), median of {repeat}: "
+          f"no ledger {without:.2f} s ({min(seconds[False]):.2f} - {max(seconds[False]):.2f}), "
+          f"SQLite ledger {with_ledger:.2f} s ({min(seconds[True]):.2f} - {max(seconds[True]):.2f}); "
+          f"ledger / no ledger {with_ledger / without:.2f}x")
 
 
 def scaling(sizes: list[int]) -> list[tuple[int, float, int]]:
@@ -273,6 +319,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs per engine (median reported)")
     parser.add_argument("--skip-ledger", action="store_true", help="leave out the SQLite-ledger replay")
     parser.add_argument("--split", action="store_true", help="also time the replay's parts (decisions, exits, ...)")
+    parser.add_argument("--ledger-split", action="store_true", help="also time the ledger replay's ledger calls")
+    parser.add_argument("--calibrate", action="store_true", help="also calibrate 8 postures with / without ledger")
+    parser.add_argument("--workers", type=int, default=1, help="calibrate's worker processes")
     args = parser.parse_args()
     repeat = max(1, args.repeat)
     logging.getLogger("riskguard").setLevel(logging.ERROR)
@@ -301,12 +350,19 @@ def main() -> None:
         print(f"{name:<38} {median:8.3f} s  {bars / median:>12,.0f} bars/s  ({seconds[0]:.3f} - {seconds[-1]:.3f} s)")
     ours = results["riskguard (engine, no ledger)"]
     assert ours is not None
+    with_ledger = results["riskguard (engine + SQLite ledger)"]
+    if with_ledger is not None:
+        print(f"replay with the SQLite ledger / without: {with_ledger / ours:.2f}x (target <= 2x)")
     for name in ("vectorbt from_signals", "backtesting.py"):
         other = results[name]
         if other is not None:
             print(f"riskguard / {name}: {other / ours:.2f}x the throughput")
     if args.split:
         split(market, repeat)
+    if args.ledger_split:
+        ledger_split(market, repeat)
+    if args.calibrate:
+        bench_calibrate(market, repeat, max(1, args.workers))
     if args.scaling:
         print("scaling (synthetic, 4 symbols, engine in the loop, no ledger):")
         scaling([int(x) for x in args.sizes.split(",")])

@@ -8,7 +8,7 @@ import dataclasses
 import math
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from riskguard.ledger import tables as t
 from riskguard.ledger.accounts import AccountStore
@@ -46,6 +46,16 @@ def _signed_finite(field: str, value: float) -> float:
     return float(value)
 
 
+# Reads built once, values as parameters: SQLAlchemy reuses their compiled form instead of building,
+# coercing and cache-keying a statement with literal values for every fill (the replay's ledger
+# mode spent more there than in SQLite). The writes are plain SQL (accounts.WRITES).
+_RESERVATION = select(t.reservations).where(t.reservations.c.reservation_id == bindparam("r"),
+                                            t.reservations.c.account_id == bindparam("a"))
+_POSITION_KEY = (t.positions.c.account_id == bindparam("a"), t.positions.c.strategy == bindparam("s"),
+                 t.positions.c.symbol == bindparam("y"))
+_POSITION = select(t.positions).where(*_POSITION_KEY)
+
+
 class PositionsAccounting(AccountStore):
     """Fills, releases, closes and funding of ``account_id``'s positions."""
 
@@ -60,9 +70,7 @@ class PositionsAccounting(AccountStore):
         now = wall_clock_ms() if now_ms is None else now_ms
         with self.transaction() as conn:
             account = self.lock_account(conn)
-            row = conn.execute(select(t.reservations).where(
-                t.reservations.c.reservation_id == reservation_id,
-                t.reservations.c.account_id == self.account_id)).first()
+            row = conn.execute(_RESERVATION, {"r": reservation_id, "a": self.account_id}).first()
             if row is None:
                 raise LedgerNotFound(f"reservation {reservation_id!r} does not exist")
             if row.status in (FILLED, RELEASED):
@@ -78,14 +86,14 @@ class PositionsAccounting(AccountStore):
             realized -= fee
             filled = row.filled_qty + qty
             status = row.status
-            values: dict[str, Any] = {"filled_qty": filled}
             if filled >= row.qty * (1.0 - FULL_SLACK):
                 if status == ACTIVE:
-                    values.update(ended_ms=now, ended_version=version)
+                    self.write(conn, "reservation_ended", (filled, FILLED, now, version, reservation_id))
+                else:
+                    self.write(conn, "reservation_filled", (filled, FILLED, reservation_id))
                 status = FILLED
-            values["status"] = status
-            conn.execute(update(t.reservations).where(t.reservations.c.reservation_id == reservation_id)
-                         .values(**values))
+            else:
+                self.write(conn, "reservation_filled", (filled, status, reservation_id))
             self._record_fill(conn, account, reservation_id, row.strategy, row.symbol, side, qty, price, fee,
                               realized, signed_after, now, version, "fill")
             return FillResult(reservation_id, signed_after, status, realized)
@@ -176,9 +184,7 @@ class PositionsAccounting(AccountStore):
 
     def _open_position(self, conn: Connection, strategy: str, symbol: str) -> Row[Any]:
         """The position row of ``strategy`` in ``symbol`` (the account locked); LedgerNotFound if flat."""
-        row = conn.execute(select(t.positions).where(
-            t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
-            t.positions.c.symbol == symbol)).first()
+        row = conn.execute(_POSITION, {"a": self.account_id, "s": strategy, "y": symbol}).first()
         if row is None:
             raise LedgerNotFound(f"no open position of strategy {strategy!r} in {symbol}")
         return row
@@ -197,53 +203,44 @@ class PositionsAccounting(AccountStore):
                now: int, version: int, leverage: float, stop: float | None,
                target: float | None) -> tuple[float, float]:
         """Apply a trade to the position row; returns (signed qty after, realised PnL before fees)."""
-        key = (t.positions.c.account_id == self.account_id, t.positions.c.strategy == strategy,
-               t.positions.c.symbol == symbol)
-        row = conn.execute(select(t.positions).where(*key)).first()
+        key = {"a": self.account_id, "s": strategy, "y": symbol}
+        row = conn.execute(_POSITION, key).first()
         direction = 1.0 if side is Side.BUY else -1.0
+        where = (self.account_id, strategy, symbol)
         if row is None:
-            conn.execute(insert(t.positions).values(
-                account_id=self.account_id, strategy=strategy, symbol=symbol,
-                side=(PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value, qty=qty,
-                entry_price=price, leverage=leverage, stop_price=stop, take_profit_price=target,
-                opened_ts_ms=now, opened_version=version))
+            self.write(conn, "position", (*where, (PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value,
+                                          qty, price, leverage, stop, target, now, version))
             return direction * qty, 0.0
         held = row.qty if row.side == PositionSide.LONG.value else -row.qty
         if held * direction > 0:
             total = row.qty + qty
             entry = (row.qty * row.entry_price + qty * price) / total
-            conn.execute(update(t.positions).where(*key).values(qty=total, entry_price=entry))
+            self.write(conn, "position_add", (total, entry, *where))
             return direction * total, 0.0
         closed = min(qty, row.qty)
         realized = (price - row.entry_price) * closed * (1.0 if held > 0 else -1.0)
         left = row.qty - closed
         flip = qty - closed
         if left > row.qty * FULL_SLACK:
-            conn.execute(update(t.positions).where(*key).values(qty=left))
+            self.write(conn, "position_reduce", (left, *where))
             return (left if held > 0 else -left), realized
         if flip > qty * FULL_SLACK:
-            conn.execute(update(t.positions).where(*key).values(
-                side=(PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value, qty=flip,
-                entry_price=price, leverage=leverage, stop_price=stop, take_profit_price=target,
-                opened_ts_ms=now, opened_version=version))
+            self.write(conn, "position_flip", ((PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value,
+                                               flip, price, leverage, stop, target, now, version, *where))
             return direction * flip, realized
-        conn.execute(t.positions.delete().where(*key))
+        self.write(conn, "position_delete", where)
         return 0.0, realized
 
     def _record_fill(self, conn: Connection, account: AccountRow, reservation_id: str | None, strategy: str,
                      symbol: str, side: Side, qty: float, price: float, fee: float, realized: float,
                      signed_after: float, now: int, version: int, kind: str) -> None:
-        conn.execute(insert(t.fills).values(
-            account_id=self.account_id, reservation_id=reservation_id, strategy=strategy, symbol=symbol,
-            side=side.value, kind=kind, qty=qty, price=price, fee=fee, realized_pnl=realized,
-            position_qty_after=signed_after, ts_ms=now, version=version))
+        self.write(conn, "fill", (self.account_id, reservation_id, strategy, symbol, side.value, kind, qty, price, fee,
+                                  realized, signed_after, now, version))
         total = account.realized_pnl + realized
-        conn.execute(update(t.accounts).where(t.accounts.c.account_id == self.account_id).values(
-            version=version, realized_pnl=total))
+        self.write(conn, "pnl", (version, total, self.account_id))
         if realized != 0.0 or fee != 0.0:
-            conn.execute(insert(t.equity_marks).values(
-                account_id=self.account_id, ts_ms=now, nav=account.nav, available_balance=account.available_balance,
-                realized_pnl=total, source=kind, actor="ledger"))
+            self.write(conn, "equity_mark", (self.account_id, now, account.nav, account.available_balance, total,
+                                             kind, "ledger"))
 
     def positions(self) -> list[Position]:
         """Open positions, ordered by strategy and symbol."""

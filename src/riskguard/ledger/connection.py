@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from riskguard.ledger.database import READ_ONLY, HostLock, create_db_engine, is_sqlite, redact
@@ -21,14 +21,36 @@ from riskguard.ledger.walcheckpoint import WalCheckpointer
 log = logging.getLogger("riskguard.ledger")
 
 
+def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+    """A scratch ledger's connections: commits are not synced to disk (see LedgerConnection)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
 class LedgerConnection:
     """One database (``url``: a SQLAlchemy URL or an SQLite file path) seen from one account
-    (``account_id``)."""
+    (``account_id``).
 
-    def __init__(self, url: str, *, account_id: str = "default") -> None:
+    ``scratch=True`` (SQLite only) is for a file this process created for itself and deletes after
+    use, such as a replay's or a calibration's ledger: no other process may open it. Its commits
+    are not synced to disk (``PRAGMA synchronous=OFF``: a power loss may corrupt it, which does not
+    matter for a file nobody keeps) and its write transactions reuse one connection instead of a
+    pool checkout each. Never set it for a ledger bots share: every decision and cap is the same,
+    only durability and sharing are given up.
+    """
+
+    def __init__(self, url: str, *, account_id: str = "default", scratch: bool = False) -> None:
         self.url = redact(url)
         self.account_id = account_id
         self.engine: Engine = create_db_engine(url)
+        if scratch and not is_sqlite(self.engine):
+            self.engine.dispose()
+            raise LedgerError("scratch: only an SQLite file this process owns can be a scratch ledger")
+        self.scratch = scratch
+        if scratch:
+            event.listen(self.engine, "connect", _no_sync)
+        self._scratch_connection: Connection | None = None
         self._host_lock = HostLock(self.engine) if is_sqlite(self.engine) else None
         database = self.engine.url.database
         self._checkpointer = WalCheckpointer(database) if self._host_lock is not None and database else None
@@ -62,6 +84,9 @@ class LedgerConnection:
         if self._kept is not None and self._kept_pid == os.getpid():
             self._kept.close()
         self._kept = None
+        if self._scratch_connection is not None:
+            self._scratch_connection.close()
+            self._scratch_connection = None
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.engine.dispose()
@@ -77,7 +102,10 @@ class LedgerConnection:
     def transaction(self) -> Iterator[Connection]:
         """One serialised write transaction; database failures surface as LedgerUnavailable."""
         try:
-            if self._host_lock is None:
+            if self.scratch:
+                with self._scratch().begin():
+                    yield self._scratch()
+            elif self._host_lock is None:
                 with self.engine.begin() as connection:
                     yield connection
             else:
@@ -125,6 +153,12 @@ class LedgerConnection:
                 raise
         if self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def _scratch(self) -> Connection:
+        """The one connection a scratch ledger's write transactions use (this process is its only user)."""
+        if self._scratch_connection is None or self._scratch_connection.closed:
+            self._scratch_connection = self.engine.connect()
+        return self._scratch_connection
 
     def _kept_connection(self) -> Any:
         # A connection inherited over fork belongs to the parent: leave it alone, open our own.

@@ -8,7 +8,7 @@ when the run starts (``ReplayOptions.use_ledger``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from riskguard.engine.engine import RiskEngine
 from riskguard.model.decision import Detail
@@ -93,21 +93,12 @@ class LedgerAccount:
     gate (one decision, stored), entries fill their reservation, exits close through the ledger."""
 
     def __init__(self, engine: RiskEngine, path: Path) -> None:
-        from sqlalchemy import event
-
         from riskguard.ledger import Ledger
         from riskguard.runtime import RiskGate
 
-        ledger = Ledger(f"sqlite:///{path}", account_id="replay")
-
-        # The file is a scratch copy deleted after the run: no sync to disk at WAL checkpoints (the
-        # ledger's own NORMAL setting guards a live account against power loss). Same rows.
-        @event.listens_for(ledger.engine, "connect")
-        def _no_sync(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous=OFF")
-            cursor.close()
-
+        # The file is this run's own and deleted after it: a scratch ledger (no sync to disk, one
+        # connection). The ledger's own settings still guard a live account. Same rows.
+        ledger = Ledger(f"sqlite:///{path}", account_id="replay", scratch=True)
         ledger.upgrade()
         self.engine = engine
         self.gate: RiskGate = RiskGate(engine, ledger, actor="replay")
