@@ -131,3 +131,12 @@ def test_release_nav_and_state_calls(service: LiveService) -> None:
     with RiskClient(service.url, ADMIN) as admin:
         assert admin.set_trading_state("HALTED", "maintenance")["trading_state"] == "HALTED"
         assert admin.trading_state()["reason"] == "maintenance"
+
+
+def test_placed_declares_an_order_sent_and_says_when_it_is_too_late(service: LiveService) -> None:
+    with RiskClient(service.url, TRADE) as client:
+        _, _, reservation_id = client.reserve(btc("c-placed", "st_cplaced"))
+        assert reservation_id is not None
+        assert client.placed(reservation_id) is True
+        assert client.release(reservation_id) is True
+        assert client.placed(reservation_id) is False

@@ -219,3 +219,16 @@ def test_a_dry_run_decides_with_a_nav_mark_another_process_stored(service: LiveS
             other.dispose()
         after = http.post("/v1/check", json={"intent": intent("nav-1", strategy="st_nav")}).json()
     assert before["detail"]["nav"] == 10_000.0 and after["detail"]["nav"] == 12_000.0
+
+
+def test_a_placed_reservation_never_expires_and_a_released_one_cannot_be_placed(service: LiveService) -> None:
+    approved = reserve(service, intent("placed-1", strategy="st_placed"))
+    with service.client(TRADE) as http:
+        first = http.post("/v1/placed", json={"reservation_id": approved["reservation_id"]}).json()
+        again = http.post("/v1/placed", json={"reservation_id": approved["reservation_id"]}).json()
+        active = http.get("/v1/positions").json()["reservations"]
+        assert [r["reservation_id"] for r in active] == [approved["reservation_id"]]
+        assert all(r["expires_ms"] > 2**61 for r in active)  # no TTL once the order is sent
+        http.post("/v1/release", json={"reservation_id": approved["reservation_id"]})
+        late = http.post("/v1/placed", json={"reservation_id": approved["reservation_id"]}).json()
+    assert (first["placed"], again["placed"], late["placed"]) == (True, True, False)

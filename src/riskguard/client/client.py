@@ -164,6 +164,12 @@ class RiskClient:
                                                "fee": fee}, idempotent=False)
         return FillResult(**data)
 
+    def placed(self, reservation_id: str) -> bool:
+        """Declare the reservation's order sent, before sending it (it then keeps its budget until
+        filled or released). False: too late, do not send. Safe to repeat."""
+        data = self._call("POST", "/v1/placed", {"reservation_id": reservation_id}, idempotent=True)
+        return bool(data["placed"])
+
     def release(self, reservation_id: str) -> bool:
         """Return a reservation's unfilled budget; False when it was no longer active."""
         data = self._call("POST", "/v1/release", {"reservation_id": reservation_id}, idempotent=True)

@@ -252,6 +252,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         state.notifier.notify()
         return StrictJSONResponse({"reservation_id": body.reservation_id, "released": released})
 
+    @app.post("/v1/placed", response_model=s.PlacedResponse, tags=["trade"], responses=after)
+    def placed(body: s.ReleaseRequest, _: TradeToken) -> Response:
+        """Declare a reservation's order sent, BEFORE sending it: from then on the reservation keeps
+        its budget until filled or released (no TTL), so a late fill never exceeds a cap.
+        ``placed`` false means too late (expired or ended): do not send the order. Safe to repeat."""
+        with state.ledger_call("placed") as core:
+            sent = core.placed(body.reservation_id)
+        state.notifier.notify()
+        return StrictJSONResponse({"reservation_id": body.reservation_id, "placed": sent})
+
     @app.post("/v1/close", response_model=s.CloseResponse, tags=["trade"], responses=after)
     def close(body: s.CloseRequest, _: TradeToken) -> Response:
         """Close (or with ``qty`` reduce) a position at ``price``, booking realised PnL (and funding)."""

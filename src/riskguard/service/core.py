@@ -189,6 +189,12 @@ class ServiceCore:
         with self._lock:
             return self.gate.fill(reservation_id, qty, price, fee)
 
+    def placed(self, reservation_id: str) -> bool:
+        """The reservation's order is being sent: it keeps its budget until filled or released;
+        False when too late (expired or ended: do not send)."""
+        with self._lock:
+            return self.gate.placed(reservation_id)
+
     def release(self, reservation_id: str) -> bool:
         """Return a reservation's unfilled budget; False when it was no longer active."""
         with self._lock:

@@ -143,6 +143,13 @@ class ReleaseRequest(_Body):
     reservation_id: ReservationId
 
 
+class PlacedResponse(BaseModel):
+    """``placed`` False: too late, the reservation expired or ended; the order must not be sent."""
+
+    reservation_id: str
+    placed: bool
+
+
 class ReleaseResponse(BaseModel):
     """``released`` False: the reservation was no longer active (filled, released or expired)."""
 
