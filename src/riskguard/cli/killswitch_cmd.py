@@ -12,8 +12,9 @@ from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.db_commands import AccountOption, DbUrlOption, JsonOption, _ledger
 from riskguard.cli.exchange_cmd import exchange_errors
 from riskguard.cli.inputs import resolve_posture
-from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for, wall_clock_ms
+from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for
 from riskguard.cli.output import ExitCode
+from riskguard.model.clock import wall_clock_ms
 
 if TYPE_CHECKING:
     from riskguard.config.schema import Posture

@@ -14,8 +14,9 @@ from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.db_commands import AccountOption, DbUrlOption, JsonOption, _ledger
 from riskguard.cli.exchange_cmd import exchange_errors
 from riskguard.cli.inputs import resolve_posture
-from riskguard.cli.monitor_options import ActorOption, ExchangeOption, exchange_for, wall_clock_ms
+from riskguard.cli.monitor_options import ActorOption, ExchangeOption, exchange_for
 from riskguard.cli.output import ExitCode
+from riskguard.model.clock import wall_clock_ms
 
 MONITOR_EPILOG = (
     "Examples: riskguard monitor --exchange binance; riskguard monitor --once --json; riskguard monitor --once "

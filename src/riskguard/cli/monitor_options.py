@@ -4,7 +4,6 @@ through, who acts, and the clock."""
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,11 +24,6 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who acts (recorded in
 
 DEFAULT_ACTOR = os.environ.get("USER", "cli")
 """The operator's user name, else ``cli``."""
-
-
-def wall_clock_ms() -> int:
-    """Now, epoch ms."""
-    return time.time_ns() // 1_000_000
 
 
 def exchange_for(choice: str) -> Exchange | None:

@@ -13,8 +13,9 @@ from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.db_commands import AccountOption, DbUrlOption, JsonOption, _ledger, _time
 from riskguard.cli.exchange_cmd import exchange_errors
 from riskguard.cli.inputs import posture_from_ref, resolve_posture
-from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for, wall_clock_ms
+from riskguard.cli.monitor_options import DEFAULT_ACTOR, ActorOption, ExchangeOption, exchange_for
 from riskguard.cli.output import ExitCode
+from riskguard.model.clock import wall_clock_ms
 
 RECOVER_EPILOG = (
     "Steps: assess (flat, kill switch done) -> review (audit trail since activation) -> root_cause (--note "

@@ -11,8 +11,8 @@ from rich.table import Table
 from riskguard.cli import output
 from riskguard.cli.db_commands import _ledger, _time
 from riskguard.cli.inputs import posture_from_ref
-from riskguard.cli.monitor_options import wall_clock_ms
 from riskguard.cli.output import ExitCode, InputFileError
+from riskguard.model.clock import wall_clock_ms
 
 _UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 

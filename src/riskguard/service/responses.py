@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,20 +13,10 @@ from fastapi.responses import JSONResponse
 
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
 from riskguard.model.codec import encode as dumps
+from riskguard.model.codec import printable
 from riskguard.model.errors import InputValidationError
 
 log = logging.getLogger("riskguard.service")
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with every non-finite float as its string ("inf", "-inf", "nan")."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 class StrictJSONResponse(JSONResponse):
@@ -37,7 +26,7 @@ class StrictJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         text = dumps(content)
         if "Infinity" in text or "NaN" in text:
-            text = json.dumps(jsonable(content), allow_nan=False, separators=(",", ":"))
+            text = json.dumps(printable(content), allow_nan=False, separators=(",", ":"))
         return text.encode("ascii")
 
 
