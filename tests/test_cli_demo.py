@@ -53,7 +53,13 @@ def test_excessive_leverage_is_vetoed(results: list[DemoResult]) -> None:
 
 
 def test_burst_hits_the_cooldown(results: list[DemoResult]) -> None:
-    assert by_step(results)[5].detail["reasons"] == ["cooldown_active"]
+    assert "cooldown_active" in by_step(results)[5].detail["reasons"]
+
+
+def test_burst_adding_to_an_entry_that_is_not_in_profit_breaks_the_pyramiding_rules(
+        results: list[DemoResult]) -> None:
+    reasons = by_step(results)[5].detail["reasons"]
+    assert {"pyramid_not_in_profit", "pyramid_add_too_close", "pyramid_add_too_soon"} <= set(reasons)
 
 
 def test_resize_variant_shrinks_the_oversized_trade(results: list[DemoResult]) -> None:

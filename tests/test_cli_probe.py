@@ -36,15 +36,17 @@ def lines(result: Result) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_shipped_example_state_emits_on_btc_and_eth() -> None:
+def test_shipped_example_state_emits_on_btc_and_refuses_adding_to_the_eth_position_below_one_r() -> None:
     result = run("probe", "--preset", "moderate", "--nav", "4400", "--state", STATE,
                  "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT")
     assert result.exit_code == 0, result.output
     rows = {row["symbol"]: row for row in lines(result)}
     assert list(rows) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     assert rows["BTCUSDT"]["would_emit"] is True
-    assert rows["ETHUSDT"]["would_emit"] is True
     assert rows["BTCUSDT"]["reasons"] == []
+    # eth_trend holds an ETH long 50 USDT/ETH in profit with one R of 60: adding is refused.
+    assert rows["ETHUSDT"]["would_emit"] is False
+    assert "pyramid_not_in_profit" in rows["ETHUSDT"]["reasons"]
 
 
 def test_each_line_has_exactly_the_summary_keys() -> None:

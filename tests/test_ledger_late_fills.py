@@ -22,8 +22,11 @@ TTL_MS = 5_000
 
 
 def _one_slot() -> object:
+    # Pyramiding as loose as it goes: these tests add at the entry price.
     return posture(**{"portfolio.max_open_positions": 1, "portfolio.max_open_positions_high_confidence": 1,
-                      "ledger.reservation_ttl_s": TTL_MS / 1000})
+                      "ledger.reservation_ttl_s": TTL_MS / 1000,
+                      "exits.pyramiding": {"min_profit_r": 0.0, "min_add_distance_r": 0.0, "min_add_interval_s": 0.0,
+                                           "size_ratio": 1.0, "max_combined_risk_r": 3.0}})
 
 
 def _open_positions(ledger: Ledger) -> int:

@@ -87,7 +87,7 @@ DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("oversized: 1,200 USDT unlevered is above 20 % of NAV and the equity clamp", 10,
              _intent(3, "sol_trend", "SOLUSDT", 1_200, 1)),
     DemoStep("excessive leverage: 10x where SOLUSDT allows 3x", 15, _intent(4, "sol_trend", "SOLUSDT", 500, 10)),
-    DemoStep("burst: btc_trend fires again 30 s after its entry", 30, _intent(5, "btc_trend", "BTCUSDT", 300, 2)),
+    DemoStep("burst: btc_trend adds to its entry 30 s later, not in profit", 30, _intent(5, "btc_trend", "BTCUSDT", 300, 2)),
     DemoStep("oversized breakout under resize_to_fit: shrunk to the binding cap", 35,
              _intent(6, "btc_breakout", "BTCUSDT", 1_200, 2), resize_variant=True),
     DemoStep("fourth position fills the global cap", 40, _intent(7, "bnb_meanrev", "BNBUSDT", 300, 2)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from riskguard.config.field_types import (
     Fraction,
@@ -17,6 +17,8 @@ from riskguard.config.field_types import (
     PositiveInt,
     Seconds,
 )
+from riskguard.config.pyramiding_schema import PyramidingSection
+from riskguard.config.section import Section as Section  # re-exported: the sections' base
 
 Leverage = Annotated[float, Field(ge=1, le=125, allow_inf_nan=False)]
 SoftFailures = Annotated[int, Field(ge=0, le=20)]
@@ -31,12 +33,6 @@ def described(default: Any, text: str, **kwargs: Any) -> Any:
     if callable(default):
         return Field(default_factory=default, description=text, **kwargs)
     return Field(default, description=text, **kwargs)
-
-
-class Section(BaseModel):
-    """Base of every posture section: unknown keys are errors (a typo must not drop a guard)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AccountSection(Section):
@@ -97,6 +93,8 @@ class StrategyLimitsSection(Section):
         "Seconds between two entries of this strategy while it is flat.")
     cooldown_open_s: NonNegativeFloat = described(300.0,
                        "Seconds between two entries of this strategy while it has open positions.")
+    pyramiding: PyramidingSection | None = described(None,
+        "This strategy's rules for adding to an open position; unset: the account's exits.pyramiding.")
 
     @model_validator(mode="after")
     def _open_cooldown_not_shorter(self) -> StrategyLimitsSection:

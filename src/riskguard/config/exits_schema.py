@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from riskguard.config.core_schema import Section
 from riskguard.config.field_types import NonNegativeFloat, PositiveFloat, PositiveFraction, PositiveInt
+from riskguard.config.pyramiding_schema import PyramidingSection
 
 _FRACTION_SUM_TOLERANCE = 1e-6
 """Ladder fractions such as 1/3 + 1/3 + 1/3 are written with finite decimals in YAML."""
@@ -125,21 +126,6 @@ def _stop_regimes() -> RegimeMultiplesSection:
 
 def _tp_regimes() -> RegimeMultiplesSection:
     return RegimeMultiplesSection(bull=1.5, bear=0.8, chop=1.0, high_vol=1.2)
-
-
-class PyramidingSection(Section):
-    """Rules for adding to a winning position (riskguard.exits.pyramiding): at most ``max_adds``
-    adds, each once price has moved ``min_profit_r`` R beyond the last leg, each at most
-    ``size_ratio`` of the last leg, and the whole position's loss at its (raised) stop at most
-    ``max_combined_risk_r`` times the first leg's risk. One R = the first leg's stop distance."""
-
-    max_adds: int = Field(2, ge=0, le=20, description="Adds allowed after the first entry (0 = never add).")
-    min_profit_r: PositiveFloat = Field(
-        1.0, description="Favourable move from the last leg's entry before the next add, in R.")
-    size_ratio: PositiveFraction = Field(0.5, description="Largest add as a fraction of the last leg's quantity.")
-    max_combined_risk_r: PositiveFloat = Field(
-        1.0, le=3.0, description="Loss of the whole position at its stop after an add, in units of the first "
-        "leg's risk (1.0 = an add never risks more than the original trade).")
 
 
 class LockStepSection(Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from riskguard.config.hashing import config_hash
+from riskguard.config.pyramiding_schema import PyramidingSection
 from riskguard.config.schema import DEFAULT_KEY, Posture
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -19,12 +20,34 @@ class SymbolLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class PyramidRule:
+    """A pyramiding section (``exits.pyramiding`` or a strategy's own) as plain numbers: R
+    multiples, a fraction, milliseconds (see riskguard.config.pyramiding_schema)."""
+
+    max_adds: int
+    min_profit_r: float
+    size_ratio: float
+    max_combined_risk_r: float
+    min_add_distance_r: float = 0.0
+    min_add_interval_ms: float = 0.0
+    pause_when_size_reduced: bool = True
+
+
+def compile_pyramid_rule(section: PyramidingSection) -> PyramidRule:
+    """Compile a validated pyramiding section."""
+    return PyramidRule(section.max_adds, section.min_profit_r, section.size_ratio, section.max_combined_risk_r,
+                       section.min_add_distance_r, section.min_add_interval_s * 1000.0,
+                       section.pause_when_size_reduced)
+
+
+@dataclass(frozen=True, slots=True)
 class StrategyLimits:
-    """Per-strategy concurrency and cooldowns (ms)."""
+    """Per-strategy concurrency, cooldowns (ms) and pyramiding rule."""
 
     max_concurrent_positions: int
     cooldown_flat_ms: float
     cooldown_open_ms: float
+    pyramid: PyramidRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +124,10 @@ def compile_limits(posture: Posture) -> Limits:
     """Flatten a validated posture into :class:`Limits`."""
     trade, portfolio = posture.trade, posture.portfolio
     symbols = {name: SymbolLimits(s.max_nav_pct, s.max_leverage) for name, s in posture.symbols.items()}
+    account_pyramid = compile_pyramid_rule(posture.exits.pyramiding)
     strategies = {
-        name: StrategyLimits(s.max_concurrent_positions, s.cooldown_flat_s * 1000.0, s.cooldown_open_s * 1000.0)
+        name: StrategyLimits(s.max_concurrent_positions, s.cooldown_flat_s * 1000.0, s.cooldown_open_s * 1000.0,
+                             account_pyramid if s.pyramiding is None else compile_pyramid_rule(s.pyramiding))
         for name, s in posture.strategies.items()
     }
     symbol_groups: dict[str, list[str]] = {}

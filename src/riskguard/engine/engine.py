@@ -332,6 +332,8 @@ class RiskEngine:
             policy=views.applied, cvar=self.cvar,
             order_mode=intent.execution_mode or self.posture.mode, account_mode=self._mode,
             account=account, instruments=self.instruments,
+            adding_to=position if position is not None and not opposite else None,
+            size_multiplier=min(self.ladder_size_multiplier, self.operating_size_multiplier),
         )
 
     def _run(self, ctx: GateContext) -> tuple[list[GateCheck], list[str], list[str], float, str | None]:

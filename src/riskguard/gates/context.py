@@ -11,6 +11,7 @@ from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
 from riskguard.model.enums import Mode, TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
+from riskguard.model.position import Position
 from riskguard.model.policy import AppliedPolicy
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
@@ -51,6 +52,8 @@ class GateContext:
     account_mode: Mode  # the account's mode now (the posture's unless the drawdown ladder switched it)
     account: AccountSnapshot | None  # balances and margin mode for the margin and liquidation gates
     instruments: Mapping[str, InstrumentRules]  # every symbol's rules (cross liquidation reads the others')
+    adding_to: Position | None = None  # the open position of the intent's strategy it adds to (same side)
+    size_multiplier: float = 1.0  # the drawdown ladder's and the operator's, the stronger: (0, 1]
 
     @property
     def risk_usdt(self) -> float | None:

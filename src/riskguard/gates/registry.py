@@ -14,6 +14,7 @@ from operator import call
 from riskguard.gates import margin_gates as m
 from riskguard.gates import order_gates as o
 from riskguard.gates import portfolio_gates as p
+from riskguard.gates import pyramid_gates as y
 from riskguard.gates.context import GateContext
 from riskguard.gates.result import exempted
 from riskguard.gates.spec import GateSpec
@@ -21,6 +22,12 @@ from riskguard.model.decision import GateCheck
 from riskguard.model.enums import Severity
 
 _SOFT = Severity.SOFT
+
+
+def _pyramid(field: str) -> tuple[str, str]:
+    """A pyramiding setting: the account's, and each strategy's own."""
+    return (f"exits.pyramiding.{field}", f"strategies.*.pyramiding.{field}")
+
 
 GATES: tuple[GateSpec, ...] = (
     GateSpec("invalid_intent", o.invalid_intent),
@@ -62,6 +69,19 @@ GATES: tuple[GateSpec, ...] = (
              size_bound=True, exempt_when_reducing=True),
     GateSpec("cvar_limit_exceeded", p.cvar_limit_exceeded, ("portfolio.max_cvar_nav_pct", "portfolio.cvar_alpha",
                                                              "portfolio.cvar_window", "portfolio.cvar_min_history"),
+             size_bound=True, exempt_when_reducing=True),
+    GateSpec("pyramid_add_limit", y.pyramid_add_limit, _pyramid("max_adds"), exempt_when_reducing=True),
+    GateSpec("pyramid_not_in_profit", y.pyramid_not_in_profit, _pyramid("min_profit_r"), exempt_when_reducing=True),
+    GateSpec("pyramid_add_too_close", y.pyramid_add_too_close, _pyramid("min_add_distance_r"),
+             exempt_when_reducing=True),
+    GateSpec("pyramid_add_too_soon", y.pyramid_add_too_soon, _pyramid("min_add_interval_s"),
+             exempt_when_reducing=True),
+    GateSpec("pyramid_paused", y.pyramid_paused, _pyramid("pause_when_size_reduced"), exempt_when_reducing=True),
+    GateSpec("pyramid_stop_loosened", y.pyramid_stop_loosened, exempt_when_reducing=True),
+    GateSpec("pyramid_size_exceeded", y.pyramid_size_exceeded, _pyramid("size_ratio"), size_bound=True,
+             exempt_when_reducing=True),
+    GateSpec("pyramid_risk_exceeded", y.pyramid_risk_exceeded,
+             (*_pyramid("max_combined_risk_r"), "trade.max_loss_nav_pct", "trade.default_stop_distance_pct"),
              size_bound=True, exempt_when_reducing=True),
     GateSpec("strategy_concurrency_exceeded", p.strategy_concurrency_exceeded,
              ("strategies.*.max_concurrent_positions",)),
