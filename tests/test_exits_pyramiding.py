@@ -34,7 +34,7 @@ def short_position() -> PyramidPosition:
 
 
 def test_the_presets_carry_the_default_pyramiding_rules() -> None:
-    assert compile_pyramid_rule(preset("moderate").exits.pyramiding) == PyramidRule(2, 1.0, 0.5, 1.0)
+    assert compile_pyramid_rule(preset("moderate").exits.pyramiding) == PyramidRule(2, 1.0, 0.5, 1.0, 0.5, 900_000.0)
 
 
 def test_an_add_before_price_moved_one_r_is_refused() -> None:

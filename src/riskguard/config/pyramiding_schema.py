@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from riskguard.config.section import Section
 from riskguard.config.field_types import NonNegativeFloat, PositiveFloat, PositiveFraction
+from riskguard.config.section import Section
 
 
 class PyramidingSection(Section):

@@ -6,6 +6,7 @@ decides.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import uuid
@@ -24,6 +25,7 @@ from riskguard.engine.instruments import default_instruments
 from riskguard.engine.signals import SizedSignal, size_signal
 from riskguard.engine.verdict import Verdict
 from riskguard.gates.context import GateContext
+from riskguard.gates.pyramid_gates import add_summary
 from riskguard.gates.registry import GATES, SIZE_BOUND_GATES, evaluate
 from riskguard.math.indicators import atr as wilder_atr
 from riskguard.model.clock import wall_clock_ms
@@ -386,7 +388,8 @@ class RiskEngine:
         if isinstance(intent, Signal):
             views = self.policy.views_for(intent.symbol)
             sized = self._size(intent, views)
-            order = sized.intent if sized.intent is not None else _placeholder_intent(intent)
+            order = (_keeping_the_position_stop(sized.intent, self.book) if sized.intent is not None
+                     else _placeholder_intent(intent))
         else:
             order = intent
             views = self.policy.views_for(intent.symbol)
@@ -449,6 +452,7 @@ class RiskEngine:
             "sizing": sized.sizing if sized is not None else None,
             "intent": _executable(order, ctx.notional, allowed) if sized is not None and sized.intent is not None
             else None,
+            "pyramid": add_summary(ctx) if ctx.adding_to is not None else None,
         }
         if log.isEnabledFor(logging.INFO):
             log_decision(log, detail, checks)
@@ -482,6 +486,7 @@ class RiskEngine:
             "trading_state": self._trading_state_text, "mode": self._mode_text, "posture": limits.name,
             "config_hash": limits.config_hash, "ts_ms": now,
             "policy": self._policy_detail(self.policy.views_for(intent.symbol)), "sizing": None, "intent": None,
+            "pyramid": None,
         }
         return cast(Detail, detail)
 
@@ -510,6 +515,17 @@ def _executable(order: OrderIntent, notional: float | None, allowed: float) -> d
     executable = order.to_dict()
     executable["notional"] = notional if notional <= allowed else allowed
     return executable
+
+
+def _keeping_the_position_stop(order: OrderIntent, book: Book) -> OrderIntent:
+    """A signal sized into an add keeps the position's stop when that is tighter than its own: the
+    add's stop becomes the whole position's, and a stop only ratchets (pyramid_stop_loosened)."""
+    position = book.positions.get((order.strategy, order.symbol))
+    stop, held = order.stop_price, None if position is None else position.stop_price
+    if position is None or held is None or stop is None or position.is_long != (order.side is _BUY):
+        return order
+    tighter = held > stop if position.is_long else held < stop
+    return dataclasses.replace(order, stop_price=held) if tighter else order
 
 
 def _placeholder_intent(signal: Signal) -> OrderIntent:

@@ -11,8 +11,8 @@ from riskguard.config.limits import Limits, StrategyLimits, SymbolLimits
 from riskguard.model.enums import Mode, TradingState
 from riskguard.model.instrument import InstrumentRules
 from riskguard.model.intent import OrderIntent
-from riskguard.model.position import Position
 from riskguard.model.policy import AppliedPolicy
+from riskguard.model.position import Position
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 
 

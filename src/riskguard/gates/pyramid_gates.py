@@ -190,3 +190,37 @@ def loosest_stop(position: Position, add_qty: float, price: float, budget: float
     total = position.qty + add_qty
     average = (position.entry_price * position.qty + price * add_qty) / total
     return average - _direction(position) * budget / total
+
+
+def add_summary(ctx: GateContext) -> dict[str, object] | None:
+    """The decision's ``pyramid`` entry for an add (None for any other intent): the legs so far,
+    the rule's budget, and the stop the whole position must carry: ``stop_price`` is the stop it
+    carries after the add (USDT), ``loosest_stop`` the loosest stop at which the position with
+    this add (at its sized quantity) stays within ``risk_budget_usdt``."""
+    position, price = ctx.adding_to, ctx.price
+    if position is None:
+        return None
+    rule, legs = _rule(ctx), _legs(position, ctx)
+    budget = risk_budget_usdt(ctx, legs)
+    stop = stop_after_add(ctx, position)
+    qty = ctx.sized_qty
+    loosest = (loosest_stop(position, qty, price, budget)
+               if budget is not None and price is not None and qty is not None and qty > 0.0 else None)
+    risk_at_stop = None
+    if stop is not None and price is not None and qty is not None:
+        total = position.qty + qty
+        average = (position.entry_price * position.qty + price * qty) / total
+        risk_at_stop = (average - stop) * _direction(position) * total
+    return {
+        "adds": legs.adds,
+        "pending_adds": pending_adds(ctx),
+        "max_adds": rule.max_adds,
+        "r_unit": legs.r_unit,
+        "initial_risk_usdt": legs.initial_risk_usdt,
+        "profit_r": None if price is None else
+        (price - position.entry_price) * _direction(position) * position.qty / legs.initial_risk_usdt,
+        "risk_budget_usdt": budget,
+        "stop_price": stop,
+        "loosest_stop": loosest,
+        "risk_at_stop_usdt": risk_at_stop,
+    }

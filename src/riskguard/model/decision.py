@@ -82,6 +82,7 @@ class Decision(TypedDict):
     policy: dict[str, object]
     sizing: dict[str, Any] | None
     intent: dict[str, Any] | None
+    pyramid: dict[str, Any] | None
 
 
 CONTRACT_KEYS: tuple[str, ...] = tuple(Decision.__annotations__)

@@ -64,7 +64,8 @@ class PositionLegs:
         """Build from a JSON object; unknown or missing keys are refused by name."""
         if not isinstance(data, dict):
             raise InputValidationError("legs", "must be an object", data)
-        return cls(**v.json_fields("a position's legs", data, cls.__slots__, cls.__slots__))
+        fields = v.json_fields("a position's legs", data, cls.__slots__, cls.__slots__)
+        return cls(**fields)  # type: ignore[arg-type]  # each field is validated by __post_init__
 
 
 @dataclass(frozen=True, slots=True)
