@@ -56,6 +56,17 @@ _POSITION_KEY = (t.positions.c.account_id == bindparam("a"), t.positions.c.strat
 _POSITION = select(t.positions).where(*_POSITION_KEY)
 
 
+def _r_unit(reservation: Row[Any], fill_price: float) -> float | None:
+    """One R of an order filled at ``fill_price``, USDT per unit: its distance to its stop, or (no
+    stop) the fraction of the price the engine estimated its risk at."""
+    stop = reservation.stop_price
+    if stop is not None and stop != fill_price:
+        return abs(fill_price - stop)
+    if reservation.notional > 0.0 and reservation.risk_usdt > 0.0:
+        return reservation.risk_usdt / reservation.notional * fill_price
+    return None
+
+
 class PositionsAccounting(AccountStore):
     """Fills, releases, closes and funding of ``account_id``'s positions."""
 
@@ -81,8 +92,10 @@ class PositionsAccounting(AccountStore):
                                                   f"{reservation_id}", qty)
             version = account.version + 1
             side = Side(row.side)
+            r_unit = _r_unit(row, price)
             signed_after, realized = self._trade(conn, row.strategy, row.symbol, side, qty, price, now, version,
-                                                 row.leverage, row.stop_price, row.take_profit_price)
+                                                 row.leverage, row.stop_price, row.take_profit_price,
+                                                 reservation_id, r_unit)
             realized -= fee
             filled = row.filled_qty + qty
             status = row.status
@@ -201,21 +214,41 @@ class PositionsAccounting(AccountStore):
 
     def _trade(self, conn: Connection, strategy: str, symbol: str, side: Side, qty: float, price: float,
                now: int, version: int, leverage: float, stop: float | None,
-               target: float | None) -> tuple[float, float]:
-        """Apply a trade to the position row; returns (signed qty after, realised PnL before fees)."""
+               target: float | None, reservation_id: str | None = None,
+               r_unit: float | None = None) -> tuple[float, float]:
+        """Apply a trade to the position row; returns (signed qty after, realised PnL before fees).
+
+        A trade that opens (or flips into) a position starts its legs: one R is ``r_unit`` (USDT per
+        unit, the risk the engine approved the order with). One on the position's side is an add:
+        a new leg, or more of the last leg when it fills the same reservation (``reservation_id``);
+        the add's stop becomes the position's unless the position's own is tighter (a stop only
+        ratchets)."""
         key = {"a": self.account_id, "s": strategy, "y": symbol}
         row = conn.execute(_POSITION, key).first()
         direction = 1.0 if side is Side.BUY else -1.0
         where = (self.account_id, strategy, symbol)
+        opened = (PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value
         if row is None:
-            self.write(conn, "position", (*where, (PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value,
-                                          qty, price, leverage, stop, target, now, version))
+            self.write(conn, "position", (*where, opened, qty, price, leverage, stop, target, now, version,
+                                          r_unit, qty, 0, qty, price, now, reservation_id))
             return direction * qty, 0.0
         held = row.qty if row.side == PositionSide.LONG.value else -row.qty
         if held * direction > 0:
             total = row.qty + qty
             entry = (row.qty * row.entry_price + qty * price) / total
-            self.write(conn, "position_add", (total, entry, *where))
+            new_stop = row.stop_price
+            if stop is not None and (new_stop is None or (stop - new_stop) * direction > 0):
+                new_stop = stop
+            same_leg = reservation_id is not None and reservation_id == row.last_leg_reservation_id
+            if same_leg and row.last_leg_qty is not None and row.last_leg_price is not None:
+                leg_qty = row.last_leg_qty + qty
+                leg_price = (row.last_leg_qty * row.last_leg_price + qty * price) / leg_qty
+                first_qty = leg_qty if row.adds == 0 else row.first_qty
+                legs = (first_qty, row.adds, leg_qty, leg_price, row.last_leg_ts_ms, reservation_id)
+            else:
+                first_qty = row.first_qty if row.first_qty is not None else row.qty
+                legs = (first_qty, row.adds + 1, qty, price, now, reservation_id)
+            self.write(conn, "position_add", (total, entry, new_stop, *legs, *where))
             return direction * total, 0.0
         closed = min(qty, row.qty)
         realized = (price - row.entry_price) * closed * (1.0 if held > 0 else -1.0)
@@ -225,8 +258,8 @@ class PositionsAccounting(AccountStore):
             self.write(conn, "position_reduce", (left, *where))
             return (left if held > 0 else -left), realized
         if flip > qty * FULL_SLACK:
-            self.write(conn, "position_flip", ((PositionSide.LONG if side is Side.BUY else PositionSide.SHORT).value,
-                                               flip, price, leverage, stop, target, now, version, *where))
+            self.write(conn, "position_flip", (opened, flip, price, leverage, stop, target, now, version,
+                                               r_unit, flip, 0, flip, price, now, reservation_id, *where))
             return direction * flip, realized
         self.write(conn, "position_delete", where)
         return 0.0, realized

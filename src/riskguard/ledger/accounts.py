@@ -36,12 +36,14 @@ WRITES: dict[str, str] = {
     "equity_mark": _insert_sql(t.equity_marks),
     "fill": _insert_sql(t.fills),
     "position": _insert_sql(t.positions),
-    "position_add": "UPDATE rg_positions SET qty = ?, entry_price = ? WHERE account_id = ? AND strategy = ? "
-                    "AND symbol = ?",
+    "position_add": "UPDATE rg_positions SET qty = ?, entry_price = ?, stop_price = ?, first_qty = ?, adds = ?, "
+                    "last_leg_qty = ?, last_leg_price = ?, last_leg_ts_ms = ?, last_leg_reservation_id = ? "
+                    "WHERE account_id = ? AND strategy = ? AND symbol = ?",
     "position_reduce": "UPDATE rg_positions SET qty = ? WHERE account_id = ? AND strategy = ? AND symbol = ?",
     "position_flip": "UPDATE rg_positions SET side = ?, qty = ?, entry_price = ?, leverage = ?, stop_price = ?, "
-                     "take_profit_price = ?, opened_ts_ms = ?, opened_version = ? WHERE account_id = ? "
-                     "AND strategy = ? AND symbol = ?",
+                     "take_profit_price = ?, opened_ts_ms = ?, opened_version = ?, r_unit = ?, first_qty = ?, "
+                     "adds = ?, last_leg_qty = ?, last_leg_price = ?, last_leg_ts_ms = ?, "
+                     "last_leg_reservation_id = ? WHERE account_id = ? AND strategy = ? AND symbol = ?",
     "position_delete": "DELETE FROM rg_positions WHERE account_id = ? AND strategy = ? AND symbol = ?",
     "reservation_filled": "UPDATE rg_reservations SET filled_qty = ?, status = ? WHERE reservation_id = ?",
     "reservation_ended": "UPDATE rg_reservations SET filled_qty = ?, status = ?, ended_ms = ?, ended_version = ? "

@@ -12,7 +12,7 @@ from typing import Any
 from riskguard.book.reservation import Reservation
 from riskguard.model.enums import Side, TradingState
 from riskguard.model.errors import InputValidationError
-from riskguard.model.position import Position
+from riskguard.model.position import Position, PositionLegs
 from riskguard.model.snapshots import AccountSnapshot
 
 log = logging.getLogger("riskguard.ledger")
@@ -109,10 +109,16 @@ def parse_account(row: Any) -> AccountRow:
 
 
 def parse_position(row: Any) -> Position:
-    """An open position row."""
+    """An open position row, with its legs when the row has them (positions opened before migration
+    0004, or without a known R, are one leg to the gates)."""
+    legs = None
+    if row.r_unit is not None and row.first_qty is not None and row.last_leg_qty is not None \
+            and row.last_leg_price is not None and row.last_leg_ts_ms is not None:
+        legs = PositionLegs(row.r_unit, row.first_qty, int(row.adds), row.last_leg_qty, row.last_leg_price,
+                            int(row.last_leg_ts_ms))
     return Position(symbol=row.symbol, side=row.side, qty=row.qty, entry_price=row.entry_price,
                     strategy=row.strategy, leverage=row.leverage, stop_price=row.stop_price,
-                    take_profit_price=row.take_profit_price, opened_ts_ms=int(row.opened_ts_ms))
+                    take_profit_price=row.take_profit_price, opened_ts_ms=int(row.opened_ts_ms), legs=legs)
 
 
 def book_reservation(row: Any, held: set[tuple[str, str]]) -> Reservation:

@@ -56,6 +56,16 @@ positions = Table(
     Column("take_profit_price", Float, nullable=True),
     Column("opened_ts_ms", BigInteger, nullable=False),
     Column("opened_version", BigInteger, nullable=False),
+    # The legs the pyramiding gates read (migration 0004; NULL on positions opened before it): one R
+    # (USDT per unit, fixed at the opening fill), the opening quantity, the adds filled since, and
+    # the latest leg with the reservation it filled (further partial fills of it grow that leg).
+    Column("r_unit", Float, nullable=True),
+    Column("first_qty", Float, nullable=True),
+    Column("adds", Integer, nullable=False, server_default="0"),
+    Column("last_leg_qty", Float, nullable=True),
+    Column("last_leg_price", Float, nullable=True),
+    Column("last_leg_ts_ms", BigInteger, nullable=True),
+    Column("last_leg_reservation_id", String(64), nullable=True),
 )
 
 reservations = Table(
