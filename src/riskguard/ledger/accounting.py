@@ -61,9 +61,9 @@ def _r_unit(reservation: Row[Any], fill_price: float) -> float | None:
     stop) the fraction of the price the engine estimated its risk at."""
     stop = reservation.stop_price
     if stop is not None and stop != fill_price:
-        return abs(fill_price - stop)
+        return abs(fill_price - float(stop))
     if reservation.notional > 0.0 and reservation.risk_usdt > 0.0:
-        return reservation.risk_usdt / reservation.notional * fill_price
+        return float(reservation.risk_usdt) / float(reservation.notional) * fill_price
     return None
 
 
