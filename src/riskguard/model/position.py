@@ -176,13 +176,20 @@ class Position:
                         position_id=self.position_id, legs=new_legs)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``legs`` only when the position has them, so that a position stored
-        before legs existed keeps its text)."""
+        """JSON-ready form. ``legs`` only when they say more than the position itself: a position of
+        one leg, filled at once at its entry with its stop one R away, is stored as it always was
+        (every decision stores its book: the common case stays small and keeps its text)."""
         data = {f: getattr(self, f) for f in self.__slots__}
         legs = data.pop("legs")
-        if legs is not None:
+        if legs is not None and not self._legs_are_the_opening_leg(legs):
             data["legs"] = legs.to_dict()
         return data
+
+    def _legs_are_the_opening_leg(self, legs: PositionLegs) -> bool:
+        stop = self.stop_price
+        return (stop is not None and legs.adds == 0 and legs.r_unit == abs(self.entry_price - stop)
+                and legs.first_qty == self.qty and legs.last_qty == self.qty and legs.last_price == self.entry_price
+                and legs.last_ts_ms == (self.opened_ts_ms if self.opened_ts_ms is not None else 0))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position:
