@@ -90,7 +90,11 @@ def budget_snapshot(state: BookState, limits: Limits, account: AccountRow, marks
     positions = []
     for position in state.positions:
         mark = marks.get(position.symbol, position.entry_price)
-        positions.append({**position.to_dict(), "mark_price": mark, "notional": position.qty * mark})
+        legs = position.legs_or_opening(limits.default_stop_distance_pct)
+        profit = (mark - position.entry_price) * (1.0 if position.is_long else -1.0) * position.qty
+        positions.append({**position.to_dict(), "mark_price": mark, "notional": position.qty * mark,
+                          "adds": legs.adds, "max_adds": limits.strategy(position.strategy).pyramid.max_adds,
+                          "r_unit": legs.r_unit, "profit_r": profit / legs.initial_risk_usdt})
     reservations = [{"reservation_id": r.reservation_id, "intent_id": r.intent_id, "strategy": r.strategy,
                      "symbol": r.symbol, "side": str(r.side), "notional": r.notional, "risk_usdt": r.risk_usdt,
                      "expires_ms": r.expires_ms} for r in state.reservations]

@@ -104,7 +104,7 @@ function render(view) {
   renderCaps(view.caps);
   renderChart(view.nav_history);
   rows("positions", view.positions, (p) => [p.strategy, p.symbol, p.side, num(p.qty, 6), num(p.entry_price),
-    num(p.mark_price), num(p.notional), num(p.stop_price)]);
+    num(p.mark_price), num(p.notional), num(p.stop_price), num(p.profit_r), `${p.adds} / ${p.max_adds}`]);
   rows("reservations", view.reservations, (r) => [r.reservation_id, r.intent_id, r.strategy, r.symbol, r.side,
     num(r.notional), num(r.risk_usdt), utc(r.expires_ms)]);
   rows("decisions", view.decisions, (d) => {
