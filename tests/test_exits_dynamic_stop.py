@@ -183,6 +183,12 @@ def test_trailing_off_needs_no_distance_and_never_trails() -> None:
     assert adjust_stop(off, plan(), 97.0, 130.0, 129.0, 2.0).moved is False
 
 
+def test_without_a_trail_nothing_is_tightened() -> None:
+    off = compile_dynamic_stop_rule(DynamicStopSection(trailing=False))
+    update = adjust_stop(off, plan(), 97.0, 115.0, 114.0, 2.0, regime=Regime.HIGH_VOL, size_multiplier=0.5)
+    assert (update.reason, update.tightened_by) == (LOCK, ())
+
+
 def test_the_defaults_keep_the_original_rule() -> None:
     assert (RULE.atr_multiple, RULE.trail_pct, RULE.break_even_after_target, RULE.chandelier_after_r) == (
         3.0, None, None, 1.0)

@@ -63,7 +63,9 @@ class LockStep:
 @dataclass(frozen=True, slots=True)
 class DynamicStopRule:
     """The posture's ``exits.dynamic_stop`` section as plain floats. ``atr_multiple`` and
-    ``trail_pct`` are None when that trail is not used (both None: no trailing)."""
+    ``trail_pct`` are None when that trail is not used (both None: no trailing). Built by hand,
+    the fields added after the first four default to "off" (no target lock, no percentage trail,
+    no tightening); the posture's defaults come through :func:`compile_dynamic_stop_rule`."""
 
     lock_steps: tuple[LockStep, ...]
     atr_multiple: float | None
@@ -173,14 +175,15 @@ def adjust_stop(rule: DynamicStopRule, plan: ExitPlan, current_stop: float, best
         if tighter(locked, candidate):
             candidate, reason = locked, BREAK_EVEN_TARGET
     tightened: list[str] = []
-    scale = 1.0
-    if regime_now is Regime.HIGH_VOL and rule.high_vol_tighten < 1.0:
-        scale *= rule.high_vol_tighten
-        tightened.append(HIGH_VOL)
-    if multiplier < 1.0 and rule.reduced_size_tighten < 1.0:
-        scale *= rule.reduced_size_tighten
-        tightened.append(REDUCED_SIZE)
-    if favourable_r >= rule.chandelier_after_r:
+    has_trail = rule.atr_multiple is not None or rule.trail_pct is not None
+    if has_trail and favourable_r >= rule.chandelier_after_r:
+        scale = 1.0
+        if regime_now is Regime.HIGH_VOL and rule.high_vol_tighten < 1.0:
+            scale *= rule.high_vol_tighten
+            tightened.append(HIGH_VOL)
+        if multiplier < 1.0 and rule.reduced_size_tighten < 1.0:
+            scale *= rule.reduced_size_tighten
+            tightened.append(REDUCED_SIZE)
         trails = []
         if rule.atr_multiple is not None:
             trails.append((best - direction * rule.atr_multiple * atr_now * scale, CHANDELIER))
@@ -189,8 +192,6 @@ def adjust_stop(rule: DynamicStopRule, plan: ExitPlan, current_stop: float, best
         for trail, kind in trails:
             if tighter(trail, candidate):
                 candidate, reason = trail, (tightened[0] if tightened else kind)
-    else:
-        tightened = []
 
     # On the tick, rounded away from the price (never tighter than the rule asked), and at least
     # one tick on the safe side of the last price.
