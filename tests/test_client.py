@@ -10,6 +10,7 @@ import pytest
 
 from riskguard.client import SERVICE_UNAVAILABLE, RiskClient, RiskServiceError
 from riskguard.ledger.rows import CloseResult, FillResult
+from riskguard.ledger.stop_moves import StopMove
 from riskguard.model.intent import OrderIntent
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
@@ -46,6 +47,18 @@ class LoseFirstResponses(httpx.BaseTransport):
         if self.sent <= self.lose:
             raise httpx.ReadTimeout("answer lost", request=request)
         return response
+
+
+def test_move_stop_returns_the_gates_shape_and_a_looser_stop_raises_409(service: LiveService) -> None:
+    with RiskClient(service.url, TRADE) as client:
+        _, _, reservation_id = client.reserve(btc("c-stop", "st_cstop"), market=[quote()])
+        assert reservation_id is not None
+        client.fill(reservation_id, 0.005, 60_000.0)
+        move = client.move_stop("st_cstop", "BTCUSDT", 59_400.0, reason="lock")
+        with pytest.raises(RiskServiceError) as refused:
+            client.move_stop("st_cstop", "BTCUSDT", 59_000.0)
+    assert isinstance(move, StopMove) and (move.moved, move.stop_price, move.reason) == (True, 59_400.0, "lock")
+    assert refused.value.status == 409
 
 
 def test_reserve_fill_and_close_return_the_gates_shapes(service: LiveService) -> None:

@@ -102,6 +102,37 @@ def test_fill_then_close_books_a_position_and_its_pnl(service: LiveService) -> N
     assert closed["position_qty"] == 0.0 and closed["realized_pnl"] == pytest.approx(5.0)
 
 
+def test_a_stop_move_tightens_the_stop_and_is_safe_to_repeat(service: LiveService) -> None:
+    approved = reserve(service, intent("stop-1", strategy="st_stop"))
+    body = {"strategy": "st_stop", "symbol": "BTCUSDT", "stop_price": 59_500.0, "reason": "chandelier",
+            "actor": "bot-7"}
+    with service.client(TRADE) as http:
+        http.post("/v1/fill", json={"reservation_id": approved["reservation_id"], "qty": 0.005, "price": 60_000.0})
+        moved = http.post("/v1/stop", json=body)
+        again = http.post("/v1/stop", json=body)
+        (position,) = [p for p in http.get("/v1/positions").json()["positions"] if p["strategy"] == "st_stop"]
+    assert moved.status_code == 200 and again.status_code == 200
+    assert (moved.json()["previous_stop"], moved.json()["stop_price"], moved.json()["moved"]) == (
+        pytest.approx(58_800.0), 59_500.0, True)
+    assert moved.json()["risk_usdt"] == pytest.approx(0.005 * 500.0)
+    assert again.json()["moved"] is False and position["stop_price"] == 59_500.0
+
+
+def test_a_looser_stop_is_a_409_no_position_a_404_and_a_bad_price_a_422_naming_it(service: LiveService) -> None:
+    approved = reserve(service, intent("stop-2", strategy="st_stop2"))
+    with service.client(TRADE) as http:
+        http.post("/v1/fill", json={"reservation_id": approved["reservation_id"], "qty": 0.005, "price": 60_000.0})
+        looser = http.post("/v1/stop", json={"strategy": "st_stop2", "symbol": "BTCUSDT", "stop_price": 50_000.0})
+        nobody = http.post("/v1/stop", json={"strategy": "nobody", "symbol": "BTCUSDT", "stop_price": 59_000.0})
+        zero = http.post("/v1/stop", json={"strategy": "st_stop2", "symbol": "BTCUSDT", "stop_price": 0.0})
+        blank = http.post("/v1/stop", json={"strategy": "st_stop2", "symbol": "BTCUSDT", "stop_price": 59_000.0,
+                                            "reason": "   "})
+    assert looser.status_code == 409 and "stop_price" in looser.json()["detail"]
+    assert nobody.status_code == 404
+    assert zero.status_code == 422 and zero.json()["detail"][0]["loc"] == ["body", "stop_price"]
+    assert blank.status_code == 422 and blank.json()["detail"][0]["loc"] == ["body", "reason"]
+
+
 def test_release_returns_the_budget_once_and_then_says_it_was_not_active(service: LiveService) -> None:
     approved = reserve(service, intent("rel-1", strategy="st_release"))
     with service.client(TRADE) as http:

@@ -50,4 +50,5 @@ def test_the_curl_calls_reserve_fill_close_and_replay(live: LiveService, tmp_pat
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert '"veto": false' in done.stdout
+    assert '"moved": true' in done.stdout and '"stop_price": 3000' in done.stdout
     assert '"replay": true' in done.stdout and '"verdict": "approved"' in done.stdout

@@ -51,7 +51,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
 
 def test_the_spec_is_openapi_3_1_and_documents_every_api_route() -> None:
     assert SPEC["openapi"].startswith("3.1")
-    assert {"/v1/check", "/v1/reserve", "/v1/fill", "/v1/release", "/v1/close", "/v1/nav", "/v1/state",
+    assert {"/v1/check", "/v1/reserve", "/v1/fill", "/v1/release", "/v1/close", "/v1/stop", "/v1/nav", "/v1/state",
             "/v1/positions", "/v1/decisions", "/v1/decisions/{decision_id}", "/healthz", "/readyz",
             "/metrics"} <= set(SPEC["paths"])
 

@@ -3,9 +3,10 @@
 ``reserve`` and ``check`` fail closed: when the service cannot be reached, times out, refuses the
 token or answers with an error, they return a veto with reason ``service_unavailable`` and the
 error, never an approval. ``reserve`` is retried safely: the service is idempotent by
-``intent_id`` (a retry returns the first decision). ``release`` is safe to repeat too. ``fill`` and
-``close`` are not idempotent: they are retried only when the connection was refused (the request
-surely never arrived); otherwise the error is raised for the bot to reconcile.
+``intent_id`` (a retry returns the first decision). ``release`` and ``move_stop`` are safe to
+repeat too. ``fill`` and ``close`` are not idempotent: they are retried only when the connection
+was refused (the request surely never arrived); otherwise the error is raised for the bot to
+reconcile.
 
 httpx (the ``service`` extra) gives one pooled keep-alive connection, per-phase timeouts and typed
 errors that say whether a request left the process, which is what the retry rules above need.
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from riskguard.ledger.rows import CloseResult, FillResult
+from riskguard.ledger.stop_moves import StopMove
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
 from riskguard.model.intent import OrderIntent
@@ -181,6 +183,14 @@ class RiskClient:
         data = self._call("POST", "/v1/close", {"strategy": strategy, "symbol": symbol, "price": price, "qty": qty,
                                                 "fee": fee, "funding": funding}, idempotent=False)
         return CloseResult(**data)
+
+    def move_stop(self, strategy: str, symbol: str, stop_price: float, *, reason: str = "manual") -> StopMove:
+        """Tighten an open position's stop to ``stop_price`` USDT once the replacement stop order is
+        on the exchange (``RiskGate.move_stop``). Safe to repeat; a looser stop raises
+        RiskServiceError with status 409, no open position 404."""
+        data = self._call("POST", "/v1/stop", {"strategy": strategy, "symbol": symbol, "stop_price": stop_price,
+                                               "reason": reason}, idempotent=True)
+        return StopMove(**data)
 
     def mark_nav(self, snapshot: AccountSnapshot, *, source: str = "exchange") -> bool:
         """Store a NAV mark (False: older than the stored one). Safe to repeat."""

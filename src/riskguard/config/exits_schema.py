@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
 from riskguard.config.core_schema import Section
 from riskguard.config.field_types import NonNegativeFloat, PositiveFloat, PositiveFraction, PositiveInt
 from riskguard.config.pyramiding_schema import PyramidingSection
+
+TrailFraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+"""A trailing distance as a fraction of the price: above 0 and below 1 (a 100 % trail is no stop)."""
 
 _FRACTION_SUM_TOLERANCE = 1e-6
 """Ladder fractions such as 1/3 + 1/3 + 1/3 are written with finite decimals in YAML."""
@@ -147,13 +151,30 @@ def _default_lock_steps() -> list[LockStepSection]:
 
 class DynamicStopSection(Section):
     """Dynamic stop adjustment (riskguard.exits.dynamic_stop): a ratchet that only tightens, from a
-    lock ladder in R and an ATR chandelier behind the best price."""
+    lock ladder in R, a break-even lock once a take-profit target filled, and a trailing stop behind
+    the best price (ATRs and/or a fraction of the price) armed after ``chandelier_after_r`` R, whose
+    distance shrinks in a HIGH_VOL regime and while the drawdown ladder or the recovery reduces size."""
 
     lock_steps: list[LockStepSection] = Field(
         default_factory=_default_lock_steps, description="Profit locks by favourable move, in R.")
-    atr_multiple: PositiveFloat = Field(3.0, description="Chandelier distance behind the best price, in ATRs.")
+    break_even_after_target: int | None = Field(
+        None, ge=0, le=20, description="Index (0 = first) of the take-profit target whose fill locks the stop at "
+        "break-even (plus break_even_offset_r); null = no lock on a target fill.")
+    break_even_offset_r: NonNegativeFloat = Field(
+        0.0, description="Profit the target-fill lock keeps beyond entry, in R (0 = entry; covers fees when > 0).")
+    trailing: bool = Field(
+        True, description="Trail the stop behind the best price once armed (by atr_multiple and/or trail_pct).")
+    atr_multiple: PositiveFloat | None = Field(
+        3.0, description="Trailing (chandelier) distance behind the best price, in current ATRs; null = none.")
+    trail_pct: TrailFraction | None = Field(
+        None, description="Trailing distance behind the best price, fraction of it (0.02 = 2 %); null = none.")
     chandelier_after_r: NonNegativeFloat = Field(
-        1.0, description="Favourable move that arms the chandelier, in R.")
+        1.0, description="Favourable move that arms the trailing stop (ATR and percent alike), in R.")
+    high_vol_tighten: PositiveFraction = Field(
+        0.5, description="Trailing distance multiplier while the regime is HIGH_VOL (1 = no tightening).")
+    reduced_size_tighten: PositiveFraction = Field(
+        0.75, description="Trailing distance multiplier while the operating size multiplier is below 1 (the "
+        "drawdown ladder or the recovery reduced size; 1 = no tightening).")
     min_move_ticks: int = Field(
         1, ge=1, le=100_000, description="Smallest stop move worth a cancel + replace on the exchange, ticks.")
 
@@ -165,6 +186,12 @@ class DynamicStopSection(Section):
         if any(b <= a for a, b in itertools.pairwise(triggers)) or any(b < a for a, b in itertools.pairwise(locks)):
             raise ValueError(f"trigger_r must increase and lock_r must not decrease (got {triggers}, {locks})")
         return steps
+
+    @model_validator(mode="after")
+    def _trail_distance(self) -> DynamicStopSection:
+        if self.trailing and self.atr_multiple is None and self.trail_pct is None:
+            raise ValueError("trailing needs a distance: set atr_multiple or trail_pct (or trailing: false)")
+        return self
 
 
 class ExitModeSection(Section):
@@ -251,4 +278,9 @@ class ExitsSection(Section):
                 raise ValueError(
                     f"mode {name!r}: break_even.after_target {break_even.after_target} "
                     f"needs a ladder of more than {break_even.after_target} targets")
+            target = self.dynamic_stop.break_even_after_target
+            if target is not None and target >= len(ladder):
+                raise ValueError(
+                    f"mode {name!r}: dynamic_stop.break_even_after_target {target} "
+                    f"needs a ladder of more than {target} targets")
         return self

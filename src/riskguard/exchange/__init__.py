@@ -2,8 +2,12 @@
 the ``exchange`` extra; imported from ``riskguard.exchange.binance``) and ``PaperExchange``."""
 
 from riskguard.exchange.async_exchange import AsyncExchange
-from riskguard.exchange.client_ids import client_order_id, close_order_id, reservation_for
+from riskguard.exchange.client_ids import client_order_id, close_order_id, reservation_for, stop_order_id
 from riskguard.exchange.errors import (
+    NO_STOP,
+    STOP_KEPT,
+    STOP_TRIGGERED,
+    STOP_UNKNOWN,
     AuthenticationFailed,
     DuplicateClientOrderId,
     ExchangeError,
@@ -15,12 +19,14 @@ from riskguard.exchange.errors import (
     OrderNotFound,
     RateLimited,
     ReduceOnlyRejected,
+    StopReplaceFailed,
     TimestampOutsideRecvWindow,
 )
 from riskguard.exchange.exit_orders import exit_plan_requests, order_request
 from riskguard.exchange.paper import PaperExchange, PaperFill
 from riskguard.exchange.protocol import Exchange
 from riskguard.exchange.rules_loader import InstrumentSink, load_exchange_rules
+from riskguard.exchange.stop_replacement import moved_stop_request
 from riskguard.exchange.types import (
     CancelResult,
     ExchangeAccount,
@@ -33,6 +39,10 @@ from riskguard.exchange.types import (
 )
 
 __all__ = [
+    "NO_STOP",
+    "STOP_KEPT",
+    "STOP_TRIGGERED",
+    "STOP_UNKNOWN",
     "AsyncExchange",
     "AuthenticationFailed",
     "CancelResult",
@@ -57,11 +67,14 @@ __all__ = [
     "PaperFill",
     "RateLimited",
     "ReduceOnlyRejected",
+    "StopReplaceFailed",
     "TimestampOutsideRecvWindow",
     "client_order_id",
     "close_order_id",
     "exit_plan_requests",
     "load_exchange_rules",
+    "moved_stop_request",
     "order_request",
     "reservation_for",
+    "stop_order_id",
 ]

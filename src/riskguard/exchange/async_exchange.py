@@ -70,6 +70,10 @@ class AsyncExchange:
         """See ``Exchange.place_orders``."""
         return await self._run(lambda: self.exchange.place_orders(orders))
 
+    async def replace_stop(self, stop: OrderRequest, *, previous_client_id: str) -> ExchangeOrder:
+        """See ``Exchange.replace_stop``."""
+        return await self._run(lambda: self.exchange.replace_stop(stop, previous_client_id=previous_client_id))
+
     async def cancel_all(self, symbol: str) -> CancelResult:
         """See ``Exchange.cancel_all``."""
         return await self._run(lambda: self.exchange.cancel_all(symbol))

@@ -21,15 +21,21 @@ from riskguard.exchange.binance_rules import rules_from_exchange_info
 from riskguard.exchange.client_ids import close_order_id
 from riskguard.exchange.credentials import Credentials, load_credentials
 from riskguard.exchange.errors import (
+    NO_STOP,
+    STOP_KEPT,
+    STOP_TRIGGERED,
+    STOP_UNKNOWN,
     DuplicateClientOrderId,
     ExchangeError,
     ExchangeUnavailable,
     InstrumentUnknown,
     OrderNotFound,
     RateLimited,
+    StopReplaceFailed,
     error_for_code,
 )
 from riskguard.exchange.redaction import redact
+from riskguard.exchange.stop_replacement import check_replacement
 from riskguard.exchange.types import (
     CancelResult,
     ExchangeAccount,
@@ -335,6 +341,49 @@ class BinanceUsdm:
     def place_orders(self, orders: Sequence[OrderRequest]) -> list[ExchangeOrder]:
         """Place ``orders`` one by one (an exit plan's legs); the first refusal raises."""
         return [self.place_order(order) for order in orders]
+
+    def _conditional(self, target: str, client_order_id: str) -> ExchangeOrder | None:
+        """The conditional (algo) order ``client_order_id`` of ``target``, whatever its status, or None."""
+        try:
+            return self._order(self._fetch_order(target, {"clientOrderId": client_order_id, "trigger": True}))
+        except OrderNotFound:
+            return None
+
+    def replace_stop(self, stop: OrderRequest, *, previous_client_id: str) -> ExchangeOrder:
+        """``DELETE /fapi/v1/algoOrder`` of the previous stop by ``clientAlgoId``, then ``POST
+        /fapi/v1/algoOrder`` of ``stop`` (``place_order``: looked up, never re-sent blind). When
+        the previous stop is not found (a repeated call, or it fired), both stops are looked up
+        first: a fired one stops the move, a new one already placed is returned. Failures raise
+        ``StopReplaceFailed`` with the position's state (``riskguard.exchange.stop_replacement``)."""
+        check_replacement(stop, previous_client_id)
+        target = self._ccxt_symbol(stop.symbol)
+        where = f"stop {previous_client_id} -> {stop.client_order_id} of {stop.symbol}"
+        try:
+            try:
+                self._read(f"cancel_order {previous_client_id}", lambda: self.client.cancel_order(
+                    None, target, {"clientOrderId": previous_client_id, "trigger": True}))
+            except OrderNotFound:
+                previous = self._conditional(target, previous_client_id)
+                if previous is not None and previous.status == "closed":
+                    raise StopReplaceFailed(STOP_TRIGGERED, f"{where}: the previous stop has already fired; "
+                                            "nothing was placed") from None
+                if previous is not None and previous.is_open:
+                    raise StopReplaceFailed(STOP_KEPT, f"{where}: the previous stop is still open although its "
+                                            "cancel found no order; nothing was placed") from None
+                placed = self._conditional(target, stop.client_order_id)
+                if placed is not None:
+                    return placed
+        except StopReplaceFailed:
+            raise
+        except ExchangeError as exc:
+            state = STOP_UNKNOWN if exc.retryable else STOP_KEPT
+            raise StopReplaceFailed(state, f"{where}: the previous stop could not be cancelled", cause=exc) from None
+        try:
+            return self.place_order(stop)
+        except ExchangeError as exc:
+            state = STOP_UNKNOWN if exc.retryable else NO_STOP
+            raise StopReplaceFailed(state, f"{where}: the previous stop is cancelled and the new one was not "
+                                    "placed: the position may have no stop", cause=exc) from None
 
     def cancel_all(self, symbol: str) -> CancelResult:
         """``DELETE /fapi/v1/allOpenOrders`` then ``DELETE /fapi/v1/algoOpenOrders`` for ``symbol``;

@@ -1,7 +1,8 @@
 """Client order ids derived from ledger reservation ids, so every exchange order maps to a reservation.
 
 Binance accepts ``newClientOrderId`` of 1-36 characters matching ``^[.A-Z:/a-z0-9_-]{1,36}$``.
-An id is ``<reservation>.<leg>`` (``res-3f2a9c1b7e44-0000002a.sl``); a reservation id too long or
+An id is ``<reservation>.<leg>`` (``res-3f2a9c1b7e44-0000002a.sl``; a moved stop is ``.sl1``,
+``.sl2``, ... with the move number in base 36); a reservation id too long or
 with other characters is replaced by ``h`` + the first 26 hex digits of its BLAKE2b digest, so the
 mapping stays deterministic (recomputed from the reservation, never stored anywhere else).
 """
@@ -74,3 +75,23 @@ def close_order_id(tag: str, symbol: str) -> str:
     """The client order id of the reduce-only market order that closes ``symbol`` for ``tag`` (a
     kill switch or close-all run), e.g. ``kill-1733460000000-BTCUSDT.close``."""
     return client_order_id(f"{tag}-{symbol}", "close")
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_STOP_LEG = "sl"
+MAX_STOP_MOVES = 36 ** (_MAX_LEG - len(_STOP_LEG)) - 1
+"""The most stop moves one reservation's position can number (``.slzzzz``): 1,679,615."""
+
+
+def stop_order_id(reservation_id: str, move: int) -> str:
+    """The client order id of the protective stop after ``move`` moves: move 0 is the exit plan's
+    own stop (``<reservation>.sl``), move n the n-th replacement (``.sl1`` ... ``.sl9``, ``.sla``,
+    ...: n in base 36), so a replacement never reuses a cancelled stop's id and maps back to its
+    reservation. Raises naming ``move`` outside 0..MAX_STOP_MOVES."""
+    if isinstance(move, bool) or not isinstance(move, int) or not 0 <= move <= MAX_STOP_MOVES:
+        raise InputValidationError("move", f"must be a whole number in 0..{MAX_STOP_MOVES}", move)
+    digits = ""
+    while move:
+        move, digit = divmod(move, 36)
+        digits = _BASE36[digit] + digits
+    return client_order_id(reservation_id, _STOP_LEG + digits)

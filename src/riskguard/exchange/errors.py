@@ -72,6 +72,29 @@ class InstrumentUnknown(ExchangeError):
     """The exchange does not list the symbol."""
 
 
+STOP_KEPT = "previous_stop_kept"
+"""A stop replacement failed before anything changed: the previous stop still protects the position."""
+STOP_UNKNOWN = "unknown"
+"""A stop replacement's outcome is unknown (the exchange did not answer): repeat the same call."""
+NO_STOP = "no_stop"
+"""The previous stop is cancelled and the new one was refused: the position has NO stop on the exchange."""
+STOP_TRIGGERED = "previous_stop_triggered"
+"""The previous stop had already fired (the position is closed or closing); nothing was placed."""
+
+
+class StopReplaceFailed(ExchangeError):
+    """A stop replacement (``Exchange.replace_stop``) did not end with the new stop in place.
+    ``state`` says what the position holds now (:data:`STOP_KEPT`, :data:`STOP_UNKNOWN`,
+    :data:`NO_STOP`, :data:`STOP_TRIGGERED`); ``cause`` is the exchange's own error. Repeating the
+    same ``replace_stop`` call is safe in every state: it never leaves two stops."""
+
+    def __init__(self, state: str, message: str, *, cause: ExchangeError | None = None) -> None:
+        super().__init__(f"{message} [{state}]" + (f": {cause.exchange_message}" if cause is not None else ""),
+                         code=None if cause is None else cause.code)
+        self.state = state
+        self.cause = cause
+
+
 _BY_CODE: dict[int, type[ExchangeError]] = {
     -1001: ExchangeUnavailable,  # internal error / disconnected
     -1007: ExchangeUnavailable,  # timeout waiting for the backend: the order's status is unknown

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 
 from riskguard.exchange.client_ids import close_order_id
 from riskguard.exchange.errors import (
+    NO_STOP,
+    STOP_TRIGGERED,
     DuplicateClientOrderId,
     ExchangeError,
     InstrumentUnknown,
@@ -25,7 +27,9 @@ from riskguard.exchange.errors import (
     MarginInsufficient,
     MinNotionalNotMet,
     ReduceOnlyRejected,
+    StopReplaceFailed,
 )
+from riskguard.exchange.stop_replacement import check_replacement
 from riskguard.exchange.types import (
     CancelResult,
     ExchangeAccount,
@@ -209,6 +213,25 @@ class PaperExchange:
     def place_orders(self, orders: Sequence[OrderRequest]) -> list[ExchangeOrder]:
         """Place ``orders`` one after another; the first refusal raises (earlier ones stay placed)."""
         return [self.place_order(order) for order in orders]
+
+    def replace_stop(self, stop: OrderRequest, *, previous_client_id: str) -> ExchangeOrder:
+        """Cancel the stop ``previous_client_id`` (if still open), then place ``stop``; a repeat
+        returns the stop placed the first time (see ``riskguard.exchange.stop_replacement``)."""
+        check_replacement(stop, previous_client_id)
+        placed = self.order_by_client_id(stop.symbol, stop.client_order_id)
+        if placed is not None:
+            return placed
+        previous = self.order_by_client_id(stop.symbol, previous_client_id)
+        if previous is not None and previous.status == "closed":
+            raise StopReplaceFailed(STOP_TRIGGERED, f"stop {previous_client_id} of {stop.symbol} has already fired; "
+                                    f"{stop.client_order_id} was not placed")
+        if previous is not None and previous.is_open:
+            self._orders[previous.order_id] = replace(previous, status="canceled")
+        try:
+            return self.place_order(stop)
+        except ExchangeError as exc:
+            raise StopReplaceFailed(NO_STOP, f"stop {previous_client_id} of {stop.symbol} was cancelled and "
+                                    f"{stop.client_order_id} refused: the position has no stop", cause=exc) from None
 
     def cancel_all(self, symbol: str) -> CancelResult:
         """Cancel every open order of ``symbol``; regular and conditional ids are reported apart."""

@@ -60,6 +60,14 @@ class Exchange(Protocol):
         """Place several orders (an exit plan's legs) in order; stops at the first refusal."""
         ...
 
+    def replace_stop(self, stop: OrderRequest, *, previous_client_id: str) -> ExchangeOrder:
+        """Move a position's protective stop: cancel the STOP_MARKET ``previous_client_id``, then
+        place ``stop`` (a reduce-only or close-position STOP_MARKET under a new client order id,
+        ``riskguard.exchange.stop_replacement.moved_stop_request``); returns the new stop. Raises
+        ``StopReplaceFailed`` saying what the position holds when it cannot; safe to repeat with
+        the same arguments (see ``riskguard.exchange.stop_replacement`` for the order of operations)."""
+        ...
+
     def cancel_all(self, symbol: str) -> CancelResult:
         """Cancel every open order of ``symbol``, regular and conditional."""
         ...

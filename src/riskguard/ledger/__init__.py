@@ -15,6 +15,7 @@ from riskguard.ledger.rows import (
     FillResult,
 )
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stop_moves import STOP_MOVED, StopLoosened, StopMove
 
 __all__ = [
     "ACTIVE",
@@ -23,6 +24,7 @@ __all__ = [
     "EXPIRED",
     "FILLED",
     "RELEASED",
+    "STOP_MOVED",
     "AccountRow",
     "BookState",
     "CloseResult",
@@ -32,6 +34,8 @@ __all__ = [
     "LedgerError",
     "LedgerNotFound",
     "LedgerUnavailable",
+    "StopLoosened",
+    "StopMove",
     "create_db_engine",
     "default_url",
     "redact",

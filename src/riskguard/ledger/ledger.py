@@ -16,18 +16,20 @@ from riskguard.ledger.audit import AuditStore
 from riskguard.ledger.hotpath import ReserveCursor
 from riskguard.ledger.rows import AccountRow
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stop_moves import StopMoves
 from riskguard.model.clock import wall_clock_ms
 
 
-class Ledger(PositionsAccounting, AuditStore):
+class Ledger(PositionsAccounting, StopMoves, AuditStore):
     """The durable source of truth for one account's book (``account_id``) in one database.
 
     ``url`` is a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://...``) or an SQLite
     file path. The schema must be at the newest migration (``riskguard db upgrade`` or
     :meth:`upgrade`). Its concepts live in their own modules: the connection
     (``ledger.connection``), the account row (``ledger.accounts``), positions accounting
-    (``ledger.accounting``), the audit store (``ledger.audit``), rows (``ledger.rows``); the book
-    as decisions see it is read here, with the reserve path's statements (``ledger.hotpath``).
+    (``ledger.accounting``), stop moves (``ledger.stop_moves``), the audit store (``ledger.audit``),
+    rows (``ledger.rows``); the book as decisions see it is read here, with the reserve path's
+    statements (``ledger.hotpath``).
     """
 
     # -- the book --------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from riskguard.ledger.hotpath import DECISION_COLUMNS, RESERVATION_COLUMNS, Rese
 from riskguard.ledger.ledger import Ledger
 from riskguard.ledger.rows import ACTIVE, AccountRow, CloseResult, FillResult
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stop_moves import StopMove
 from riskguard.model.codec import encode as dumps
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
@@ -342,6 +343,18 @@ class RiskGate:
         PnL; returns the account's realised PnL after it."""
         with self._lock:
             return self.ledger.book_funding(strategy, symbol, amount, now_ms=self.engine.clock())
+
+    def move_stop(self, strategy: str, symbol: str, stop_price: float, *, reason: str,
+                  actor: str | None = None) -> StopMove:
+        """Tighten the stop of an open position to ``stop_price`` (USDT) in the ledger, once the
+        replacement stop is on the exchange: the book's total risk at stop drops for every process
+        (the version is bumped, so each reloads before its next decision) and a ``stop_moved`` event
+        records ``reason`` and ``actor`` (default: this gate's). A loosening move (StopLoosened), no
+        open position (LedgerNotFound) and a bad price (InputValidationError) are refused by name;
+        the same stop again changes nothing (``moved`` False)."""
+        with self._lock:
+            return self.ledger.move_stop(strategy, symbol, stop_price, reason=reason, actor=actor or self.actor,
+                                         ts_ms=self.engine.clock())
 
     def refresh(self) -> BookState:
         """Reload the engine's book from the ledger now (e.g. before a dry-run ``would_emit``)."""

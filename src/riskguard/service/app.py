@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app(settings)``.
 
 Routes (scope in brackets): ``POST /v1/check`` [read], ``POST /v1/reserve``, ``/v1/fill``,
-``/v1/release``, ``/v1/close``, ``/v1/nav``, ``/v1/market`` [trade], ``GET /v1/state`` [read],
+``/v1/release``, ``/v1/close``, ``/v1/stop``, ``/v1/nav``, ``/v1/market`` [trade], ``GET /v1/state`` [read],
 ``PUT /v1/state`` [admin], ``GET /v1/positions``, ``/v1/decisions``, ``/v1/decisions/{id}``,
 ``/v1/dashboard``, ``/v1/events`` (server-sent events), ``/metrics`` [read]; ``/healthz``,
 ``/readyz``, ``/openapi.json`` and the dashboard page ``/`` with its assets are public (the page
@@ -269,6 +269,18 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             result = core.close(body.strategy, body.symbol, body.price, body.qty, body.fee, body.funding)
         state.notifier.notify()
         return StrictJSONResponse(close_dict(result))
+
+    @app.post("/v1/stop", response_model=s.StopResponse, tags=["trade"], responses=after)
+    def move_stop(body: s.StopRequest, token: TradeToken) -> Response:
+        """Tighten an open position's stop once its replacement stop order is on the exchange: the
+        book's risk at stop drops for every process and a ``stop_moved`` event records it. A stop
+        looser than the current one is 409, no open position 404, a bad price 422. Safe to repeat
+        (the same stop again: ``moved`` false, nothing written)."""
+        actor = token.label if not body.actor else f"{body.actor} ({token.label})"
+        with state.ledger_call("stop") as core:
+            move = core.move_stop(body.strategy, body.symbol, body.stop_price, body.reason, actor)
+        state.notifier.notify()
+        return StrictJSONResponse(move.to_dict())
 
     @app.post("/v1/nav", response_model=s.NavResponse, tags=["marks"],
               responses={**_AUTH_ERRORS, **_VALIDATION, **_LEDGER_DOWN})

@@ -24,6 +24,7 @@ from riskguard.ledger.errors import LedgerUnavailable
 from riskguard.ledger.ledger import Ledger
 from riskguard.ledger.rows import AccountRow, CloseResult, DecisionRecord, FillResult
 from riskguard.ledger.state import BookState
+from riskguard.ledger.stop_moves import StopMove
 from riskguard.model.decision import Detail
 from riskguard.model.enums import TradingState
 from riskguard.model.intent import OrderIntent
@@ -205,6 +206,11 @@ class ServiceCore:
         """Close (or reduce) a position at ``price`` USDT."""
         with self._lock:
             return self.gate.close(strategy, symbol, price, qty=qty, fee=fee, funding=funding)
+
+    def move_stop(self, strategy: str, symbol: str, stop_price: float, reason: str, actor: str) -> StopMove:
+        """Tighten an open position's stop to ``stop_price`` USDT (refused when it would loosen)."""
+        with self._lock:
+            return self.gate.move_stop(strategy, symbol, stop_price, reason=reason, actor=actor)
 
     def set_trading_state(self, state: TradingState, reason: str, actor: str) -> AccountRow:
         """Change the account's trading state, recorded with ``actor`` and ``reason``."""

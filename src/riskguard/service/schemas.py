@@ -179,6 +179,34 @@ class CloseResponse(BaseModel):
     position_qty: float
 
 
+class StopRequest(_Body):
+    """Tighten the stop of an open position to ``stop_price`` USDT, once the replacement stop order is
+    on the exchange. ``reason`` names the rule that moved it (e.g. ``chandelier``, ``high_vol``)."""
+
+    strategy: Id
+    symbol: SymbolName
+    stop_price: float = Field(description="USDT; never looser than the position's current stop")
+    reason: Annotated[str, Field(min_length=1, max_length=64, description="the rule that moved the stop"),
+                      AfterValidator(_printable)] = "manual"
+    actor: Annotated[str, Field(max_length=64, description="who moved it (recorded with the token's label)"),
+                     AfterValidator(_printable)] | None = None
+
+
+class StopResponse(BaseModel):
+    """The stop before (null: the position had none) and after (USDT), whether it changed (false: the
+    same stop again, nothing written), the loss at the new stop (USDT) and the ledger version after it."""
+
+    strategy: str
+    symbol: str
+    side: str
+    previous_stop: float | None
+    stop_price: float
+    moved: bool
+    reason: str
+    risk_usdt: float
+    version: int
+
+
 class NavRequest(_Body):
     """A NAV mark (``riskguard.AccountSnapshot``), USDT at ``ts_ms``."""
 
