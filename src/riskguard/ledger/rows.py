@@ -112,10 +112,13 @@ def parse_position(row: Any) -> Position:
     """An open position row, with its legs when the row has them (positions opened before migration
     0004, or without a known R, are one leg to the gates)."""
     legs = None
-    if row.r_unit is not None and row.first_qty is not None and row.last_leg_qty is not None \
-            and row.last_leg_price is not None and row.last_leg_ts_ms is not None:
-        legs = PositionLegs(row.r_unit, row.first_qty, int(row.adds), row.last_leg_qty, row.last_leg_price,
-                            int(row.last_leg_ts_ms))
+    if row.r_unit is not None:
+        # Positions opened before migration 0004 get their R fixed by their first stop move, and
+        # are one leg otherwise: their opening quantity, entry and time.
+        legs = PositionLegs(row.r_unit, row.first_qty if row.first_qty is not None else row.qty, int(row.adds),
+                            row.last_leg_qty if row.last_leg_qty is not None else row.qty,
+                            row.last_leg_price if row.last_leg_price is not None else row.entry_price,
+                            int(row.last_leg_ts_ms if row.last_leg_ts_ms is not None else row.opened_ts_ms))
     return Position(symbol=row.symbol, side=row.side, qty=row.qty, entry_price=row.entry_price,
                     strategy=row.strategy, leverage=row.leverage, stop_price=row.stop_price,
                     take_profit_price=row.take_profit_price, opened_ts_ms=int(row.opened_ts_ms), legs=legs)

@@ -32,8 +32,11 @@ MAX_REASON = 64
 _KEY = (t.positions.c.account_id == bindparam("a"), t.positions.c.strategy == bindparam("s"),
         t.positions.c.symbol == bindparam("y"))
 _POSITION = select(t.positions.c.side, t.positions.c.qty, t.positions.c.entry_price,
-                   t.positions.c.stop_price).where(*_KEY)
+                   t.positions.c.stop_price, t.positions.c.r_unit).where(*_KEY)
 _SET_STOP = update(t.positions).where(*_KEY).values(stop_price=bindparam("stop"))
+# A position opened before its legs were kept (migration 0004) has its one R in its stop distance:
+# fix it before the stop moves, so the pyramiding rules keep measuring in the R it opened with.
+_SET_STOP_KEEPING_R = update(t.positions).where(*_KEY).values(stop_price=bindparam("stop"), r_unit=bindparam("r"))
 
 
 class StopLoosened(LedgerError):
@@ -114,7 +117,10 @@ class StopMoves(AccountStore):
             if current == stop:
                 return StopMove(name, key["y"], row.side, current, stop, False, why, risk, account.version)
             version = account.version + 1
-            conn.execute(_SET_STOP, {**key, "stop": stop})
+            if row.r_unit is None and current is not None and current != row.entry_price:
+                conn.execute(_SET_STOP_KEEPING_R, {**key, "stop": stop, "r": abs(row.entry_price - current)})
+            else:
+                conn.execute(_SET_STOP, {**key, "stop": stop})
             self.bump(conn, version)
             before = None if current is None else risk_at_stop(row.side, row.qty, row.entry_price, current)
             self._event(conn, now, who, STOP_MOVED, {
