@@ -162,3 +162,18 @@ def test_moving_the_stop_of_a_position_opened_before_the_legs_migration_keeps_it
     (position,) = ledger.positions()
     assert position.stop_price == 2_990.0
     assert position.legs is not None and position.legs.r_unit == pytest.approx(30.0)
+
+
+def test_the_unfilled_rest_of_a_partly_filled_entry_is_not_a_pending_add(db_url: str) -> None:
+    clock = Clock()
+    gate = make_gate(db_url, clock, posture(**{"exits.pyramiding": {
+        "max_adds": 1, "min_profit_r": 1.0, "min_add_distance_r": 0.5, "min_add_interval_s": 60.0}}))
+    _, detail, entry = gate.reserve(buy("open", "ETHUSDT", notional=300.0))
+    assert entry is not None
+    gate.placed(entry)
+    gate.fill(entry, detail["sized"]["qty"] / 2, ETH)  # half filled; the rest still on the book
+    clock.advance(5 * MINUTE_MS)
+    _move_market(gate, clock, 3_060.0)
+    veto, add_detail, _ = _add(gate, "add-1", 3_060.0, 50.0, stop=3_030.0)
+    assert not veto, add_detail["reasons"]
+    assert add_detail["pyramid"]["pending_adds"] == 0

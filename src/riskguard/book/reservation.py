@@ -13,7 +13,9 @@ class Reservation:
 
     ``notional`` (USDT) and ``risk_usdt`` (loss at stop) are fixed at approval; ``opens_new`` says
     whether the intent opens a new position (and so takes a concurrency slot); ``leverage`` (x)
-    sets the initial margin it holds, notional / leverage (1.0 when unknown: the whole notional).
+    sets the initial margin it holds, notional / leverage (1.0 when unknown: the whole notional);
+    ``partly_filled`` says part of it filled already (its remainder belongs to the leg its first fill
+    started: it is not another add to the position).
     """
 
     reservation_id: str
@@ -26,6 +28,7 @@ class Reservation:
     opens_new: bool
     expires_ms: int
     leverage: float = 1.0
+    partly_filled: bool = False
 
     @property
     def margin_usdt(self) -> float:

@@ -42,11 +42,12 @@ def _direction(position: Position) -> float:
 
 
 def pending_adds(ctx: GateContext) -> int:
-    """Adds of this strategy in this symbol reserved but not yet filled (each will be a leg)."""
+    """Adds of this strategy in this symbol reserved and not filled at all yet (each will be a leg;
+    the remainder of a partly filled order belongs to the leg it started)."""
     intent = ctx.intent
     return sum(1 for r in ctx.book.reservations.values()
                if r.strategy == intent.strategy and r.symbol == intent.symbol and r.side is intent.side
-               and not r.opens_new)
+               and not r.opens_new and not r.partly_filled)
 
 
 def stop_after_add(ctx: GateContext, position: Position) -> float | None:

@@ -138,7 +138,7 @@ def book_reservation(row: Any, held: set[tuple[str, str]]) -> Reservation:
     return Reservation(reservation_id=row.reservation_id, intent_id=row.intent_id, strategy=row.strategy,
                        symbol=row.symbol, side=Side(row.side), notional=row.notional * remaining,
                        risk_usdt=row.risk_usdt * remaining, opens_new=opens_new, expires_ms=int(row.expires_ms),
-                       leverage=row.leverage)
+                       leverage=row.leverage, partly_filled=row.filled_qty > 0.0)
 
 
 def decision_record(row: Any) -> DecisionRecord:

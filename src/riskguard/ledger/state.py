@@ -119,8 +119,12 @@ class BookState:
 
 
 def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
-    """JSON-ready form of a book reservation."""
-    return {f: getattr(reservation, f) for f in Reservation.__slots__}
+    """JSON-ready form of a book reservation (``partly_filled`` only when true, so that the books
+    stored before it existed keep their text)."""
+    data = {f: getattr(reservation, f) for f in Reservation.__slots__}
+    if not data["partly_filled"]:
+        del data["partly_filled"]
+    return data
 
 
 def reservation_from_dict(data: dict[str, Any]) -> Reservation:
@@ -130,4 +134,4 @@ def reservation_from_dict(data: dict[str, Any]) -> Reservation:
         strategy=str(data["strategy"]), symbol=str(data["symbol"]), side=Side(data["side"]),
         notional=float(data["notional"]), risk_usdt=float(data["risk_usdt"]),
         opens_new=bool(data["opens_new"]), expires_ms=int(data["expires_ms"]),
-        leverage=float(data.get("leverage", 1.0)))
+        leverage=float(data.get("leverage", 1.0)), partly_filled=bool(data.get("partly_filled", False)))
