@@ -73,6 +73,11 @@ class PortfolioCvar:
         """Bumped by every ``update_returns``: equal versions mean the same return data."""
         return self._data_version
 
+    def return_arrays(self) -> dict[str, FloatArray]:
+        """The return history held per symbol (oldest first), in symbol order, as the arrays held:
+        read only (each update replaces a symbol's array, never changes it in place)."""
+        return {symbol: self._returns[symbol] for symbol in sorted(self._returns)}
+
     def returns_by_symbol(self) -> dict[str, list[float]]:
         """The return history held per symbol (oldest first), in symbol order: feeding it back to a
         fresh PortfolioCvar with the same window reproduces every result exactly."""

@@ -4,7 +4,6 @@ and CVaR return sets they refer to, events and equity marks."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from typing import Any
 
@@ -13,14 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from riskguard.ledger import tables as t
-from riskguard.ledger.connection import LedgerConnection
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
+from riskguard.ledger.return_sets import ReturnSetStore
 from riskguard.ledger.rows import DecisionRecord, decision_record
 from riskguard.ledger.stored_books import resolve_book
 
 
-class AuditStore(LedgerConnection):
-    """Decisions, postures, return sets, events and equity marks."""
+class AuditStore(ReturnSetStore):
+    """Decisions, postures, return sets (riskguard.ledger.return_sets), events and equity marks."""
 
     def store_posture(self, config_hash: str, name: str, canonical: str) -> None:
         """Keep the canonical posture JSON behind a config hash (once)."""
@@ -39,27 +38,6 @@ class AuditStore(LedgerConnection):
         if value is None:
             raise LedgerNotFound(f"posture {config_hash} is not stored in the ledger")
         return str(value)
-
-    def store_return_set(self, returns_json: str) -> str:
-        """Keep a return set (the JSON of ``PortfolioCvar.returns_by_symbol``) under the SHA-256 of
-        its text, once; returns the hash that decisions refer to."""
-        returns_hash = hashlib.sha256(returns_json.encode("ascii")).hexdigest()
-        with self.transaction() as conn:
-            dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            conn.execute(dialect_insert(t.return_sets)
-                         .values(returns_hash=returns_hash, returns_json=returns_json)
-                         .on_conflict_do_nothing(index_elements=[t.return_sets.c.returns_hash]))
-        return returns_hash
-
-    def return_set(self, returns_hash: str) -> dict[str, list[float]]:
-        """The return set stored under ``returns_hash`` (symbol -> simple returns, oldest first)."""
-        with self.reading() as conn:
-            value = conn.execute(select(t.return_sets.c.returns_json).where(
-                t.return_sets.c.returns_hash == returns_hash)).scalar()
-        if value is None:
-            raise LedgerNotFound(f"return set {returns_hash} is not stored in the ledger")
-        data: dict[str, list[float]] = json.loads(value)
-        return data
 
     def events(self, kind: str | None = None) -> list[Row[Any]]:
         """Events in time order (optionally of one kind)."""

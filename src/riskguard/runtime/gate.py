@@ -40,6 +40,7 @@ from riskguard.model.intent import OrderIntent
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
 from riskguard.runtime.inputs import DecisionInputs, InputsMemo, encode_inputs
+from riskguard.runtime.return_chain import ReturnChain
 from riskguard.runtime.stored_book import BookChain
 from riskguard.runtime.unavailable import unavailable_detail
 
@@ -82,6 +83,7 @@ class RiskGate:
         # reference (the return set's hash, or null without data) every decision's inputs carry.
         self._returns_version = -1
         self._returns_hash: str | None = None
+        self._return_chain = ReturnChain()  # each return set stored as a change to the last one
         self.book_chain = BookChain()  # each decision's book stored by reference to the last one's
 
     # -- feeding ---------------------------------------------------------------------------
@@ -308,8 +310,7 @@ class RiskGate:
         cvar = self.engine.cvar
         version = cvar.data_version
         if version != self._returns_version:
-            returns = cvar.returns_by_symbol()
-            self._returns_hash = self.ledger.store_return_set(dumps(returns)) if returns else None
+            self._returns_hash = self._return_chain.reference(self.ledger, cvar.return_arrays())
             self._returns_version = version
         return self._returns_hash
 
