@@ -159,3 +159,14 @@ def test_error_line_shows_bracketed_values_verbatim(tmp_path: Path) -> None:
     result = run("check", "--state", path, "--intent", "example:intent_btc")
     assert result.exit_code == 2
     assert "markets[0]: must be a JSON object (got ['BTCUSDT'])" in result.stderr
+
+
+def test_an_add_to_an_open_position_names_the_stop_the_position_must_carry(tmp_path: Path) -> None:
+    # The example state holds an eth_trend ETH long from 2,950 (stop 2,890): 0.83 R in profit at 3,000.
+    add = write(tmp_path, "add.json", {"intent_id": "eth-add", "strategy": "eth_trend", "symbol": "ETHUSDT",
+                                       "side": "BUY", "notional": 120, "leverage": 3, "stop_price": 2960,
+                                       "take_profit_price": 3200, "confidence": 0.8})
+    result = run("check", "--preset", "moderate", "--state", STATE, "--intent", add)
+    assert result.exit_code == 1, result.output
+    assert "pyramid_not_in_profit" in result.stdout
+    assert "the position must carry a stop at 2960" in " ".join(result.stdout.split())
