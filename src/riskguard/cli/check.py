@@ -82,7 +82,8 @@ def render_decision(detail: dict[str, Any]) -> None:
         console.print(f"add {pyramid['adds'] + pyramid['pending_adds'] + 1} of at most {pyramid['max_adds']}: "
                       f"position {output.cell(pyramid['profit_r'])} R in profit; the position must carry a stop at "
                       f"{output.cell(pyramid['stop_price'])} (loosest within the "
-                      f"{output.usdt(pyramid['risk_budget_usdt'])} USDT budget: {output.cell(pyramid['loosest_stop'])})",
+                      f"{output.usdt(pyramid['risk_budget_usdt'])} USDT budget: "
+                      f"{output.cell(pyramid['loosest_stop'])})",
                       markup=False)
     console.print(f"open positions {detail['open_positions']}/{detail['max_open_positions']}  "
                   f"strategy cap {detail['max_concurrent_positions']}  decision {detail['decision_id']}",
