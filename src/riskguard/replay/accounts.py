@@ -35,6 +35,13 @@ class ReplayAccount(Protocol):
     def abandoned(self, reservation_id: str | None) -> None:
         """The approved entry will not be placed (its budget comes back)."""
 
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        """The approved add filled ``qty`` at ``price``, paying ``fee``; ``position`` is the whole
+        position after it (legs, average entry, the stop it now carries)."""
+
+    def restated(self, position: Position) -> None:
+        """The open ``position``'s stop moved (tightened)."""
+
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
         """An exit fill of ``qty`` (None: all of it) at ``price``, paying ``fee``, booking ``funding``;
@@ -73,6 +80,12 @@ class MemoryAccount:
 
     def abandoned(self, reservation_id: str | None) -> None:
         """Nothing was reserved."""
+
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        self.engine.add_position(position)
+
+    def restated(self, position: Position) -> None:
+        self.engine.add_position(position)
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
@@ -119,6 +132,14 @@ class LedgerAccount:
     def abandoned(self, reservation_id: str | None) -> None:
         if reservation_id is not None:
             self.gate.release(reservation_id)
+
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        assert reservation_id is not None  # an approved add adds risk, so the ledger reserved it
+        self.gate.fill(reservation_id, qty, price, fee)
+
+    def restated(self, position: Position) -> None:
+        """The ledger keeps the stop a position was opened with (it has no stop restatement yet):
+        its book counts the opening stop's risk, never less than the moved stop's."""
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
