@@ -501,8 +501,10 @@ class Replay:
         symbol = series.symbol
         e = ev.bar + 1
         entry_fee = plan.entry_price * plan.qty * self._entry_fee_bps() * _BPS
-        position = self._position(symbol, side, plan.qty, plan.entry_price, ev.strategy,
-                                  float(detail["sized"].get("leverage") or 1.0), plan.stop_price, t)
+        opened = self._position(symbol, side, plan.qty, plan.entry_price, ev.strategy,
+                                float(detail["sized"].get("leverage") or 1.0), plan.stop_price, t)
+        # Its legs from the start: one R stays the opening stop's distance when the stop moves.
+        position = replace(opened, legs=opened.legs_or_opening(self.engine.limits.default_stop_distance_pct))
         trade = ManagedTrade(base_plan=plan, plan=plan, segment=result, segment_start=e, bar=e, stop=plan.stop_price,
                              best=plan.entry_price, r_unit=plan.risk_per_unit, legs=[Leg(plan.qty, plan.entry_price)],
                              position=position, leverage=ev.leverage, confidence=ev.confidence,
