@@ -33,7 +33,7 @@ from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
 from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
 from riskguard.exits.dynamic_stop import adjust_stop, compile_dynamic_stop_rule
-from riskguard.exits.pyramiding import Leg, PyramidPosition, PyramidRule, plan_add
+from riskguard.exits.pyramiding import Leg, PyramidPosition, plan_add
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.model import validation as v
 from riskguard.model.decision import Detail
@@ -506,8 +506,8 @@ class Replay:
         # Its legs from the start: one R stays the opening stop's distance when the stop moves.
         position = replace(opened, legs=opened.legs_or_opening(self.engine.limits.default_stop_distance_pct))
         trade = ManagedTrade(base_plan=plan, plan=plan, segment=result, segment_start=e, bar=e, stop=plan.stop_price,
-                             best=plan.entry_price, r_unit=plan.risk_per_unit, legs=[Leg(plan.qty, plan.entry_price)],
-                             position=position, leverage=ev.leverage, confidence=ev.confidence,
+                             best=plan.entry_price, r_unit=plan.risk_per_unit,
+                             legs=[Leg(plan.qty, plan.entry_price, t)], position=position, leverage=ev.leverage, confidence=ev.confidence,
                              expected_rr=ev.expected_rr, funding_until_ms=int(series.bars.time_ms[e]), fees=entry_fee)
         held = _Open(series, ev.strategy, plan, result, e, t, 0.0, 0.0, 0.0, 0.0, 0.0, plan.qty, managed=trade)
         self.open[(ev.strategy, symbol)] = held
@@ -644,10 +644,6 @@ class Replay:
         m.plan = plan
         held.plan = plan
 
-    def _pyramid_rule(self, strategy: str) -> PyramidRule:
-        rule = self.engine.limits.strategy(strategy).pyramid
-        return PyramidRule(rule.max_adds, rule.min_profit_r, rule.size_ratio, rule.max_combined_risk_r)
-
     def _request_add(self, held: _Open, j: int, t: int, trigger: str) -> bool:
         """Ask the engine, through the account, for an add decided at the close of bar ``j`` and
         filled at the next open like an entry; True when it filled (the caller re-simulates)."""
@@ -672,8 +668,9 @@ class Replay:
         stop = m.stop
         rules = self.engine.instruments.get(symbol)
         if rules is not None:
-            planned = plan_add(self._pyramid_rule(held.strategy), rules,
-                               PyramidPosition(symbol, side, tuple(m.legs), m.stop, m.r_unit), price)
+            planned = plan_add(self.engine.limits.strategy(held.strategy).pyramid, rules,
+                               PyramidPosition(symbol, side, tuple(m.legs), m.stop, m.r_unit), price, now_ms=t,
+                               max_loss_usdt=self.engine.limits.max_loss_nav_pct * nav)
             if planned.allowed and m.tighter(planned.stop_price, stop):
                 stop = planned.stop_price
         signal = Signal(signal_id=f"{held.strategy}-{symbol}-{int(bars.time_ms[j])}-add", strategy=held.strategy,
@@ -700,7 +697,7 @@ class Replay:
         fee = fill_price * qty * self._entry_fee_bps() * _BPS
         position = m.position.with_add(qty, fill_price, fill_ts, stop, self.engine.limits.default_stop_distance_pct)
         self.account.added(reservation_id, qty, fill_price, fee, position)
-        m.legs.append(Leg(qty, fill_price))
+        m.legs.append(Leg(qty, fill_price, fill_ts))
         m.position = position
         held.qty_open = position.qty
         m.move_stop(t, stop, ADD)
