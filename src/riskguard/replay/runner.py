@@ -508,7 +508,8 @@ class Replay:
         trade = ManagedTrade(base_plan=plan, plan=plan, segment=result, segment_start=e, bar=e, stop=plan.stop_price,
                              best=plan.entry_price, r_unit=plan.risk_per_unit,
                              legs=[Leg(plan.qty, plan.entry_price, t)], position=position, leverage=ev.leverage,
-                             confidence=ev.confidence, expected_rr=ev.expected_rr, funding_until_ms=int(series.bars.time_ms[e]), fees=entry_fee)
+                             confidence=ev.confidence, expected_rr=ev.expected_rr,
+                             funding_until_ms=int(series.bars.time_ms[e]), fees=entry_fee)
         held = _Open(series, ev.strategy, plan, result, e, t, 0.0, 0.0, 0.0, 0.0, 0.0, plan.qty, managed=trade)
         self.open[(ev.strategy, symbol)] = held
         self.realized -= entry_fee
