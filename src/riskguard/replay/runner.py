@@ -570,6 +570,7 @@ class Replay:
         trade is closed."""
         plan = m.plan
         qty = held.qty_open if final else min(held.qty_open, round(fill.fraction * plan.qty, 12))
+        final = final or qty >= held.qty_open  # a partial fill that leaves nothing closes the trade
         maker = fill.kind is FillKind.TAKE_PROFIT and self.options.fees.take_profit_maker
         bps = self.options.fees.maker_bps if maker else self.options.fees.taker_bps
         fee = 0.0 if fill.kind is FillKind.END_OF_DATA else fill.price * qty * bps * _BPS
