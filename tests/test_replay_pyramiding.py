@@ -21,7 +21,7 @@ from riskguard.model.enums import Side
 from riskguard.replay.accounts import LedgerAccount
 from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
 from riskguard.replay.report import report_data, report_json, write_report
-from riskguard.replay.runner import ReplayOptions, ReplayResult, TradeRow, run_replay
+from riskguard.replay.runner import Replay, ReplayOptions, ReplayResult, TradeRow, run_replay
 from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Breakout, EmaTrend
 
@@ -69,6 +69,18 @@ def test_with_both_options_off_the_report_is_byte_identical_to_the_default_run()
     data = report_data(off)
     assert "pyramiding" not in data and "pyramid" not in data["options"]
     assert all("adds" not in t and "stop_path" not in t for t in data["trades"])
+
+
+def test_with_both_options_off_no_trade_is_managed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a managed-trade path ran with both options off")
+
+    for name in ("_enter_managed", "_on_manage", "_request_add", "_resimulate"):
+        monkeypatch.setattr(Replay, name, never)
+    result = run_replay(preset("moderate"), synthetic_market(days=30), strategies=[EmaTrend(), Breakout()],
+                        options=ReplayOptions(use_ledger=False))
+    assert result.trades and not result.adds
+    assert all(not t.adds and not t.stop_path for t in result.trades)
 
 
 # -- adds: the engine decides -----------------------------------------------------------------------
