@@ -143,6 +143,24 @@ def test_dynamic_stops_alone_move_stops_and_never_add(real: MarketData) -> None:
     assert {m.reason for t in result.trades for m in t.stop_path} & {"lock", "chandelier"}
 
 
+def test_a_managed_trade_whose_stop_never_moves_is_the_default_trade() -> None:
+    data = preset("moderate").model_dump(mode="json")
+    data["exits"]["dynamic_stop"].update(lock_steps=[], chandelier_after_r=1_000.0)
+    still = Posture.model_validate(data)
+    sample = synthetic_market(days=60)
+    plain = run_replay(still, sample, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=False))
+    managed = run_replay(still, sample, strategies=[EmaTrend(), Breakout()],
+                         options=ReplayOptions(use_ledger=False, dynamic_stops=True))
+    assert len(managed.trades) == len(plain.trades) > 0
+    for a, b in zip(managed.trades, plain.trades, strict=True):
+        assert (a.symbol, a.entry_ts_ms, a.exit_ts_ms, a.exit_kind, a.qty) == (b.symbol, b.entry_ts_ms, b.exit_ts_ms,
+                                                                                b.exit_kind, b.qty)
+        assert [f[::3] for f in a.fills] == [f[::3] for f in b.fills]
+        assert (a.gross_usdt, a.fees_usdt, a.funding_usdt, a.net_r) == pytest.approx(
+            (b.gross_usdt, b.fees_usdt, b.funding_usdt, b.net_r), rel=1e-9, abs=1e-9)
+    assert managed.equity == pytest.approx(plain.equity, rel=1e-9)
+
+
 # -- the per-trade max loss, over random paths ------------------------------------------------------
 def _path_market(returns: list[float]) -> MarketData:
     """Hourly candles along ``returns`` from 40,000 USDT: each bar opens at the last close (no gap),
