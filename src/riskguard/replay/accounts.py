@@ -7,6 +7,7 @@ when the run starts (``ReplayOptions.use_ledger``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,8 +40,8 @@ class ReplayAccount(Protocol):
         """The approved add filled ``qty`` at ``price``, paying ``fee``; ``position`` is the whole
         position after it (legs, average entry, the stop it now carries)."""
 
-    def restated(self, position: Position) -> None:
-        """The open ``position``'s stop moved (tightened)."""
+    def restated(self, position: Position, reason: str) -> None:
+        """The open ``position``'s stop moved (tightened) to its ``stop_price``, for ``reason``."""
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
@@ -84,7 +85,7 @@ class MemoryAccount:
     def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
         self.engine.add_position(position)
 
-    def restated(self, position: Position) -> None:
+    def restated(self, position: Position, reason: str) -> None:
         self.engine.add_position(position)
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
@@ -137,9 +138,13 @@ class LedgerAccount:
         assert reservation_id is not None  # an approved add adds risk, so the ledger reserved it
         self.gate.fill(reservation_id, qty, price, fee)
 
-    def restated(self, position: Position) -> None:
-        """The ledger keeps the stop a position was opened with (it has no stop restatement yet):
-        its book counts the opening stop's risk, never less than the moved stop's."""
+    def restated(self, position: Position, reason: str) -> None:
+        from riskguard.ledger import StopLoosened
+
+        assert position.stop_price is not None  # a managed trade always carries its stop
+        # StopLoosened: the ledger already holds a tighter stop (an add's fill restated it) and keeps it.
+        with suppress(StopLoosened):
+            self.gate.move_stop(position.strategy, position.symbol, position.stop_price, reason=reason)
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:

@@ -613,7 +613,7 @@ class Replay:
         if not m.move_stop(t, stop, reason):
             return False
         m.position = replace(m.position, stop_price=m.stop)
-        self.account.restated(m.position)
+        self.account.restated(m.position, reason)
         return True
 
     def _move_stop(self, held: _Open, m: ManagedTrade, j: int, t: int) -> bool:
@@ -625,7 +625,12 @@ class Replay:
             return False
         trail = m.trailing_line()
         current = trail if trail is not None and m.tighter(trail, m.stop) else m.stop
-        update = adjust_stop(self._stop_rule, m.plan, current, m.best, float(held.series.bars.close[j]), atr_j)
+        engine = self.engine
+        # The account's operating size multiplier, as the engine sizes with it; the adjuster takes it in (0, 1].
+        multiplier = min(engine.ladder_size_multiplier, engine.operating_size_multiplier)
+        update = adjust_stop(self._stop_rule, m.plan, current, m.best, float(held.series.bars.close[j]), atr_j,
+                             targets_filled=m.targets_done, regime=self._regimes[held.series.symbol][j],
+                             size_multiplier=multiplier if 0.0 < multiplier <= 1.0 else 1.0)
         if not update.moved:
             return False
         if current != m.stop:
