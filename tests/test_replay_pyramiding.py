@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from riskguard.config import preset
 from riskguard.config.schema import Posture
+from riskguard.ledger import STOP_MOVED
 from riskguard.model.enums import Side
 from riskguard.replay.accounts import LedgerAccount
 from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
@@ -210,7 +211,7 @@ def test_the_loss_at_the_stop_of_a_pyramided_position_never_exceeds_the_per_trad
 
 
 # -- the ledger in the loop --------------------------------------------------------------------------
-def test_the_ledger_stores_each_add_decision_and_its_fill(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_ledger_stores_each_add_decision_its_fill_and_each_stop_move(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     close = LedgerAccount.close
 
@@ -220,6 +221,7 @@ def test_the_ledger_stores_each_add_decision_and_its_fill(monkeypatch: pytest.Mo
         seen["adds"] = {r.intent_id: r.approved for r in records}
         filled = {r.reservation_id for r in ledger.reservations(status=None) if r.status == "FILLED"}
         seen["filled"] = {r.intent_id for r in records if r.reservation_id in filled}
+        seen["stop_moves"] = len(ledger.events(STOP_MOVED))
         close(self)
 
     monkeypatch.setattr(LedgerAccount, "close", inspected)
@@ -230,6 +232,8 @@ def test_the_ledger_stores_each_add_decision_and_its_fill(monkeypatch: pytest.Mo
     assert approved and len(seen["adds"]) == len(result.adds)
     assert sum(seen["adds"].values()) == len(approved) == len(seen["filled"])
     assert result.ledger_realized_usdt == pytest.approx(sum(t.net_usdt for t in result.trades), abs=1e-6)
+    moves = [m for t in result.trades for m in t.stop_path if m.reason != "add"]  # an add's fill restates it
+    assert moves and seen["stop_moves"] == len(moves)
 
 
 # -- reports ---------------------------------------------------------------------------------------------
