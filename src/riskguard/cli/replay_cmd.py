@@ -64,6 +64,12 @@ OutOption = Annotated[Path, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout.")]
 LedgerOption = Annotated[bool, typer.Option(
     "--ledger/--no-ledger", help="Keep the real ledger (temporary SQLite) in the loop.")]
+PyramidOption = Annotated[bool, typer.Option(
+    "--pyramid/--no-pyramid", help="Ask the engine for adds to open trades (posture exits.pyramiding; "
+                                   "every add is an intent the gates decide).")]
+DynamicStopsOption = Annotated[bool, typer.Option(
+    "--dynamic-stops/--no-dynamic-stops", help="Move open trades' stops bar by bar (posture exits.dynamic_stop; "
+                                               "only tightens).")]
 TimeframeOption = Annotated[str, typer.Option(
     "--timeframe", help="Candle timeframe of the --data files to read (freqtrade names, e.g. 1h, 5m).")]
 StartOption = Annotated[str | None, typer.Option("--start", help="First bar (UTC date).", show_default=False)]
@@ -134,11 +140,13 @@ def _market(data: list[Path] | None, synthetic: bool, symbols: str | None, start
     return market
 
 
-def _options(nav: float, ledger: bool, taker_bps: float, maker_bps: float) -> ReplayOptions:
+def _options(nav: float, ledger: bool, taker_bps: float, maker_bps: float, *, pyramid: bool = False,
+             dynamic_stops: bool = False) -> ReplayOptions:
     from riskguard.replay.fees import FeeSchedule
     from riskguard.replay.runner import ReplayOptions
 
-    return ReplayOptions(nav=nav, fees=FeeSchedule(taker_bps=taker_bps, maker_bps=maker_bps), use_ledger=ledger)
+    return ReplayOptions(nav=nav, fees=FeeSchedule(taker_bps=taker_bps, maker_bps=maker_bps), use_ledger=ledger,
+                         pyramid=pyramid, dynamic_stops=dynamic_stops)
 
 
 def _finish(result: ReplayResult, out: Path, as_json: bool) -> None:
@@ -175,12 +183,15 @@ def replay(
     ledger: LedgerOption = True,
     taker_bps: TakerOption = 5.0,
     maker_bps: MakerOption = 2.0,
+    pyramid: PyramidOption = False,
+    dynamic_stops: DynamicStopsOption = False,
 ) -> None:
     """Replay strategy signals (or a signals file) over OHLCV with the real engine and ledger in the loop.
 
     Every signal goes through the posture's policy, sizing and gates; approved ones are reserved,
     filled at the next bar's open and exited by the posture's exit plan (stop first when a bar
     touches stop and target), with fees and funding. Writes report.json, report.html and the plots as SVG.
+    --pyramid and --dynamic-stops (both off by default) add adds and stop moves while trades are open.
     """
     from riskguard.cli.inputs import resolve_posture
     from riskguard.replay.runner import run_replay
@@ -193,7 +204,7 @@ def replay(
         file_signals = load_signals(signals) if signals is not None else []
         names = strategy or ([] if signals is not None else list(DEFAULT_STRATEGIES))
         strategies = [strategy_by_name(n, leverage=leverage) for n in names]
-        options = _options(nav, ledger, taker_bps, maker_bps)
+        options = _options(nav, ledger, taker_bps, maker_bps, pyramid=pyramid, dynamic_stops=dynamic_stops)
         with _quiet_decision_logs(), _progress("replay", not as_json) as progress:
             result = run_replay(chosen, market, strategies=strategies, file_signals=file_signals, options=options,
                                 progress=progress)

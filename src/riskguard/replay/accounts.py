@@ -7,6 +7,7 @@ when the run starts (``ReplayOptions.use_ledger``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,6 +35,13 @@ class ReplayAccount(Protocol):
 
     def abandoned(self, reservation_id: str | None) -> None:
         """The approved entry will not be placed (its budget comes back)."""
+
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        """The approved add filled ``qty`` at ``price``, paying ``fee``; ``position`` is the whole
+        position after it (legs, average entry, the stop it now carries)."""
+
+    def restated(self, position: Position, reason: str) -> None:
+        """The open ``position``'s stop moved (tightened) to its ``stop_price``, for ``reason``."""
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
@@ -73,6 +81,12 @@ class MemoryAccount:
 
     def abandoned(self, reservation_id: str | None) -> None:
         """Nothing was reserved."""
+
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        self.engine.add_position(position)
+
+    def restated(self, position: Position, reason: str) -> None:
+        self.engine.add_position(position)
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:
@@ -119,6 +133,18 @@ class LedgerAccount:
     def abandoned(self, reservation_id: str | None) -> None:
         if reservation_id is not None:
             self.gate.release(reservation_id)
+
+    def added(self, reservation_id: str | None, qty: float, price: float, fee: float, position: Position) -> None:
+        assert reservation_id is not None  # an approved add adds risk, so the ledger reserved it
+        self.gate.fill(reservation_id, qty, price, fee)
+
+    def restated(self, position: Position, reason: str) -> None:
+        from riskguard.ledger import StopLoosened
+
+        assert position.stop_price is not None  # a managed trade always carries its stop
+        # StopLoosened: the ledger already holds a tighter stop (an add's fill restated it) and keeps it.
+        with suppress(StopLoosened):
+            self.gate.move_stop(position.strategy, position.symbol, position.stop_price, reason=reason)
 
     def exited(self, strategy: str, symbol: str, price: float, qty: float | None, fee: float, funding: float,
                remaining: Position | None) -> None:

@@ -153,3 +153,41 @@ def stacked_bar_chart(counts: dict[str, dict[int, int]], width_ms: int, title: s
                      f'<text x="{x + 13}" y="{y + 8}" font-size="9">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def trade_chart(times_ms: npt.NDArray[np.int64], closes: npt.NDArray[np.float64],
+                stop_steps: list[tuple[int, float]], stop_end_ms: int, adds: list[tuple[int, float]],
+                title: str) -> str:
+    """An SVG plot of one trade: the closes (epoch ms, USDT) around it, its stop as a step line
+    (``stop_steps``: (time from which the level holds, level), ended at ``stop_end_ms``; element
+    class ``stop-path``) and a marker at each add's fill (time, price; class ``add``)."""
+    levels = [level for _, level in stop_steps] + [price for _, price in adds]
+    values = closes[np.isfinite(closes)]
+    bounds = ([float(values.min()), float(values.max())] if values.size else []) + levels
+    low, high = (min(bounds), max(bounds)) if bounds else (0.0, 1.0)
+    t0 = int(times_ms[0]) if times_ms.size else (stop_steps[0][0] if stop_steps else 0)
+    t1 = int(times_ms[-1]) if times_ms.size else stop_end_ms
+    frame = _Frame(t0, max(t1, stop_end_ms), low, high)
+    parts = frame.axes(title, "USDT")
+    if times_ms.size:
+        x, y = frame.xs(times_ms.astype(np.int64)), frame.ys(closes.astype(np.float64))
+        parts.append(f'<polyline class="price" fill="none" stroke="{COLORS["blue"]}" stroke-width="1" '
+                     f'points="{_points(x, y)}"/>')
+    if stop_steps:
+        xs: list[float] = []
+        ys: list[float] = []
+        ends = [t for t, _ in stop_steps[1:]] + [stop_end_ms]
+        for (start, level), end in zip(stop_steps, ends, strict=True):
+            a, b = frame.xs(np.array([start, end], dtype=np.int64)).tolist()
+            yy = float(frame.ys(np.array([level]))[0])
+            xs += [a, b]
+            ys += [yy, yy]
+        parts.append(f'<polyline class="stop-path" fill="none" stroke="{COLORS["red"]}" stroke-width="1.5" '
+                     f'points="{_points(np.array(xs), np.array(ys))}"><title>stop</title></polyline>')
+    for at, price in adds:
+        cx = float(frame.xs(np.array([at], dtype=np.int64))[0])
+        cy = float(frame.ys(np.array([price]))[0])
+        parts.append(f'<circle class="add" cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{COLORS["green"]}">'
+                     f'<title>add at {price:.8g}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -118,3 +118,30 @@ def summarize(result: ReplayResult) -> Summary:
         binding_gate=min(bound.items(), key=lambda kv: (-kv[1], kv[0]))[0] if bound else None,
         skipped=skipped,
     )
+
+
+def _by_count(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def pyramiding_summary(result: ReplayResult) -> dict[str, Any]:
+    """Adds and stop moves of a replay run with ``--pyramid`` / ``--dynamic-stops``: add requests,
+    approved, resized, vetoed (a veto counts once per reason), trades by number of adds, stop
+    moves by reason (``lock``, ``chandelier``, ``add``, ``break_even``, ``trailing``)."""
+    adds = result.adds
+    approved = [a for a in adds if a.approved]
+    vetoes: Counter[str] = Counter(r for a in adds if not a.approved for r in a.reasons)
+    per_trade: Counter[str] = Counter(str(sum(1 for a in t.adds if a.approved)) for t in result.trades)
+    moves: Counter[str] = Counter(m.reason for t in result.trades for m in t.stop_path)
+    return {
+        "add_requests": len(adds),
+        "adds_approved": len(approved),
+        "adds_resized": sum(1 for a in approved if a.resized),
+        "adds_vetoed": len(adds) - len(approved),
+        "add_vetoes_by_reason": _by_count(vetoes),
+        "trades_with_adds": sum(1 for t in result.trades if any(a.approved for a in t.adds)),
+        "trades_by_adds": dict(sorted(per_trade.items(), key=lambda kv: int(kv[0]))),
+        "stop_moves": sum(moves.values()),
+        "stop_moves_by_reason": _by_count(moves),
+        "trades_with_stop_moves": sum(1 for t in result.trades if t.stop_path),
+    }

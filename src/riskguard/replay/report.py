@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from riskguard.model.codec import encode_pretty
-from riskguard.replay.metrics import DAY_MS, Summary, drawdown_curve, summarize
+from riskguard.replay.metrics import DAY_MS, Summary, drawdown_curve, pyramiding_summary, summarize
 from riskguard.replay.runner import ReplayResult
 
 FLOAT_DIGITS = 6
@@ -90,10 +90,28 @@ def report_data(result: ReplayResult, summary: Summary | None = None) -> dict[st
                     "gross_usdt": t.gross_usdt, "fees_usdt": t.fees_usdt, "funding_usdt": t.funding_usdt,
                     "net_usdt": t.net_usdt, "net_r": t.net_r} for t in result.trades],
     }
+    if options.pyramid or options.dynamic_stops:
+        _add_pyramiding(data, result)
     if market.synthetic:
         data["warning"] = SYNTHETIC_BANNER
     out: dict[str, Any] = rounded(data)
     return out
+
+
+def _add_pyramiding(data: dict[str, Any], result: ReplayResult) -> None:
+    """The adds and stop moves of a run with them on (absent otherwise, so that a run without them
+    keeps its report byte for byte): the options, the summary, and per trade its add requests and
+    stop path."""
+    data["options"]["pyramid"] = result.options.pyramid
+    data["options"]["dynamic_stops"] = result.options.dynamic_stops
+    data["pyramiding"] = pyramiding_summary(result)
+    for row, trade in zip(data["trades"], result.trades, strict=True):
+        row["adds"] = [{"ts_ms": a.ts_ms, "trigger": a.trigger, "approved": a.approved, "resized": a.resized,
+                        "reasons": list(a.reasons), "qty": a.qty, "price": a.price, "fill_ts_ms": a.fill_ts_ms,
+                        "r_at_add": a.r_at_add, "stop_price": a.stop_price, "nav": a.nav, "risk_usdt": a.risk_usdt}
+                       for a in trade.adds]
+        row["stop_path"] = [{"ts_ms": m.ts_ms, "old_stop": m.old_stop, "new_stop": m.new_stop, "reason": m.reason}
+                            for m in trade.stop_path]
 
 
 def report_json(result: ReplayResult, summary: Summary | None = None) -> str:
@@ -176,6 +194,48 @@ def _figures(result: ReplayResult) -> dict[str, str]:
     }
 
 
+TRADE_PLOTS = 8
+"""Trades plotted with their stop path and adds in report.html (most adds first, then most moves)."""
+_TRADE_MARGIN_BARS = 5
+
+
+def _trade_figures(result: ReplayResult) -> list[str]:
+    """Plots of the trades with the most adds and stop moves: price, stop path (step line), adds."""
+    from riskguard.replay.charts import trade_chart
+
+    shown = [t for t in result.trades if t.stop_path or any(a.approved for a in t.adds)]
+    shown.sort(key=lambda t: (-sum(1 for a in t.adds if a.approved), -len(t.stop_path), t.entry_ts_ms, t.symbol))
+    by_symbol = {s.symbol: s for s in result.market.series}
+    figures = []
+    for trade in sorted(shown[:TRADE_PLOTS], key=lambda t: (t.entry_ts_ms, t.symbol, t.strategy)):
+        series = by_symbol[trade.symbol]
+        closes_ms = series.close_times_ms
+        first = int(np.searchsorted(series.bars.time_ms, trade.entry_ts_ms, side="left"))
+        last = int(np.searchsorted(closes_ms, trade.exit_ts_ms, side="left"))
+        lo, hi = max(0, first - _TRADE_MARGIN_BARS), min(len(closes_ms), last + _TRADE_MARGIN_BARS + 1)
+        steps = [(trade.entry_ts_ms, trade.stop_price)] + [(m.ts_ms, m.new_stop) for m in trade.stop_path]
+        adds = [(a.fill_ts_ms, a.price) for a in trade.adds if a.approved and a.fill_ts_ms is not None
+                and a.price is not None]
+        day = np.datetime64(trade.entry_ts_ms, "ms").astype("datetime64[m]")
+        title = (f"{trade.symbol} {trade.strategy} {trade.side} from {day}: {len(adds)} adds, "
+                 f"{len(trade.stop_path)} stop moves, {trade.net_r:+.2f} R")
+        figures.append(trade_chart(closes_ms[lo:hi], series.bars.close[lo:hi], steps, trade.exit_ts_ms, adds, title))
+    return figures
+
+
+def _pyramiding_html(result: ReplayResult) -> str:
+    if not (result.options.pyramid or result.options.dynamic_stops):
+        return ""
+    p = pyramiding_summary(result)
+    counts = {k: v for k, v in p.items() if isinstance(v, int)}
+    plots = "".join(f'<figure class="trade" id="trade-{n}">{svg}</figure>'
+                    for n, svg in enumerate(_trade_figures(result)))
+    return (_table_html("adds and stop moves", counts)
+            + _table_html("add vetoes by reason", p["add_vetoes_by_reason"])
+            + _table_html("stop moves by reason", p["stop_moves_by_reason"])
+            + (f"<h2>trades: price, stop path (red step line), adds (green)</h2>{plots}" if plots else ""))
+
+
 def _table_html(title: str, counts: dict[str, int]) -> str:
     if not counts:
         return ""
@@ -223,7 +283,7 @@ strategies {html.escape(", ".join(result.strategies))}; ledger {"on" if result.l
 {_table_html(VETO_REASONS_TITLE, s.vetoes_by_reason)}
 {_table_html("resizes by binding gate", s.resizes_by_gate)}
 {_table_html("signals not decided", s.skipped)}
-{images}
+{images}{_pyramiding_html(result)}
 </body></html>
 """
     html_path = out_dir / "report.html"

@@ -22,7 +22,7 @@ import heapq
 import math
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,6 +32,8 @@ import numpy.typing as npt
 from riskguard.config.schema import Posture
 from riskguard.engine.engine import RiskEngine
 from riskguard.exits import ExitPlan, build_exit_plan, compile_exit_rules
+from riskguard.exits.dynamic_stop import adjust_stop, compile_dynamic_stop_rule
+from riskguard.exits.pyramiding import Leg, PyramidPosition, plan_add
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.model import validation as v
 from riskguard.model.decision import Detail
@@ -42,14 +44,26 @@ from riskguard.model.signal import Signal
 from riskguard.model.snapshots import MarketSnapshot
 from riskguard.policy.regime import detect_regimes
 from riskguard.replay.accounts import LedgerAccount, MemoryAccount, ReplayAccount
-from riskguard.replay.exit_simulation import ExitResult, FillKind, simulate_exits
+from riskguard.replay.exit_simulation import ExitFill, ExitResult, FillKind, simulate_exits
 from riskguard.replay.fees import FeeSchedule, trade_cashflows
+from riskguard.replay.managed_trade import (
+    ADD,
+    BREAK_EVEN,
+    PRICE_TRIGGER,
+    SIGNAL_TRIGGER,
+    TRAILING,
+    AddRow,
+    ManagedTrade,
+    StopMove,
+    segment_plan,
+)
 from riskguard.replay.market import MarketData, SymbolSeries
 from riskguard.replay.signals_file import FileSignal
 from riskguard.replay.strategies import Strategy, signal_entries
 
 _BPS = 1e-4
 _EXIT, _SIGNAL = 0, 1  # event priorities at equal times: exits first
+_MANAGE = -1  # the exit event's fill number of a managed trade's visit at a bar close
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +71,9 @@ class ReplayOptions:
     """Run parameters that are not risk posture: starting NAV (USDT), exchange fees, the synthetic
     top-of-book half-spread around the mark (bps), whether the ledger is in the loop, the ATR
     period of the stops (bars), how many bar returns feed the CVaR gate and how often (ms of replay
-    time) those returns are refreshed (every symbol at once, so the scenarios stay aligned)."""
+    time) those returns are refreshed (every symbol at once, so the scenarios stay aligned).
+    ``pyramid`` asks the engine for adds to open trades and ``dynamic_stops`` moves their stops
+    (posture ``exits.dynamic_stop``); both off, the replay is exactly the one without them."""
 
     nav: float = 4_400.0
     fees: FeeSchedule = field(default_factory=lambda: FeeSchedule(taker_bps=5.0, maker_bps=2.0))
@@ -66,6 +82,8 @@ class ReplayOptions:
     atr_period: int = 14
     returns_window: int = 720
     returns_refresh_ms: int = 86_400_000
+    pyramid: bool = False
+    dynamic_stops: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.nav) and self.nav > 0.0):
@@ -112,6 +130,8 @@ class TradeRow:
     funding_usdt: float
     net_usdt: float
     net_r: float
+    adds: tuple[AddRow, ...] = ()
+    stop_path: tuple[StopMove, ...] = ()
 
 
 @dataclass(slots=True)
@@ -132,6 +152,7 @@ class ReplayResult:
     exposure: npt.NDArray[np.float64]
     ledger_in_loop: bool
     ledger_realized_usdt: float | None
+    adds: list[AddRow] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -152,6 +173,7 @@ class _Open:
     qty_open: float
     fills_done: int = 0
     realized: float = 0.0
+    managed: ManagedTrade | None = None
 
 
 class _SignalEvent(NamedTuple):
@@ -251,6 +273,9 @@ class Replay:
         self.skipped: dict[str, int] = {}
         self._ledger_dir = ledger_dir
         self.account: ReplayAccount = MemoryAccount(self.engine)
+        self._managing = self.options.pyramid or self.options.dynamic_stops
+        self._stop_rule = compile_dynamic_stop_rule(posture.exits.dynamic_stop) if self.options.dynamic_stops else None
+        self.adds: list[AddRow] = []
         self._atr: dict[str, npt.NDArray[np.float64]] = {}
         self._regimes: dict[str, list[Regime | None]] = {}
         self._returns: dict[str, npt.NDArray[np.float64]] = {}
@@ -334,6 +359,14 @@ class Replay:
             if k >= 1:
                 self.engine.update_returns(s.symbol, self._returns[s.symbol][max(1, k + 1 - window) : k + 1])
 
+    def _update_regime(self, symbol: str, bar: int) -> Regime | None:
+        """The regime of ``symbol`` at ``bar``, handed to the policy when it changed."""
+        regime = self._regimes[symbol][bar]
+        if symbol not in self._last_regime or self._last_regime[symbol] != regime:
+            self.engine.policy.update_regime(symbol, regime)
+            self._last_regime[symbol] = regime
+        return regime
+
     # -- deciding ----------------------------------------------------------------------------
     def _signal(self, ev: _SignalEvent, t: int, atr_value: float | None) -> Signal:
         return Signal(signal_id=ev.signal_id, strategy=ev.strategy, symbol=ev.series.symbol, side=ev.side,
@@ -345,6 +378,12 @@ class Replay:
         series = ev.series
         symbol = series.symbol
         if (ev.strategy, symbol) in self.open:
+            held = self.open[(ev.strategy, symbol)]
+            if (self.options.pyramid and held.managed is not None and held.managed.bar - 1 == ev.bar
+                    and (ev.side is Side.BUY) == (held.plan.direction == 1)):
+                if self._request_add(held, ev.bar, t, SIGNAL_TRIGGER):
+                    self._resimulate(held, held.managed, ev.bar + 1, t)
+                return
             self._skip("strategy_already_in_symbol")
             return
         atr_i = float(self._atr[symbol][ev.bar]) if ev.atr is None else ev.atr
@@ -352,10 +391,7 @@ class Replay:
             self._skip("atr_warmup")
             return
         self._feed(t)
-        regime = self._regimes[symbol][ev.bar]
-        if symbol not in self._last_regime or self._last_regime[symbol] != regime:
-            self.engine.policy.update_regime(symbol, regime)
-            self._last_regime[symbol] = regime
+        regime = self._update_regime(symbol, ev.bar)
         self._feed_returns(t)
         veto, detail, reservation_id = self.account.decide(self._signal(ev, t, atr_i), t)
         sized = detail.get("sized") or {}
@@ -391,6 +427,9 @@ class Replay:
             return
         sl = slice(e, None)
         result = simulate_exits(plan, bars.open[sl], bars.high[sl], bars.low[sl], bars.close[sl], bars.time_ms[sl])
+        if self._managing:
+            self._enter_managed(ev, t, detail, reservation_id, plan, result, side)
+            return
         cash = trade_cashflows(plan, result, bars.time_ms[sl], bars.open[sl], self.options.fees,
                                series.funding_times_ms, series.funding_rates, entry_time_ms=int(bars.time_ms[e]))
         fee_bps = self.options.fees.maker_bps if self.options.fees.entry_maker else self.options.fees.taker_bps
@@ -455,6 +494,232 @@ class Replay:
             held.cash_gross, held.cash_fees, held.cash_funding, held.cash_net, held.cash_net_r))
         self.engine.policy.record_trade(symbol, held.cash_net, held.cash_net_r, t)
 
+    # -- managed trades: dynamic stops and adds (see riskguard.replay.managed_trade) ----------------
+    def _enter_managed(self, ev: _SignalEvent, t: int, detail: Detail, reservation_id: str | None, plan: ExitPlan,
+                       result: ExitResult, side: PositionSide) -> None:
+        series = ev.series
+        symbol = series.symbol
+        e = ev.bar + 1
+        entry_fee = plan.entry_price * plan.qty * self._entry_fee_bps() * _BPS
+        opened = self._position(symbol, side, plan.qty, plan.entry_price, ev.strategy,
+                                float(detail["sized"].get("leverage") or 1.0), plan.stop_price, t)
+        # Its legs from the start: one R stays the opening stop's distance when the stop moves.
+        position = replace(opened, legs=opened.legs_or_opening(self.engine.limits.default_stop_distance_pct))
+        trade = ManagedTrade(base_plan=plan, plan=plan, segment=result, segment_start=e, bar=e, stop=plan.stop_price,
+                             best=plan.entry_price, r_unit=plan.risk_per_unit,
+                             legs=[Leg(plan.qty, plan.entry_price, t)], position=position, leverage=ev.leverage,
+                             confidence=ev.confidence, expected_rr=ev.expected_rr,
+                             funding_until_ms=int(series.bars.time_ms[e]), fees=entry_fee)
+        held = _Open(series, ev.strategy, plan, result, e, t, 0.0, 0.0, 0.0, 0.0, 0.0, plan.qty, managed=trade)
+        self.open[(ev.strategy, symbol)] = held
+        self.realized -= entry_fee
+        held.realized -= entry_fee
+        self.account.entered(reservation_id, position, entry_fee)
+        self._push(int(self._close_times[symbol][e]), _EXIT, (ev.strategy, symbol, _MANAGE))
+
+    def _entry_fee_bps(self) -> float:
+        return self.options.fees.maker_bps if self.options.fees.entry_maker else self.options.fees.taker_bps
+
+    def _on_manage(self, key: tuple[str, str], t: int) -> None:
+        """A managed trade at the close of its bar ``bar``: the segment's fills in that bar, then
+        the stop move and the add request decided at the close (both work from the next bar)."""
+        held = self.open[key]
+        m = held.managed
+        assert m is not None  # only managed trades get these events
+        bars = held.series.bars
+        j = m.bar
+        self._accrue_funding(held, m, int(bars.time_ms[j]))
+        fills = m.segment.fills
+        while m.next_fill < len(fills) and m.segment_start + fills[m.next_fill].bar == j:
+            fill = fills[m.next_fill]
+            m.next_fill += 1
+            if self._managed_fill(key, held, m, fill, m.next_fill == len(fills), t):
+                return
+        direction = m.direction
+        extreme = float(bars.high[j]) if direction == 1 else float(bars.low[j])
+        if (extreme - m.best) * direction > 0.0:
+            m.best = extreme
+        changed = self._move_stop(held, m, j, t) if self._stop_rule is not None else False
+        if self.options.pyramid:
+            distance_r = self.engine.limits.strategy(held.strategy).pyramid.min_add_distance_r
+            if (float(bars.close[j]) - m.add_trigger_price(distance_r)) * direction >= 0.0:
+                changed = self._request_add(held, j, t, PRICE_TRIGGER) or changed
+        if changed:
+            self._resimulate(held, m, j + 1, t)
+        m.bar = j + 1
+        self._push(int(self._close_times[held.series.symbol][j + 1]), _EXIT, (*key, _MANAGE))
+
+    def _accrue_funding(self, held: _Open, m: ManagedTrade, until_ms: int) -> None:
+        """Funding at each funding time after the last accrued and at or before ``until_ms`` on the
+        quantity open then, priced at the open of the bar holding the time (as trade_cashflows)."""
+        series = held.series
+        times, rates = series.funding_times_ms, series.funding_rates
+        if times is None or rates is None or until_ms <= m.funding_until_ms:
+            return
+        lo = int(times.searchsorted(m.funding_until_ms, side="right"))
+        hi = int(times.searchsorted(until_ms, side="right"))
+        bars = series.bars
+        for at, rate in zip(times[lo:hi].tolist(), rates[lo:hi].tolist(), strict=True):
+            bar = max(int(bars.time_ms.searchsorted(at, side="right")) - 1, 0)
+            m.funding -= m.direction * rate * held.qty_open * float(bars.open[bar])
+        m.funding_until_ms = until_ms
+
+    def _managed_fill(self, key: tuple[str, str], held: _Open, m: ManagedTrade, fill: ExitFill, final: bool,
+                      t: int) -> bool:
+        """Book one fill of the segment (the segment's last closes what is left); True when the
+        trade is closed."""
+        plan = m.plan
+        qty = held.qty_open if final else min(held.qty_open, round(fill.fraction * plan.qty, 12))
+        final = final or qty >= held.qty_open  # a partial fill that leaves nothing closes the trade
+        maker = fill.kind is FillKind.TAKE_PROFIT and self.options.fees.take_profit_maker
+        bps = self.options.fees.maker_bps if maker else self.options.fees.taker_bps
+        fee = 0.0 if fill.kind is FillKind.END_OF_DATA else fill.price * qty * bps * _BPS
+        gross = m.direction * (fill.price - plan.entry_price) * qty
+        funding = m.funding if final else 0.0
+        pnl = gross - fee + funding
+        held.qty_open -= qty
+        held.realized += pnl
+        self.realized += pnl
+        m.gross += gross
+        m.fees += fee
+        m.fills.append((t, fill.price, qty, fill.kind.value))
+        strategy, symbol = key
+        self.now = t
+        if not final:
+            m.position = replace(m.position, qty=held.qty_open)
+            self.account.exited(strategy, symbol, fill.price, qty, fee, 0.0, m.position)
+            if fill.kind is FillKind.TAKE_PROFIT:
+                base = m.base_plan
+                m.targets_done += 1
+                if base.break_even_after == m.targets_done - 1 and base.break_even_price is not None:
+                    self._restate_stop(m, t, base.break_even_price, BREAK_EVEN)
+            return False
+        self.account.exited(strategy, symbol, fill.price, None, fee, funding, None)
+        del self.open[key]
+        legs_qty = m.legs_qty
+        exit_qty = sum(f[2] for f in m.fills)
+        net = m.gross - m.fees + m.funding
+        net_r = net / (m.legs[0].qty * m.r_unit)
+        self.trades.append(TradeRow(
+            symbol, strategy, "BUY" if m.direction == 1 else "SELL", int(held.series.bars.time_ms[held.entry_bar]),
+            m.legs[0].price, legs_qty, m.base_plan.stop_price, t, sum(f[1] * f[2] for f in m.fills) / exit_qty,
+            fill.kind.value, tuple((ts, price, q / legs_qty, kind) for ts, price, q, kind in m.fills),
+            m.gross, m.fees, m.funding, net, net_r, tuple(m.adds), tuple(m.stop_path)))
+        self.engine.policy.record_trade(symbol, net, net_r, t)
+        return True
+
+    def _restate_stop(self, m: ManagedTrade, t: int, stop: float, reason: str) -> bool:
+        """Tighten the trade's stop and tell the account; True when it moved."""
+        if not m.move_stop(t, stop, reason):
+            return False
+        m.position = replace(m.position, stop_price=m.stop)
+        self.account.restated(m.position, reason)
+        return True
+
+    def _move_stop(self, held: _Open, m: ManagedTrade, j: int, t: int) -> bool:
+        """The dynamic stop at the close of bar ``j`` (posture ``exits.dynamic_stop``); the plan's
+        own trailing stop, when tighter, is the stop it starts from."""
+        assert self._stop_rule is not None
+        atr_j = float(self._atr[held.series.symbol][j])
+        if not (math.isfinite(atr_j) and atr_j > 0.0):
+            return False
+        trail = m.trailing_line()
+        current = trail if trail is not None and m.tighter(trail, m.stop) else m.stop
+        engine = self.engine
+        # The account's operating size multiplier, as the engine sizes with it; the adjuster takes it in (0, 1].
+        multiplier = min(engine.ladder_size_multiplier, engine.operating_size_multiplier)
+        update = adjust_stop(self._stop_rule, m.plan, current, m.best, float(held.series.bars.close[j]), atr_j,
+                             targets_filled=m.targets_done, regime=self._regimes[held.series.symbol][j],
+                             size_multiplier=multiplier if 0.0 < multiplier <= 1.0 else 1.0)
+        if not update.moved:
+            return False
+        if current != m.stop:
+            m.move_stop(t, current, TRAILING)
+        return self._restate_stop(m, t, update.stop_price, update.reason)
+
+    def _resimulate(self, held: _Open, m: ManagedTrade, start: int, t: int) -> None:
+        """A new segment from bar ``start``: the plan as it stands, simulated to the end of the data."""
+        trail = m.trailing_line()
+        if trail is not None:
+            self._restate_stop(m, t, trail, TRAILING)
+        bars = held.series.bars
+        plan = segment_plan(m, held.qty_open, m.position.entry_price, start, held.entry_bar)
+        sl = slice(start, None)
+        m.segment = simulate_exits(plan, bars.open[sl], bars.high[sl], bars.low[sl], bars.close[sl], bars.time_ms[sl])
+        m.segment_start = start
+        m.next_fill = 0
+        m.plan = plan
+        held.plan = plan
+
+    def _request_add(self, held: _Open, j: int, t: int, trigger: str) -> bool:
+        """Ask the engine, through the account, for an add decided at the close of bar ``j`` and
+        filled at the next open like an entry; True when it filled (the caller re-simulates)."""
+        m = held.managed
+        assert m is not None
+        if m.last_request_bar == j:
+            return False  # one request per bar: the price trigger and a signal at the same close
+        m.last_request_bar = j
+        series = held.series
+        symbol = series.symbol
+        bars = series.bars
+        atr_j = float(self._atr[symbol][j])
+        if not (math.isfinite(atr_j) and atr_j > 0.0):
+            self._skip("add_atr_warmup")
+            return False
+        nav = self._feed(t)
+        self._update_regime(symbol, j)
+        self._feed_returns(t)
+        direction = m.direction
+        price = float(bars.close[j])
+        side = PositionSide.LONG if direction == 1 else PositionSide.SHORT
+        stop = m.stop
+        rules = self.engine.instruments.get(symbol)
+        if rules is not None:
+            planned = plan_add(self.engine.limits.strategy(held.strategy).pyramid, rules,
+                               PyramidPosition(symbol, side, tuple(m.legs), m.stop, m.r_unit), price, now_ms=t,
+                               max_loss_usdt=self.engine.limits.max_loss_nav_pct * nav)
+            if planned.allowed and m.tighter(planned.stop_price, stop):
+                stop = planned.stop_price
+        signal = Signal(signal_id=f"{held.strategy}-{symbol}-{int(bars.time_ms[j])}-add", strategy=held.strategy,
+                        symbol=symbol, side=Side.BUY if direction == 1 else Side.SELL, confidence=m.confidence,
+                        expected_rr=m.expected_rr, stop_price=stop, atr=atr_j, leverage=m.leverage, ts_ms=t)
+        veto, detail, reservation_id = self.account.decide(signal, t)
+        sized = detail.get("sized") or {}
+        qty = 0.0 if veto else float(sized.get("qty") or 0.0)
+        reasons = tuple(detail.get("reasons") or ())
+        clamped = detail.get("clamped_by") if detail.get("resized") else None
+        first = m.legs[0].price
+        if qty <= 0.0:
+            if not veto:
+                self.account.abandoned(reservation_id)
+            m.refused_at = price
+            row = AddRow(t, symbol, held.strategy, "BUY" if direction == 1 else "SELL", trigger, False,
+                         bool(detail.get("resized")), reasons or ("nothing_to_fill",), clamped, 0.0, None, None,
+                         (price - first) * direction / m.r_unit, stop, nav, None)
+            m.adds.append(row)
+            self.adds.append(row)
+            return False
+        fill_price = float(bars.open[j + 1])
+        fill_ts = int(bars.time_ms[j + 1])
+        fee = fill_price * qty * self._entry_fee_bps() * _BPS
+        position = m.position.with_add(qty, fill_price, fill_ts, stop, self.engine.limits.default_stop_distance_pct)
+        self.account.added(reservation_id, qty, fill_price, fee, position)
+        m.legs.append(Leg(qty, fill_price, fill_ts))
+        m.position = position
+        held.qty_open = position.qty
+        m.move_stop(t, stop, ADD)
+        m.fees += fee
+        m.refused_at = None
+        held.realized -= fee
+        self.realized -= fee
+        row = AddRow(t, symbol, held.strategy, "BUY" if direction == 1 else "SELL", trigger, True,
+                     bool(detail.get("resized")), reasons, clamped, qty, fill_price, fill_ts,
+                     (fill_price - first) * direction / m.r_unit, m.stop, nav,
+                     (position.entry_price - m.stop) * direction * position.qty)
+        m.adds.append(row)
+        self.adds.append(row)
+        return True
+
     # -- the loop ----------------------------------------------------------------------------
     def _push(self, t: int, priority: int, payload: Any) -> None:
         self._seq += 1
@@ -505,7 +770,10 @@ class Replay:
                 t, _, _, payload = heapq.heappop(self._heap)
                 self.now = t
                 strategy, symbol, number = payload
-                self._on_exit((strategy, symbol), number, t)
+                if number == _MANAGE:
+                    self._on_manage((strategy, symbol), t)
+                else:
+                    self._on_exit((strategy, symbol), number, t)
                 continue
             assert nxt is not None
             t, _, _, ev = nxt
@@ -522,7 +790,7 @@ class Replay:
         return ReplayResult(self.engine.limits.name, self.engine.limits.config_hash, self.options, self.market,
                             tuple(s.name for s in self.strategies) + (("signals_file",) if self.file_signals else ()),
                             self.decisions, self.trades, dict(sorted(self.skipped.items())), timeline, equity,
-                            exposure, self.options.use_ledger, ledger_realized)
+                            exposure, self.options.use_ledger, ledger_realized, self.adds)
 
     def _curves(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Equity (USDT) and gross exposure (USDT) at every bar close of the union of symbols."""
@@ -540,6 +808,10 @@ class Replay:
             first = int(np.searchsorted(closes, trade.entry_ts_ms, side="right"))  # the entry bar
             lo = int(np.searchsorted(timeline, closes[first], side="left"))
             hi = int(np.searchsorted(timeline, trade.exit_ts_ms, side="left"))
+            if trade.adds and any(add.approved for add in trade.adds):
+                _pyramided_curves(trade, series.bars.close, closes, timeline, lo, hi, fee_bps, self.options.fees,
+                                  (realized, unrealized, exposure))
+                continue
             realized[lo] -= trade.entry_price * trade.qty * fee_bps * _BPS
             booked = 0.0
             for number, (ts, price, fraction, kind) in enumerate(trade.fills):
@@ -563,6 +835,58 @@ class Replay:
             exposure[lo:hi] += marks * qty_open
         equity = self.options.nav + np.cumsum(realized) + unrealized
         return timeline, equity, exposure
+
+
+def _pyramided_curves(trade: TradeRow, marks: npt.NDArray[np.float64], closes: npt.NDArray[np.int64],
+                      timeline: npt.NDArray[np.int64], lo: int, hi: int, fee_bps: float, fees: FeeSchedule,
+                      curves: tuple[npt.NDArray[np.float64], ...]) -> None:
+    """A trade with adds into the realised, unrealised and exposure curves (USDT), point by point:
+    its quantity and average entry change at each add (filled at a bar's open, booked with that
+    bar) and each exit fill (booked at its bar's close, as the trades without adds)."""
+    realized, unrealized, exposure = curves
+    direction = 1.0 if trade.side == "BUY" else -1.0
+    legs_qty = trade.qty
+    events: list[tuple[int, int, float, float, str]] = []  # (timeline index, 0 add / 1 fill, qty, price, kind)
+    first_qty = legs_qty - sum(add.qty for add in trade.adds if add.approved)
+    events.append((lo, 0, first_qty, trade.entry_price, ""))
+    for add in trade.adds:
+        if add.approved and add.price is not None and add.fill_ts_ms is not None:
+            bar = int(np.searchsorted(closes, add.fill_ts_ms, side="right"))
+            events.append((int(np.searchsorted(timeline, closes[bar], side="left")), 0, add.qty, add.price, ""))
+    for number, (ts, price, fraction, kind) in enumerate(trade.fills):
+        events.append((int(np.searchsorted(timeline, ts, side="left")), 1 + number, fraction * legs_qty, price, kind))
+    events.sort()
+    qty = 0.0
+    average = 0.0
+    last_fill = len(trade.fills)
+
+    def book(event: tuple[int, int, float, float, str]) -> None:
+        nonlocal qty, average
+        at, order, amount, price, kind = event
+        if order == 0:
+            average = (average * qty + price * amount) / (qty + amount)
+            qty += amount
+            realized[at] -= price * amount * fee_bps * _BPS
+            return
+        maker = kind == FillKind.TAKE_PROFIT.value and fees.take_profit_maker
+        bps = fees.maker_bps if maker else fees.taker_bps
+        fee = 0.0 if kind == FillKind.END_OF_DATA.value else price * amount * bps * _BPS
+        funding = trade.funding_usdt if order == last_fill else 0.0
+        realized[at] += direction * (price - average) * amount - fee + funding
+        qty = max(qty - amount, 0.0)
+
+    pending = iter(events)
+    nxt = next(pending, None)
+    for at in range(lo, hi):
+        while nxt is not None and nxt[0] <= at:
+            book(nxt)
+            nxt = next(pending, None)
+        bar = int(np.searchsorted(closes, timeline[at], side="right")) - 1
+        unrealized[at] += direction * (float(marks[bar]) - average) * qty
+        exposure[at] += float(marks[bar]) * qty
+    while nxt is not None:
+        book(nxt)
+        nxt = next(pending, None)
 
 
 def run_replay(posture: Posture, market: MarketData, *, strategies: Sequence[Strategy] = (),
