@@ -8,7 +8,8 @@ Routes (scope in brackets): ``POST /v1/check`` [read], ``POST /v1/reserve``, ``/
 holds no data; it asks for a token and reads the API with it).
 
 Deciding is synchronous (the engine and the ledger are not async): the deciding routes are plain
-``def`` routes, which FastAPI runs in its threadpool; the core serialises them with one lock.
+``def`` routes, which FastAPI runs in its threadpool; the core serialises them with one lock. Dry
+runs (``/v1/check``) have a thread of their own instead (see ``ServiceState.dry_run``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -42,11 +44,14 @@ from riskguard.service.auth import AdminToken, ReadToken, TradeToken
 from riskguard.service.core import ServiceCore, close_dict, fill_dict
 from riskguard.service.dashboard import install_dashboard
 from riskguard.service.events import ChangeNotifier
+from riskguard.service.lean_route import lean, lean_openapi
 from riskguard.service.metrics import ServiceMetrics, verdict_of
 from riskguard.service.responses import ERRORS, StrictJSONResponse, field_error, install_error_handlers
 from riskguard.service.settings import ServiceSettings
+from riskguard.service.tokens import Scope
 
 log = logging.getLogger("riskguard.service")
+T = TypeVar("T")
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/static/dashboard.js",
                           "/static/dashboard.css"})
@@ -74,6 +79,7 @@ class ServiceState:
         self.notifier = ChangeNotifier()
         self._core: ServiceCore | None = None
         self._lock = threading.Lock()
+        self._dry_runs = _one_thread()
         self.problem: str | None = "not started"
 
     def core(self) -> ServiceCore:
@@ -93,11 +99,20 @@ class ServiceState:
             return self._core
 
     def stop(self) -> None:
-        """Close the ledger."""
+        """Close the ledger (after the dry runs under way)."""
+        dry_runs, self._dry_runs = self._dry_runs, _one_thread()
+        dry_runs.shutdown(wait=True)
         with self._lock:
             if self._core is not None:
                 self._core.close_ledger()
                 self._core = None
+
+    async def dry_run(self, call: Callable[[], T]) -> T:
+        """``call()`` on the dry runs' own thread, off the event loop. Dry runs are serialised by the
+        core's lock anyway; one thread queues them first come, first served, where FastAPI's
+        threadpool would wake one thread per request to wait on that lock (on 2 vCPUs with 8
+        clients: ~40 us less CPU per check and ~20 % more checks per second, docs/performance.md)."""
+        return await asyncio.get_running_loop().run_in_executor(self._dry_runs, call)
 
     def budget(self) -> dict[str, Any]:
         """The risk budget view (see riskguard.service.budget)."""
@@ -111,6 +126,10 @@ class ServiceState:
         except LedgerUnavailable:
             self.metrics.ledger_errors.labels(operation).inc()
             raise
+
+
+def _one_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskguard-dry-run")
 
 
 def _order(body: s.DecideRequest) -> OrderIntent | Signal:
@@ -198,10 +217,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     metrics = state.metrics
 
     # -- deciding --------------------------------------------------------------------------
-    @app.post("/v1/check", response_model=s.CheckResponse, tags=["decide"],
-              responses={**_AUTH_ERRORS, **_VALIDATION})
-    def check(body: s.DecideRequest, _: ReadToken) -> Response:
+    # The hot path: a lean route (its token and body checked by hand, the same answers as ReadToken
+    # and a declared body) whose dry run has a thread of its own.
+    @app.post("/v1/check", response_model=s.CheckResponse, tags=["decide"], responses={**_AUTH_ERRORS, **_VALIDATION},
+              openapi_extra=lean_openapi(s.DecideRequest))
+    @lean(Scope.READ, s.DecideRequest)
+    async def check(body: s.DecideRequest) -> Response:
         """Dry run: every gate against the ledger's current book; nothing is stored or reserved."""
+        return await state.dry_run(lambda: dry_run(body))
+
+    def dry_run(body: s.DecideRequest) -> Response:
         started = time.perf_counter()
         order, markets = _order(body), _markets(body.market, "market")
         try:
@@ -482,6 +507,8 @@ def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
         if isinstance(route, APIRoute):
             scopes = [d.call.__name__.removeprefix("require_") for d in route.dependant.dependencies
                       if d.call is not None and getattr(d.call, "__name__", "").startswith("require_")]
+            lean_scope: Scope | None = getattr(route.endpoint, "required_scope", None)
+            scopes += [lean_scope.value] if lean_scope is not None else []
         for method in sorted(route.methods or ()):
             if method != "HEAD":
                 found[(method, route.path)] = scopes[0] if scopes else None
