@@ -139,9 +139,9 @@ def _one_thread() -> ThreadPoolExecutor:
 def _order(body: s.DecideRequest) -> OrderIntent | Signal:
     try:
         if body.intent is not None:
-            return OrderIntent(**dict(body.intent))
+            return OrderIntent(**body.intent.model_dump())
         assert body.signal is not None  # the request model requires one of the two
-        return Signal(**dict(body.signal))
+        return Signal(**body.signal.model_dump())
     except InputValidationError as exc:
         raise field_error(["body", "intent" if body.intent is not None else "signal"], exc) from None
 
