@@ -130,9 +130,9 @@ class ServiceCore:
         decided that way (then call :meth:`check`, off the loop). None unless the core's lock is free
         (it is tried, never waited for), the ledger is SQLite, nothing was committed to it since the
         last dry run read it, and that run's book is still current (same marks, no reservation of it
-        expired). The one ledger access is ``PRAGMA data_version`` (~5 us: SQLite reads its WAL
-        index in shared memory), with SQLite's busy timeout set to 0 for it, so a lock held elsewhere
-        answers None at once instead of waiting."""
+        expired). The one ledger access is ``PRAGMA data_version`` (SQLite reads its WAL index in
+        shared memory), with SQLite's busy timeout set to 0 for it (~10 us in all), so a lock held
+        elsewhere answers None at once instead of waiting."""
         if self.ledger.postgres or not self._lock.acquire(blocking=False):
             return None
         try:
