@@ -242,7 +242,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def check_vs_bare(posture_path: str, directory: Path, total: int, clients: int) -> list[str]:
+def check_vs_bare(posture_path: str, directory: Path, total: int, clients: int, rounds: int) -> list[str]:
     bare_port = free_port()
     bare = start(["--serve-bare", str(bare_port)], bare_port)
     port, server = riskguard_server(f"sqlite:///{directory / 'check.db'}", posture_path)
@@ -252,21 +252,23 @@ def check_vs_bare(posture_path: str, directory: Path, total: int, clients: int) 
         asyncio.run(prime(port))
         rows = []
         bare_runs, check_runs = [], []
-        for _ in range(3):  # interleaved, so both see the same host phases
+        for _ in range(rounds):  # interleaved, so that each check run has a bare run of the same host phase
             asyncio.run(closed_loop(bare_port, lambda: const, clients, total // 10))  # warm-up
             bare_runs.append(measured(bare.pid, closed_loop(bare_port, lambda: const, clients, total)))
             asyncio.run(closed_loop(port, lambda: check, clients, total // 10))
             check_runs.append(measured(server.pid, closed_loop(port, lambda: check, clients, total)))
-        bare_rate = statistics.median(r.rate for r in bare_runs)
-        check_rate = statistics.median(r.rate for r in check_runs)
+        ratios = [c.rate / b.rate for b, c in zip(bare_runs, check_runs, strict=True)]
         bare_cpu = statistics.median(r.cpu_us for r in bare_runs)
         check_cpu = statistics.median(r.cpu_us for r in check_runs)
-        rows.append(f"| bare FastAPI constant, {clients} connections | {bare_rate:,.0f} | 100 % | "
-                    f"{statistics.median(r.pct(0.5) for r in bare_runs):.2f} | "
+        bare_rate, ratio = statistics.median(r.rate for r in bare_runs), statistics.median(ratios)
+        rows.append(f"| bare FastAPI constant, {clients} connections | {bare_rate:,.0f} "
+                    f"| 100 % | {statistics.median(r.pct(0.5) for r in bare_runs):.2f} | "
                     f"{statistics.median(r.pct(0.99) for r in bare_runs):.2f} | {bare_cpu:,.0f} |")
-        rows.append(f"| /v1/check, {clients} connections | {check_rate:,.0f} | {check_rate / bare_rate:.0%} | "
-                    f"{statistics.median(r.pct(0.5) for r in check_runs):.2f} | "
+        rows.append(f"| /v1/check, {clients} connections | {statistics.median(r.rate for r in check_runs):,.0f} | "
+                    f"{ratio:.0%} | {statistics.median(r.pct(0.5) for r in check_runs):.2f} | "
                     f"{statistics.median(r.pct(0.99) for r in check_runs):.2f} | {check_cpu:,.0f} |")
+        print(f"/v1/check vs bare per round: {', '.join(f'{r:.0%}' for r in ratios)} (median {ratio:.0%}); "
+              f"bare / check server CPU per request: {bare_cpu / check_cpu:.0%}")
         for name, p, process, payload in (("bare FastAPI constant", bare_port, bare, const),
                                           ("/v1/check", port, server, check)):
             run = measured(process.pid, open_loop(p, lambda payload=payload: payload, 500.0, 6.0))
@@ -320,8 +322,9 @@ def drop_schema(base: str, name: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=4_000, help="requests per throughput run (default 4000)")
+    parser.add_argument("--requests", type=int, default=3_000, help="requests per throughput run (default 3000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections (default 8)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved bare / check rounds (default 7)")
     parser.add_argument("--reserves", type=int, default=400, help="reserves per client (default 400)")
     parser.add_argument("--pg-url", default=os.environ.get("RISKGUARD_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--skip-pg", action="store_true", help="SQLite only")
@@ -342,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = Path(tmp)
         posture_path = directory / "posture.json"
         posture_path.write_text(canonical_json(bench_posture()))
-        rows = check_vs_bare(str(posture_path), directory, args.requests, args.clients)
+        rows = check_vs_bare(str(posture_path), directory, args.requests, args.clients, args.rounds)
         rows += reserve_rows("SQLite", f"sqlite:///{directory / 'reserve.db'}", str(posture_path), args.clients,
                              args.reserves)
         if not args.skip_pg:

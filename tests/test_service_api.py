@@ -83,6 +83,18 @@ def test_a_malformed_body_is_a_422_naming_the_field(service: LiveService) -> Non
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "intent", "colour"]
 
 
+@pytest.mark.parametrize(("body", "content_type"), [(b'{"intent": {"intent_id": NaN}}', "application/json"),
+                                                     (b'{"nav": Infinity}', "application/json"),
+                                                     (b"\xff", "text/plain")], ids=["nan", "infinity", "not-utf8"])
+@pytest.mark.parametrize("path", ["/v1/check", "/v1/reserve", "/v1/nav", "/v1/fill"])
+def test_a_refused_non_finite_number_or_non_utf8_body_is_a_422_not_a_500(service: LiveService, path: str,
+                                                                          body: bytes, content_type: str) -> None:
+    with service.client(TRADE) as http:
+        response = http.post(path, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
 def test_a_bad_market_snapshot_is_a_422_naming_its_index_and_field(service: LiveService) -> None:
     bad = {**quotes()[0], "bid": 61_000.0, "ask": 60_500.0}
     with service.client(TRADE) as http:

@@ -8,7 +8,9 @@ Routes (scope in brackets): ``POST /v1/check`` [read], ``POST /v1/reserve``, ``/
 holds no data; it asks for a token and reads the API with it).
 
 Deciding is synchronous (the engine and the ledger are not async): the deciding routes are plain
-``def`` routes, which FastAPI runs in its threadpool; the core serialises them with one lock.
+``def`` routes, which FastAPI runs in its threadpool; the core serialises them with one lock. Dry
+runs (``/v1/check``) are decided on the event loop when that needs neither I/O nor waiting
+(``ServiceCore.check_now``), otherwise on a thread of their own (``ServiceState.dry_run``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -42,11 +45,14 @@ from riskguard.service.auth import AdminToken, ReadToken, TradeToken
 from riskguard.service.core import ServiceCore, close_dict, fill_dict
 from riskguard.service.dashboard import install_dashboard
 from riskguard.service.events import ChangeNotifier
+from riskguard.service.lean_route import lean, lean_openapi
 from riskguard.service.metrics import ServiceMetrics, verdict_of
 from riskguard.service.responses import ERRORS, StrictJSONResponse, field_error, install_error_handlers
 from riskguard.service.settings import ServiceSettings
+from riskguard.service.tokens import Scope
 
 log = logging.getLogger("riskguard.service")
+T = TypeVar("T")
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/static/dashboard.js",
                           "/static/dashboard.css"})
@@ -74,6 +80,7 @@ class ServiceState:
         self.notifier = ChangeNotifier()
         self._core: ServiceCore | None = None
         self._lock = threading.Lock()
+        self._dry_runs = _one_thread()
         self.problem: str | None = "not started"
 
     def core(self) -> ServiceCore:
@@ -92,12 +99,24 @@ class ServiceState:
                     raise LedgerUnavailable(f"the service cannot open its ledger: {exc}") from None
             return self._core
 
+    def open_core(self) -> ServiceCore | None:
+        """The core when the ledger is open (never opens it: no I/O)."""
+        return self._core
+
     def stop(self) -> None:
-        """Close the ledger."""
+        """Close the ledger (after the dry runs under way)."""
+        dry_runs, self._dry_runs = self._dry_runs, _one_thread()
+        dry_runs.shutdown(wait=True)
         with self._lock:
             if self._core is not None:
                 self._core.close_ledger()
                 self._core = None
+
+    async def dry_run(self, call: Callable[[], T]) -> T:
+        """``call()`` on the dry runs' own thread, off the event loop. Dry runs are serialised by the
+        core's lock anyway; one thread queues them first come, first served, where FastAPI's
+        threadpool would wake one thread per request to wait on that lock (docs/performance.md)."""
+        return await asyncio.get_running_loop().run_in_executor(self._dry_runs, call)
 
     def budget(self) -> dict[str, Any]:
         """The risk budget view (see riskguard.service.budget)."""
@@ -113,12 +132,16 @@ class ServiceState:
             raise
 
 
+def _one_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskguard-dry-run")
+
+
 def _order(body: s.DecideRequest) -> OrderIntent | Signal:
     try:
         if body.intent is not None:
-            return OrderIntent(**dict(body.intent))
+            return OrderIntent(**body.intent.model_dump())
         assert body.signal is not None  # the request model requires one of the two
-        return Signal(**dict(body.signal))
+        return Signal(**body.signal.model_dump())
     except InputValidationError as exc:
         raise field_error(["body", "intent" if body.intent is not None else "signal"], exc) from None
 
@@ -198,19 +221,34 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     metrics = state.metrics
 
     # -- deciding --------------------------------------------------------------------------
-    @app.post("/v1/check", response_model=s.CheckResponse, tags=["decide"],
-              responses={**_AUTH_ERRORS, **_VALIDATION})
-    def check(body: s.DecideRequest, _: ReadToken) -> Response:
+    # The hot path: a lean route (its token and body checked by hand, the same answers as ReadToken
+    # and a declared body). A dry run that can be decided from memory without waiting is decided
+    # on the event loop (ServiceCore.check_now); any other (market snapshots in the body, something
+    # committed since the last one, the core busy, PostgreSQL) on the dry runs' own thread.
+    @app.post("/v1/check", response_model=s.CheckResponse, tags=["decide"], responses={**_AUTH_ERRORS, **_VALIDATION},
+              openapi_extra=lean_openapi(s.DecideRequest))
+    @lean(Scope.READ, s.DecideRequest)
+    async def check(body: s.DecideRequest) -> Response:
         """Dry run: every gate against the ledger's current book; nothing is stored or reserved."""
-        started = time.perf_counter()
         order, markets = _order(body), _markets(body.market, "market")
+        started, core = time.perf_counter(), state.open_core()
+        decided = None if core is None or markets else core.check_now(order)
+        if decided is None:
+            decided = await state.dry_run(lambda: dry_run(order, markets))
+        else:
+            metrics.decision_seconds.observe(time.perf_counter() - started)
+        veto, detail = decided
+        return StrictJSONResponse({"veto": veto, "detail": detail})
+
+    def dry_run(order: OrderIntent | Signal, markets: list[MarketSnapshot]) -> tuple[bool, Detail]:
+        started = time.perf_counter()
         try:
             with state.ledger_call("check") as core:
                 veto, detail = core.check(order, markets)
         except LedgerUnavailable as exc:
             veto, detail = True, _unavailable_veto(order, str(exc), settings)
         metrics.decision_seconds.observe(time.perf_counter() - started)
-        return StrictJSONResponse({"veto": veto, "detail": detail})
+        return veto, detail
 
     @app.post("/v1/reserve", response_model=s.ReserveResponse, tags=["decide"],
               responses={**_AUTH_ERRORS, **_VALIDATION})
@@ -494,6 +532,8 @@ def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
         if isinstance(route, APIRoute):
             scopes = [d.call.__name__.removeprefix("require_") for d in route.dependant.dependencies
                       if d.call is not None and getattr(d.call, "__name__", "").startswith("require_")]
+            lean_scope: Scope | None = getattr(route.endpoint, "required_scope", None)
+            scopes += [lean_scope.value] if lean_scope is not None else []
         for method in sorted(route.methods or ()):
             if method != "HEAD":
                 found[(method, route.path)] = scopes[0] if scopes else None

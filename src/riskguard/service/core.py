@@ -8,6 +8,7 @@ the markets both engines see and the cached book of the dry run are one unit wit
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from riskguard.book.book import Book
 from riskguard.config.limits import Limits
 from riskguard.engine.engine import RiskEngine
 from riskguard.ledger.database import READ_ONLY
@@ -123,28 +125,82 @@ class ServiceCore:
             self._feed(markets)
             return self._check(order)
 
+    def check_now(self, order: OrderIntent | Signal) -> tuple[bool, Detail] | None:
+        """The dry run decided at once from what this process holds, for a caller that must never
+        wait (the event loop): ``(veto, detail)`` as :meth:`check` gives it, or None when it cannot be
+        decided that way (then call :meth:`check`, off the loop). None unless the core's lock is free
+        (it is tried, never waited for), the ledger is SQLite, nothing was committed to it since the
+        last dry run read it, and that run's book is still current (same marks, no reservation of it
+        expired). The one ledger access is ``PRAGMA data_version`` (SQLite reads its WAL index in
+        shared memory), with SQLite's busy timeout set to 0 for it (~10 us in all), so a lock held
+        elsewhere answers None at once instead of waiting."""
+        if self.ledger.postgres or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            account, now = self._dry_account, self._dry.clock()
+            if account is None or not self._nothing_committed_without_waiting():
+                return None
+            book = self._current_book(account, now)
+            return None if book is None else self._decide(order, account, book, now)
+        finally:
+            self._lock.release()
+
     def _check(self, order: OrderIntent | Signal) -> tuple[bool, Detail]:
-        engine, ledger = self._dry, self.ledger
-        now = engine.clock()
-        marks = {symbol: m.mark_price for symbol, m in engine.markets.items()}
-        stale = any(r.expires_ms <= now for r in self._dry_state.reservations)
+        ledger, now = self.ledger, self._dry.clock()
         with self._dry_reading() as conn:
             unchanged = self._dry_account is not None and self._unchanged_since_last_read(conn)
             account = self._dry_account if unchanged and self._dry_account is not None else ledger.read_account(conn)
-            key = (account.version, tuple(sorted(marks.items())))
-            if key != self._dry_key or stale:
+            book = self._current_book(account, now)
+            if book is None:
                 self._dry_key = None
                 self._dry_state = ledger.load_state(conn, self.limits, now, account)
                 self._dry_state.reservations = [r for r in self._dry_state.reservations if r.expires_ms > now]
-                book = self._dry_state.build_book(self.limits, marks)
-                self._dry_key = key
-            else:
-                book = engine.book
-                self._dry_state.apply_counters(book)
+                book = self._dry_state.build_book(self.limits, self._marks())
+                self._dry_key = self._book_key(account)
             self._dry_account = account
+        return self._decide(order, account, book, now)
+
+    def _marks(self) -> dict[str, float]:
+        return {symbol: m.mark_price for symbol, m in self._dry.markets.items()}
+
+    def _book_key(self, account: AccountRow) -> tuple[int, tuple[tuple[str, float], ...]]:
+        return account.version, tuple(sorted(self._marks().items()))
+
+    def _current_book(self, account: AccountRow, now: int) -> Book | None:
+        """The dry run engine's book when it is the one ``account``'s ledger version and the current
+        marks give and none of its reservations expired (its counters reset); None otherwise."""
+        if self._book_key(account) != self._dry_key or any(r.expires_ms <= now for r in self._dry_state.reservations):
+            return None
+        book = self._dry.book
+        self._dry_state.apply_counters(book)
+        return book
+
+    def _decide(self, order: OrderIntent | Signal, account: AccountRow, book: Book, now: int) -> tuple[bool, Detail]:
+        engine = self._dry
         engine.load_state(book=book, account=account.snapshot(), trading_state=account.trading_state,
                           reason=account.state_reason, size_multiplier=self._dry_state.size_multiplier)
         return engine.check_order(order, now_ms=now, commit=False)
+
+    def _nothing_committed_without_waiting(self) -> bool:
+        """:meth:`_unchanged_since_last_read` on the kept connection with SQLite's busy timeout 0
+        (False when SQLite answers busy); a change also drops the kept account row, so that the next
+        :meth:`check` reads it."""
+        connection = self._dry_connection
+        driver = None if connection is None else connection.connection.driver_connection
+        if driver is None:
+            return False
+        timeout_ms = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            version = int(driver.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return False
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+        if version != self._dry_data_version:
+            self._dry_account, self._dry_data_version = None, version
+            return False
+        return True
 
     def _unchanged_since_last_read(self, conn: Connection) -> bool:
         """True when nothing was committed to the ledger since the dry run last read it: SQLite's

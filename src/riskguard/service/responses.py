@@ -9,6 +9,8 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from riskguard.ledger.errors import LedgerError, LedgerNotFound, LedgerUnavailable
@@ -44,6 +46,10 @@ def field_error(prefix: list[str | int], exc: InputValidationError) -> FieldReje
     return FieldRejected([*prefix, exc.field], str(exc))
 
 
+def _text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
 def _validation(loc: list[str | int], message: str) -> StrictJSONResponse:
     return StrictJSONResponse({"detail": [{"loc": loc, "msg": message, "type": "value_error"}]}, status_code=422)
 
@@ -51,6 +57,14 @@ def _validation(loc: list[str | int], message: str) -> StrictJSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map the library's errors onto HTTP statuses: invalid field 422, unknown id 404, refused by
     the ledger's rules 409, ledger unreachable 503, anything unexpected 500 with no internals."""
+
+    async def malformed(_: Request, exc: Exception) -> StrictJSONResponse:
+        # FastAPI's own 422, in strict JSON: its handler fails (a 500) when a rejected value is a
+        # non-finite number (a body with NaN or Infinity) or bytes that are not UTF-8 (a body sent
+        # without a JSON content type).
+        assert isinstance(exc, RequestValidationError)
+        errors = jsonable_encoder(exc.errors(), custom_encoder={bytes: _text_of})
+        return StrictJSONResponse({"detail": errors}, status_code=422)
 
     async def rejected(_: Request, exc: Exception) -> StrictJSONResponse:
         assert isinstance(exc, FieldRejected)
@@ -74,6 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return StrictJSONResponse({"detail": f"internal error ({type(exc).__name__}); see the service log"},
                                   status_code=500)
 
+    app.add_exception_handler(RequestValidationError, malformed)
     app.add_exception_handler(FieldRejected, rejected)
     app.add_exception_handler(InputValidationError, invalid)
     app.add_exception_handler(LedgerNotFound, not_found)
