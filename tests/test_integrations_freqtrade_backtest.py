@@ -204,6 +204,7 @@ def test_freqtrade_added_exactly_the_adds_riskguard_approved(pyramid_backtest: t
     approved = [d for d in _add_decisions(ledger) if d.approved]
     assert approved, "no add was approved: the proof proves nothing"
     assert len(_adds(run)) == len(approved)
+    assert {order["ft_order_tag"] for _, order in _adds(run)} == {"add_in_profit"}  # freqtrade's own profit
     reservations = {r.decision_id: r for r in _rows(ledger, t.reservations)}
     placed = sorted((to_binance_symbol(trade["pair"]), order["order_filled_timestamp"], order["amount"])
                     for trade, order in _adds(run))
@@ -280,3 +281,9 @@ def test_the_docs_copy_paste_strategy_and_config_run_in_freqtrade(tmp_path: Path
     assert run.trades
     assert len([d for d in _rows(ledger, t.decisions) if d.approved]) == len(run.trades)
     assert ledger.positions() == []
+
+
+def test_the_docs_pyramid_example_is_the_strategy_the_proof_runs() -> None:
+    example = (REPO / "examples" / "freqtrade" / "riskguard_ema_cross.py").read_text(encoding="utf-8")
+    without_docstrings = re.sub(r'\n    """.*?"""\n\n', "\n", example, flags=re.DOTALL)
+    assert _doc_blocks("python")[1] in without_docstrings
