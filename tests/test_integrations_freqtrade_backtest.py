@@ -263,6 +263,17 @@ def test_the_ledgers_legs_and_closes_match_freqtrades_orders(pyramid_backtest: t
     assert ledger.account().realized_pnl == pytest.approx(run.result["profit_total_abs"], abs=1e-4)
 
 
+def test_each_add_saw_the_ledgers_legs_as_freqtrades_orders(pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    pyramids = {(d.symbol, d.ts_ms): json.loads(d.detail)["pyramid"] for d in _add_decisions(ledger) if d.approved}
+    for trade in run.trades:
+        legs = [o for o in trade["orders"] if o["ft_is_entry"]]
+        for before, add in enumerate(legs[1:]):
+            pyramid = pyramids[(to_binance_symbol(trade["pair"]), add["order_filled_timestamp"])]
+            assert (pyramid["adds"], pyramid["pending_adds"]) == (before, 0)
+            assert pyramid["initial_risk_usdt"] == pytest.approx(pyramid["r_unit"] * legs[0]["amount"])
+
+
 def _doc_blocks(language: str) -> list[str]:
     text = (REPO / "docs" / "integrations" / "freqtrade.md").read_text(encoding="utf-8")
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
