@@ -103,7 +103,7 @@ class Bot(RiskguardMixin):
 
     timeframe = "1h"
 
-    def __init__(self, ledger_url: str, strategy: str, candles: Candles | None = None, **settings: Any) -> None:
+    def __init__(self, ledger_url: str | None, strategy: str, candles: Candles | None = None, **settings: Any) -> None:
         self.config = {"stake_currency": "USDT", "riskguard": {"ledger_url": ledger_url, "strategy": strategy,
                                                                "backtest_spread_bps": 1.0, **settings}}
         self.dp = candles or Candles(PRICES)
@@ -326,7 +326,8 @@ def test_a_partial_exit_reduces_the_ledger_position(sqlite_url: str) -> None:
 class Adder(Bot):
     """A strategy whose own ``adjust_trade_position`` asks for ``wanted`` (the mixin wraps it)."""
 
-    def __init__(self, ledger_url: str, strategy: str, candles: Candles | None = None, **settings: Any) -> None:
+    def __init__(self, ledger_url: str | None, strategy: str, candles: Candles | None = None,
+                 **settings: Any) -> None:
         super().__init__(ledger_url, strategy, candles, **settings)
         self.wanted: Any = None
         self.asked = 0
@@ -537,3 +538,31 @@ def test_a_closed_trade_returns_its_unfilled_add(sqlite_url: str) -> None:
     assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75)
     bot.exit(PAIR, trade.open_rate + r, later(120))
     assert Ledger(sqlite_url).reservations() == [] and Ledger(sqlite_url).positions() == []
+
+
+def test_an_add_is_decided_and_booked_through_the_service_too(sqlite_url: str) -> None:
+    pytest.importorskip("uvicorn", reason="the service extra is not installed")
+    from service_fixtures import TRADE, now_ms, running, service_settings
+
+    base = preset("moderate")  # adds allowed right after the entry: the service judges wall time
+    quick = base.model_copy(update={
+        "exits": base.exits.model_copy(update={
+            "pyramiding": base.exits.pyramiding.model_copy(update={"min_add_interval_s": 0.0})}),
+        "strategies": {**base.strategies, "default": base.strategies["default"].model_copy(
+            update={"cooldown_open_s": 0.0, "cooldown_flat_s": 0.0})}})
+    for live in running(service_settings(sqlite_url, quick)):
+        bot = Adder(None, "bot_a", service_url=live.url, token=TRADE)
+        assert type(bot.riskguard_backend()).__name__ == "RiskClient"
+        opened_at = datetime.fromtimestamp(now_ms() / 1000, UTC)
+        trade = bot.enter(PAIR, "long", opened_at)
+        assert trade is not None
+        (position,) = Ledger(sqlite_url).positions()
+        trade.stop_loss = trade.open_rate
+        price = trade.open_rate + 1.2 * (trade.open_rate - (position.stop_price or 0.0))
+        added_at = datetime.fromtimestamp(now_ms() / 1000, UTC)
+        stake = bot.adjust(PAIR, price, added_at, 38.75)
+        assert stake
+        bot.add_filled(PAIR, stake, price, added_at)
+        (position,) = Ledger(sqlite_url).positions()
+        assert position.legs is not None and position.legs.adds == 1
+        assert position.stop_price == pytest.approx(trade.orders[0].safe_price)
