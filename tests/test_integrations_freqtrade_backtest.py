@@ -72,9 +72,9 @@ def _vetoes(run: BacktestRun) -> list[tuple[str, list[str], str]]:
     return found
 
 
-def _reservation_for(ledger_rows: dict[str, Any], trade: dict[str, Any]) -> Any:
+def _reservation_for(ledger_rows: dict[str, Any], trade: dict[str, Any], strategy: str = STRATEGY) -> Any:
     side = "SELL" if trade["is_short"] else "BUY"
-    return ledger_rows[f"{STRATEGY}-{to_binance_symbol(trade['pair'])}-{side}-{trade['open_timestamp']}"]
+    return ledger_rows[f"{strategy}-{to_binance_symbol(trade['pair'])}-{side}-{trade['open_timestamp']}"]
 
 
 def test_freqtrade_traded_every_pair_through_riskguard(backtest: tuple[BacktestRun, Ledger]) -> None:
@@ -169,6 +169,111 @@ def test_ledger_agrees_with_freqtrades_trade_list(backtest: tuple[BacktestRun, L
     assert ledger.account().realized_pnl == pytest.approx(run.result["profit_total_abs"], abs=1e-4)
 
 
+# -- adds: position adjustment through riskguard -------------------------------------------------
+PYRAMID_STRATEGY = "RiskguardEmaCrossPyramid"
+PYRAMID_TIMERANGE = "20240101-20240401"  # three months keep the second run short
+PYRAMID_RULE = MODERATE.exits.pyramiding
+ADD_VETO_LINE = re.compile(r"riskguard vetoed (\S+) (long|short) add at (\S+): (.*) \(decision (\S+)\)")
+
+
+@pytest.fixture(scope="module")
+def pyramid_backtest(tmp_path_factory: pytest.TempPathFactory) -> tuple[BacktestRun, Ledger]:
+    """The strategy asks to add on every candle of an open trade, in profit or in loss."""
+    root = tmp_path_factory.mktemp("freqtrade-adds")
+    url = f"sqlite:///{root / 'riskguard.db'}"
+    run = run_backtest(root, PYRAMID_STRATEGY, timerange=PYRAMID_TIMERANGE, max_open_trades=10,
+                       riskguard={"posture": "moderate", "ledger_url": url, "backtest_spread_bps": 1.0})
+    return run, Ledger(url)
+
+
+def _adds(run: BacktestRun) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every add freqtrade filled: (trade, order), the trade's entry orders after its first."""
+    return [(trade, order) for trade in run.trades for order in [o for o in trade["orders"] if o["ft_is_entry"]][1:]]
+
+
+def _add_decisions(ledger: Ledger) -> list[Any]:
+    """The stored decisions on adds (their detail as stored JSON)."""
+    d = t.decisions.c
+    with ledger.reading() as conn:
+        return list(conn.execute(select(d.decision_id, d.symbol, d.ts_ms, d.approved, d.detail)
+                                 .where(d.intent_id.like("%-add"))))
+
+
+def test_freqtrade_added_exactly_the_adds_riskguard_approved(pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    approved = [d for d in _add_decisions(ledger) if d.approved]
+    assert approved, "no add was approved: the proof proves nothing"
+    assert len(_adds(run)) == len(approved)
+    assert {order["ft_order_tag"] for _, order in _adds(run)} == {"add_in_profit"}  # freqtrade's own profit
+    reservations = {r.decision_id: r for r in _rows(ledger, t.reservations)}
+    placed = sorted((to_binance_symbol(trade["pair"]), order["order_filled_timestamp"], order["amount"])
+                    for trade, order in _adds(run))
+    decided = sorted((d.symbol, d.ts_ms, reservations[d.decision_id].qty) for d in approved)
+    assert placed == decided
+
+
+def test_the_strategy_asked_for_adds_in_loss_and_riskguard_refused_them(
+        pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    vetoed = [d for d in _add_decisions(ledger) if not d.approved]
+    reasons = Counter(r for d in vetoed for r in json.loads(d.detail)["reasons"])
+    assert reasons["pyramid_not_in_profit"] > 0
+    assert set(reasons) <= REASON_CODES
+    logged = {m.group(5): m.group(4).split(", ") for m in map(ADD_VETO_LINE.search, run.log.splitlines()) if m}
+    assert logged == {d.decision_id: json.loads(d.detail)["reasons"] for d in vetoed}
+
+
+def test_no_add_happened_before_the_position_was_min_profit_r_in_profit(
+        pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    entries = {r.intent_id: r for r in _rows(ledger, t.reservations)}
+    for trade in run.trades:
+        legs = [o for o in trade["orders"] if o["ft_is_entry"]]
+        stop = _reservation_for(entries, trade, PYRAMID_STRATEGY).stop_price
+        direction = -1.0 if trade["is_short"] else 1.0
+        one_r = abs(legs[0]["safe_price"] - stop) * legs[0]["amount"]  # the opening leg's risk, USDT
+        for i, add in enumerate(legs[1:], start=1):
+            before = legs[:i]
+            profit = sum(direction * (add["safe_price"] - leg["safe_price"]) * leg["amount"] for leg in before)
+            assert profit >= PYRAMID_RULE.min_profit_r * one_r * (1 - 1e-9)  # never averaging down
+            assert direction * (add["safe_price"] - before[-1]["safe_price"]) > 0
+            assert add["amount"] <= before[-1]["amount"] * PYRAMID_RULE.size_ratio * (1 + 1e-9)
+        assert len(legs) - 1 <= PYRAMID_RULE.max_adds
+
+
+def test_the_ledgers_legs_and_closes_match_freqtrades_orders(pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    episodes: dict[tuple[str, int], list[Any]] = {}
+    current: dict[str, list[Any]] = {}
+    for fill in sorted(_rows(ledger, t.fills), key=lambda f: f.fill_id):
+        if fill.kind == "funding":
+            continue
+        current.setdefault(fill.symbol, []).append(fill)
+        if fill.kind == "close":
+            episode = current.pop(fill.symbol)
+            episodes[(fill.symbol, episode[0].ts_ms)] = episode
+    assert len(episodes) == len(run.trades)
+    for trade in run.trades:
+        episode = episodes[(to_binance_symbol(trade["pair"]), trade["open_timestamp"])]
+        legs = [o for o in trade["orders"] if o["ft_is_entry"]]
+        assert [(f.kind, f.qty, f.price, f.ts_ms) for f in episode[:-1]] == [
+            ("fill", o["amount"], o["safe_price"], o["order_filled_timestamp"]) for o in legs]
+        assert (episode[-1].qty, episode[-1].price) == (pytest.approx(trade["amount"]), trade["close_rate"])
+    assert ledger.positions() == [] and ledger.reservations() == []
+    assert ledger.account().realized_pnl == pytest.approx(run.result["profit_total_abs"], abs=1e-4)
+
+
+def test_each_add_saw_the_ledgers_legs_as_freqtrades_orders(pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = pyramid_backtest
+    pyramids = {(d.symbol, d.ts_ms): json.loads(d.detail)["pyramid"] for d in _add_decisions(ledger) if d.approved}
+    for trade in run.trades:
+        legs = [o for o in trade["orders"] if o["ft_is_entry"]]
+        for before, add in enumerate(legs[1:]):
+            pyramid = pyramids[(to_binance_symbol(trade["pair"]), add["order_filled_timestamp"])]
+            assert (pyramid["adds"], pyramid["pending_adds"]) == (before, 0)
+            assert pyramid["initial_risk_usdt"] == pytest.approx(pyramid["r_unit"] * legs[0]["amount"])
+
+
 def _doc_blocks(language: str) -> list[str]:
     text = (REPO / "docs" / "integrations" / "freqtrade.md").read_text(encoding="utf-8")
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
@@ -187,3 +292,9 @@ def test_the_docs_copy_paste_strategy_and_config_run_in_freqtrade(tmp_path: Path
     assert run.trades
     assert len([d for d in _rows(ledger, t.decisions) if d.approved]) == len(run.trades)
     assert ledger.positions() == []
+
+
+def test_the_docs_pyramid_example_is_the_strategy_the_proof_runs() -> None:
+    example = (REPO / "examples" / "freqtrade" / "riskguard_ema_cross.py").read_text(encoding="utf-8")
+    without_docstrings = re.sub(r'\n    """.*?"""\n\n', "\n", example, flags=re.DOTALL)
+    assert _doc_blocks("python")[1] in without_docstrings

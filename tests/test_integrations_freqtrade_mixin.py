@@ -80,6 +80,8 @@ class Trade:
     fee_close: float = 0.0005
     funding_fees: float | None = 0.0
     funding_fee_running: float | None = 0.0
+    stop_loss: float | None = None  # freqtrade's current stop (USDT)
+    has_open_orders: bool = False
     orders: list[Any] = field(default_factory=list)
     entry_side: str = field(init=False)  # freqtrade's sides of the trade's orders
     exit_side: str = field(init=False)
@@ -101,7 +103,7 @@ class Bot(RiskguardMixin):
 
     timeframe = "1h"
 
-    def __init__(self, ledger_url: str, strategy: str, candles: Candles | None = None, **settings: Any) -> None:
+    def __init__(self, ledger_url: str | None, strategy: str, candles: Candles | None = None, **settings: Any) -> None:
         self.config = {"stake_currency": "USDT", "riskguard": {"ledger_url": ledger_url, "strategy": strategy,
                                                                "backtest_spread_bps": 1.0, **settings}}
         self.dp = candles or Candles(PRICES)
@@ -318,3 +320,249 @@ def test_a_partial_exit_reduces_the_ledger_position(sqlite_url: str) -> None:
     trade.amount -= half  # freqtrade recalculates the trade from its orders after a partial exit
     bot.exit("SOL/USDT:USDT", 132.0, later(120))
     assert Ledger(sqlite_url).positions() == []
+
+
+# -- adds: freqtrade's position adjustment --------------------------------------------------------
+class Adder(Bot):
+    """A strategy whose own ``adjust_trade_position`` asks for ``wanted`` (the mixin wraps it)."""
+
+    def __init__(self, ledger_url: str | None, strategy: str, candles: Candles | None = None,
+                 **settings: Any) -> None:
+        super().__init__(ledger_url, strategy, candles, **settings)
+        self.wanted: Any = None
+        self.asked = 0
+
+    def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float, current_entry_profit: float,
+                              current_exit_profit: float, **kwargs: Any) -> Any:
+        self.asked += 1
+        return self.wanted
+
+    def adjust(self, pair: str, price: float, when: datetime, wanted: Any, min_stake: float = 5.0) -> Any:
+        """One call of the position adjustment as freqtrade's backtest makes it, at ``price``."""
+        self.dp.now, self.dp.prices[pair], self.wanted = when, price, wanted
+        return self.adjust_trade_position(trade=self.trades[pair], current_time=when, current_rate=price,
+                                          current_profit=0.0, min_stake=min_stake, max_stake=4_400.0,
+                                          current_entry_rate=price, current_exit_rate=price,
+                                          current_entry_profit=0.0, current_exit_profit=0.0)
+
+    def add_filled(self, pair: str, stake: float, price: float, when: datetime) -> Order:
+        """freqtrade places the add for ``stake`` (its amount on the step) and it fills at ``price``."""
+        trade = self.trades[pair]
+        amount = floor_to_step(stake / price * trade.leverage, STEPS[to_binance_symbol(pair)])
+        order = Order(trade.entry_side, amount, price)
+        trade.orders.append(order)
+        self.order_filled(pair, trade, order, when)
+        trade.open_rate = (trade.amount * trade.open_rate + amount * price) / (trade.amount + amount)
+        trade.amount += amount
+        return order
+
+
+def _opened(url: str, pair: str = "BTC/USDT:USDT", side: str = "long") -> tuple[Adder, Trade, float]:
+    """An Adder holding ``pair`` since T0; returns it, the trade and one R (USDT per unit)."""
+    bot = Adder(url, "bot_a")
+    trade = bot.enter(pair, side, T0)
+    assert trade is not None
+    (position,) = Ledger(url).positions()
+    assert position.stop_price is not None
+    return bot, trade, abs(position.entry_price - position.stop_price)
+
+
+PAIR = "BTC/USDT:USDT"
+
+
+def _add_decisions(url: str) -> list[Any]:
+    return [d for d in Ledger(url).decisions(limit=100) if d.intent_id.endswith("-add")]
+
+
+@pytest.mark.parametrize("side", ["long", "short"])
+def test_an_add_behind_a_winner_is_approved_at_its_executable_size_and_booked_as_a_leg(sqlite_url: str,
+                                                                                      side: str) -> None:
+    bot, trade, r = _opened(sqlite_url, side=side)
+    direction = -1.0 if side == "short" else 1.0
+    trade.stop_loss = trade.open_rate  # the strategy's own custom_stoploss moved it to break-even
+    price = trade.open_rate + direction * 1.2 * r
+    stake = bot.adjust(PAIR, price, later(60), 38.75)
+    (decision,) = _add_decisions(sqlite_url)
+    assert decision.approved and decision.detail["pyramid"]["profit_r"] == pytest.approx(1.2)
+    assert stake == pytest.approx(decision.detail["sized"]["notional"] / trade.leverage, rel=1e-6)
+    assert stake <= 38.75
+    first = trade.amount
+    order = bot.add_filled(PAIR, stake, price, later(60))
+    (position,) = Ledger(sqlite_url).positions()
+    assert position.legs is not None and position.legs.adds == 1
+    assert position.qty == pytest.approx(first + order.safe_filled)
+    assert position.stop_price == pytest.approx(62_000.0)  # restated: the add's break-even stop
+    assert Ledger(sqlite_url).reservations() == []
+
+
+def test_the_trades_stop_follows_the_position_stop_an_add_restated(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = 62_000.0  # break-even, set by the strategy's own stop logic
+    price = 62_000.0 + 1.2 * r
+    stake = bot.adjust(PAIR, price, later(60), 38.75)
+    bot.add_filled(PAIR, stake, price, later(60))
+    (position,) = Ledger(sqlite_url).positions()
+    ratio = bot.custom_stoploss(PAIR, trade, later(60), price, 0.0, True)
+    assert ratio is not None
+    assert price * (1 - abs(ratio) / trade.leverage) == pytest.approx(position.stop_price) == pytest.approx(62_000.0)
+
+
+def test_an_add_larger_than_the_caps_allow_is_shrunk_to_fit_and_keeps_its_tag(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    price = trade.open_rate + 1.2 * r
+    answer = bot.adjust(PAIR, price, later(60), (1_000.0, "pyramid"))
+    assert isinstance(answer, tuple) and answer[1] == "pyramid"
+    (reserved,) = Ledger(sqlite_url).reservations()
+    # the pyramiding size ratio binds: half the first leg
+    assert reserved.qty == pytest.approx(trade.amount * MODERATE.exits.pyramiding.size_ratio)
+    assert answer[0] == pytest.approx(reserved.qty * price / trade.leverage, rel=1e-6)
+
+
+def test_an_add_while_the_position_is_in_loss_is_vetoed_logged_and_stored(sqlite_url: str,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    with caplog.at_level(logging.WARNING, logger="riskguard.integrations.freqtrade"):
+        assert bot.adjust(PAIR, trade.open_rate - 0.5 * r, later(60), 38.75) is None
+    (line,) = [m for m in (rec.getMessage() for rec in caplog.records) if "vetoed" in m]
+    assert f"riskguard vetoed {PAIR} long add at" in line and "pyramid_not_in_profit" in line
+    (decision,) = _add_decisions(sqlite_url)
+    assert not decision.approved and "pyramid_not_in_profit" in decision.detail["reasons"]
+    assert decision.decision_id in line
+    assert Ledger(sqlite_url).reservations() == []
+
+
+def test_an_add_that_would_risk_more_than_the_first_trade_is_vetoed(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)  # the stop still where the entry put it: the first trade's full R
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75) is None
+    (decision,) = _add_decisions(sqlite_url)
+    assert decision.detail["reasons"] == ["pyramid_risk_exceeded"]
+
+
+def test_an_add_asking_for_a_looser_stop_is_vetoed(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    looser = trade.open_rate - 1.5 * r  # below the stop the ledger holds for the position
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), (38.75, f"add stop={looser}")) is None
+    (decision,) = _add_decisions(sqlite_url)
+    assert "pyramid_stop_loosened" in decision.detail["reasons"]
+
+
+def test_a_veto_asked_again_within_the_candle_is_stored_once(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    for minute in (60, 61, 119):
+        assert bot.adjust(PAIR, trade.open_rate - r / 2, later(minute), 38.75) is None
+    assert len(_add_decisions(sqlite_url)) == 1
+    assert bot.adjust(PAIR, trade.open_rate - r / 2, later(120), 38.75) is None
+    assert len(_add_decisions(sqlite_url)) == 2
+
+
+@pytest.mark.parametrize("wanted", [-50.0, (-50.0, "take_half"), None, 0.0, (None, "")])
+def test_a_partial_exit_or_no_adjustment_passes_unchanged(sqlite_url: str, wanted: Any) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    assert bot.adjust(PAIR, trade.open_rate - r / 2, later(60), wanted) == wanted
+    assert _add_decisions(sqlite_url) == []
+
+
+def test_an_add_to_a_position_riskguard_does_not_hold_is_refused(sqlite_url: str) -> None:
+    bot = Adder(sqlite_url, "bot_a")
+    bot.trades[PAIR] = Trade(99, PAIR, False, 0.01, 60_000.0, 4.0, stop_loss=61_000.0)  # opened without riskguard
+    assert bot.adjust(PAIR, 62_000.0, later(60), 38.75) is None
+    assert Ledger(sqlite_url).reservations() == []
+
+
+def test_an_add_below_freqtrades_minimum_stake_is_not_placed(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75, min_stake=1_000.0) is None
+    assert Ledger(sqlite_url).reservations() == []
+
+
+def test_no_add_while_the_trade_has_an_open_order(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss, trade.has_open_orders = trade.open_rate, True
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75) is None
+    assert _add_decisions(sqlite_url) == []
+
+
+def test_an_add_never_placed_returns_its_budget_at_the_next_adjustment(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75)  # freqtrade then placed no order
+    (first,) = Ledger(sqlite_url).reservations()
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(120), 38.75)
+    (second,) = Ledger(sqlite_url).reservations()
+    assert second.reservation_id != first.reservation_id
+    (released,) = Ledger(sqlite_url).reservations(status="RELEASED")
+    assert released.reservation_id == first.reservation_id
+
+
+def test_an_add_filled_short_of_its_reservation_returns_the_rest(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    price = trade.open_rate + 1.2 * r
+    stake = bot.adjust(PAIR, price, later(60), 38.75)
+    order = bot.add_filled(PAIR, stake / 2, price, later(60))  # freqtrade capped it (its max stake)
+    assert Ledger(sqlite_url).reservations() == []
+    (position,) = Ledger(sqlite_url).positions()
+    assert position.qty == pytest.approx(0.01 + order.safe_filled)
+
+
+def test_an_override_that_calls_super_is_decided_once(sqlite_url: str) -> None:
+    class Doubler(Adder):
+        def adjust_trade_position(self, trade: Trade, current_time: datetime, current_rate: float,
+                                  current_profit: float, min_stake: float | None, max_stake: float,
+                                  current_entry_rate: float, current_exit_rate: float, current_entry_profit: float,
+                                  current_exit_profit: float, **kwargs: Any) -> Any:
+            parent = super().adjust_trade_position(trade, current_time, current_rate, current_profit, min_stake,
+                                                   max_stake, current_entry_rate, current_exit_rate,
+                                                   current_entry_profit, current_exit_profit)
+            return None if parent is None else parent * 2
+
+    bot = Doubler(sqlite_url, "bot_a")
+    trade = bot.enter(PAIR, "long", T0)
+    assert trade is not None
+    (position,) = Ledger(sqlite_url).positions()
+    trade.stop_loss = trade.open_rate
+    stake = bot.adjust(PAIR, trade.open_rate + 1.2 * (trade.open_rate - position.stop_price), later(60), 20.0)
+    (decision,) = _add_decisions(sqlite_url)
+    assert decision.detail["requested"]["notional"] == pytest.approx(40.0 * trade.leverage)
+    assert stake == pytest.approx(decision.detail["sized"]["notional"] / trade.leverage, rel=1e-6)
+
+
+def test_a_closed_trade_returns_its_unfilled_add(sqlite_url: str) -> None:
+    bot, trade, r = _opened(sqlite_url)
+    trade.stop_loss = trade.open_rate
+    assert bot.adjust(PAIR, trade.open_rate + 1.2 * r, later(60), 38.75)
+    bot.exit(PAIR, trade.open_rate + r, later(120))
+    assert Ledger(sqlite_url).reservations() == [] and Ledger(sqlite_url).positions() == []
+
+
+def test_an_add_is_decided_and_booked_through_the_service_too(sqlite_url: str) -> None:
+    pytest.importorskip("uvicorn", reason="the service extra is not installed")
+    from service_fixtures import TRADE, now_ms, running, service_settings
+
+    base = preset("moderate")  # adds allowed right after the entry: the service judges wall time
+    quick = base.model_copy(update={
+        "exits": base.exits.model_copy(update={
+            "pyramiding": base.exits.pyramiding.model_copy(update={"min_add_interval_s": 0.0})}),
+        "strategies": {**base.strategies, "default": base.strategies["default"].model_copy(
+            update={"cooldown_open_s": 0.0, "cooldown_flat_s": 0.0})}})
+    for live in running(service_settings(sqlite_url, quick)):
+        bot = Adder(None, "bot_a", service_url=live.url, token=TRADE)
+        assert type(bot.riskguard_backend()).__name__ == "RiskClient"
+        opened_at = datetime.fromtimestamp(now_ms() / 1000, UTC)
+        trade = bot.enter(PAIR, "long", opened_at)
+        assert trade is not None
+        (position,) = Ledger(sqlite_url).positions()
+        trade.stop_loss = trade.open_rate
+        price = trade.open_rate + 1.2 * (trade.open_rate - (position.stop_price or 0.0))
+        added_at = datetime.fromtimestamp(now_ms() / 1000, UTC)
+        stake = bot.adjust(PAIR, price, added_at, 38.75)
+        assert stake
+        bot.add_filled(PAIR, stake, price, added_at)
+        (position,) = Ledger(sqlite_url).positions()
+        assert position.legs is not None and position.legs.adds == 1
+        assert position.stop_price == pytest.approx(trade.orders[0].safe_price)

@@ -75,3 +75,32 @@ class RiskguardEmaCross(RiskguardMixin, EmaCross):
     use_custom_stoploss = True
     stoploss = -0.99  # the riskguard stop (custom_stoploss) governs; this is only the fallback
     riskguard_settings = {"posture": "moderate"}  # noqa: RUF012
+
+
+class RiskguardEmaCrossPyramid(RiskguardEmaCross):
+    """RiskguardEmaCross with position adjustment: it asks to add half its opening stake on every
+    candle of an open trade, in profit or in loss, and moves its stop to break-even once the trade
+    is as far in profit as its stop is away. riskguard decides which adds happen: behind a winner
+    only (never averaging down), within the posture's pyramiding rule, at most its risk budget."""
+
+    position_adjustment_enable = True
+
+    def adjust_trade_position(self, trade: Any, current_time: datetime, current_rate: float, current_profit: float,
+                              min_stake: float | None, max_stake: float, current_entry_rate: float,
+                              current_exit_rate: float, current_entry_profit: float, current_exit_profit: float,
+                              **kwargs: Any) -> tuple[float, str]:
+        opening = trade.orders[0]
+        stake = opening.safe_filled * opening.safe_price / trade.leverage / 2
+        return stake, "add_in_profit" if current_profit > 0 else "add_in_loss"
+
+    def custom_stoploss(self, pair: str, trade: Any, current_time: datetime, current_rate: float,
+                        current_profit: float, after_fill: bool, **kwargs: Any) -> float | None:
+        planned = super().custom_stoploss(pair, trade, current_time, current_rate, current_profit, after_fill,
+                                          **kwargs)
+        direction = -1.0 if trade.is_short else 1.0
+        risk = direction * (trade.open_rate - trade.stop_loss)  # the stop's distance now: one R until it moves
+        gain = direction * (current_rate - trade.open_rate)
+        if risk <= 0.0 or gain < risk:
+            return planned
+        break_even = -gain / current_rate * trade.leverage  # freqtrade's ratio for a stop at the entry price
+        return break_even if planned is None else max(planned, break_even)  # the tighter ratio

@@ -12,7 +12,11 @@
   stop, liquidation, forced) as closes with their fees and funding; ``confirm_trade_exit()`` never
   blocks an exit (riskguard fails closed for new risk, never for exits);
 - ``custom_stoploss()``: the stop of riskguard's exit plan (ATR stop of the posture), used when the
-  strategy sets ``use_custom_stoploss = True``.
+  strategy sets ``use_custom_stoploss = True``; an add's fill restates it as the ledger does;
+- ``adjust_trade_position()`` (position adjustment, DCA): the strategy's own answer is taken first;
+  a positive stake (an add) is decided by riskguard as an add intent at the current rate with the
+  position's current stop and returned as the approved stake (shrunk to fit, or None on a veto);
+  a negative one (a partial exit) passes unchanged.
 
 Settings come from the ``"riskguard"`` section of freqtrade's config (or the strategy's
 ``riskguard_settings`` dict; the config wins), see :class:`Settings`. In a backtest the clock is the
@@ -25,15 +29,18 @@ small protocols below, which name only the attributes it uses.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from riskguard.gates import SIZE_BOUND_GATES
 from riskguard.integrations.backend import FeedableBackend, InProcessBackend, RiskBackend, load_posture
 from riskguard.model.decision import Detail
 from riskguard.model.errors import InputValidationError
@@ -88,9 +95,13 @@ class TradeView(Protocol):
     fee_open: float
     fee_close: float
     funding_fees: float | None
+    stop_loss: float | None  # the stop freqtrade holds for the trade now (USDT), whatever set it
 
     @property
     def entry_side(self) -> str: ...
+
+    @property
+    def has_open_orders(self) -> bool: ...
 
     @property
     def exit_side(self) -> str: ...
@@ -196,6 +207,16 @@ class _Sizing:
     confidence: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Add:
+    """An add riskguard reserved for a freqtrade trade, waiting for its order's fill."""
+
+    reservation_id: str
+    qty: float  # base units reserved
+    stop_price: float | None  # the stop the position carries once it fills (USDT)
+    decision_id: str | None
+
+
 class _Clock:
     """Epoch ms as last set by a freqtrade callback (the candle time in a backtest)."""
 
@@ -218,6 +239,8 @@ class _State:
     sizings: dict[tuple[str, str, int], _Sizing] = field(default_factory=dict)
     pending: dict[str, tuple[str, _Sizing]] = field(default_factory=dict)  # pair -> (reservation id, sizing)
     stops: dict[int, float] = field(default_factory=dict)  # freqtrade trade id -> plan stop (USDT)
+    adds: dict[int, _Add] = field(default_factory=dict)  # freqtrade trade id -> its reserved, unfilled add
+    add_vetoes: dict[int, int] = field(default_factory=dict)  # freqtrade trade id -> candle of its last stored veto
     open_trades: dict[int, TradeView] = field(default_factory=dict)  # for the unrealised part of NAV
     funding_booked: dict[int, float] = field(default_factory=dict)
 
@@ -256,6 +279,60 @@ def _finite_positive(value: Any) -> float | None:
     return number if math.isfinite(number) and number > 0.0 else None
 
 
+def _tighter(is_short: bool, *stops: float | None) -> float | None:
+    """The tightest of ``stops`` (USDT) for a long (highest) or a short (lowest); None if none."""
+    known = [s for s in stops if s is not None]
+    if not known:
+        return None
+    return min(known) if is_short else max(known)
+
+
+AdjustResult = float | tuple[float | None, str | None] | None
+
+
+def _split_adjustment(wanted: Any) -> tuple[float | None, str | None]:
+    """freqtrade's return of ``adjust_trade_position``: a stake, a ``(stake, tag)`` tuple, or None."""
+    if isinstance(wanted, tuple):
+        stake = wanted[0] if len(wanted) >= 1 else None
+        tag = wanted[1] if len(wanted) > 1 else None
+    else:
+        stake, tag = wanted, None
+    try:
+        number = None if stake is None else float(stake)
+    except (TypeError, ValueError):
+        number = None
+    return number, (tag if isinstance(tag, str) else None)
+
+
+def _routed(adjust: Callable[..., Any]) -> Callable[..., Any]:
+    """``adjust`` (a strategy's ``adjust_trade_position``) with its adds decided by riskguard.
+
+    The outermost call decides; an override that calls ``super().adjust_trade_position`` reaches
+    the wrapped parent while it runs, which then answers undecided, so one add is decided once."""
+
+    @functools.wraps(adjust)
+    def adjust_trade_position(self: RiskguardMixin, trade: TradeView, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float, current_entry_profit: float,
+                              current_exit_profit: float, **kwargs: Any) -> AdjustResult:
+        arguments = {"trade": trade, "current_time": current_time, "current_rate": current_rate,
+                     "current_profit": current_profit, "min_stake": min_stake, "max_stake": max_stake,
+                     "current_entry_rate": current_entry_rate, "current_exit_rate": current_exit_rate,
+                     "current_entry_profit": current_entry_profit, "current_exit_profit": current_exit_profit,
+                     **kwargs}
+        if getattr(self, "_rg_adjusting", False):
+            return adjust(self, **arguments)  # type: ignore[no-any-return]
+        self._rg_adjusting = True
+        try:
+            wanted: AdjustResult = adjust(self, **arguments)
+        finally:
+            self._rg_adjusting = False
+        return self._rg_adjust(trade, current_time, current_rate, min_stake, wanted)
+
+    adjust_trade_position._rg_routed = True  # type: ignore[attr-defined]
+    return adjust_trade_position
+
+
 class RiskguardMixin:
     """freqtrade strategy callbacks that route leverage, stake, entries and fills through riskguard.
 
@@ -269,6 +346,14 @@ class RiskguardMixin:
     dp: Any
     wallets: Any
     timeframe: str
+    _rg_adjusting: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A strategy's own ``adjust_trade_position`` is wrapped so riskguard decides its adds."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("adjust_trade_position")
+        if callable(own) and not getattr(own, "_rg_routed", False):
+            cls.adjust_trade_position = _routed(own)  # type: ignore[method-assign]
 
     # -- wiring ------------------------------------------------------------------------------
     def riskguard_backend(self) -> RiskBackend:
@@ -493,15 +578,21 @@ class RiskguardMixin:
         planned = sizing.detail.get("intent")
         if not planned:
             return sizing.detail
-        backend = self._rg().backend
         intent = OrderIntent.from_dict({**planned, "intent_id": self._rg_intent_id(pair, side)})
+        return self._rg_store_veto(intent, sizing.detail)
+
+    def _rg_store_veto(self, intent: OrderIntent, dry_run: Detail) -> Detail:
+        """Store ``intent``, vetoed by the dry run whose detail is ``dry_run``, as a decision of record
+        through ``reserve``; returns the stored detail. Should it pass now, its reservation is released
+        and ``dry_run`` returned: the order was already refused."""
+        backend = self._rg().backend
         veto, detail, reservation_id = backend.reserve(intent)
         if not veto:
             if reservation_id is not None:
                 backend.release(reservation_id)
-            log.info("riskguard: %s %s passes since the dry run; skipped this candle (decision %s)", pair, side,
-                     detail.get("decision_id"))
-            return sizing.detail
+            log.info("riskguard: %s %s passes since the dry run; skipped this candle (decision %s)", intent.symbol,
+                     intent.side, detail.get("decision_id"))
+            return dry_run
         return detail
 
     def confirm_trade_entry(self, pair: str, order_type: str, amount: float, rate: float, time_in_force: str,
@@ -538,6 +629,158 @@ class RiskguardMixin:
         self._rg_at(current_time)
         return True
 
+    # -- adds (position adjustment) -----------------------------------------------------------
+    def adjust_trade_position(self, trade: TradeView, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float, current_entry_profit: float,
+                              current_exit_profit: float, **kwargs: Any) -> AdjustResult:
+        """The strategy's position adjustment (the next base's ``adjust_trade_position``, or a
+        subclass's own, which this wraps) with its adds decided by riskguard: a positive stake (USDT
+        margin) comes back as the approved stake, shrunk to what the caps allow, or None when vetoed;
+        a negative one (a partial exit) and None come back unchanged."""
+        parent = getattr(super(), "adjust_trade_position", None)
+        if parent is None:
+            return None
+        wanted: AdjustResult = parent(
+            trade=trade, current_time=current_time, current_rate=current_rate, current_profit=current_profit,
+            min_stake=min_stake, max_stake=max_stake, current_entry_rate=current_entry_rate,
+            current_exit_rate=current_exit_rate, current_entry_profit=current_entry_profit,
+            current_exit_profit=current_exit_profit, **kwargs)
+        return wanted
+
+    adjust_trade_position = _routed(adjust_trade_position)
+
+    def _rg_adjust(self, trade: TradeView, current_time: datetime, current_rate: float, min_stake: float | None,
+                   wanted: AdjustResult) -> AdjustResult:
+        """riskguard's answer to the strategy's ``wanted`` adjustment of ``trade`` (see
+        :meth:`adjust_trade_position`)."""
+        stake, tag = _split_adjustment(wanted)
+        if stake is None or not stake > 0.0 or not math.isfinite(stake):
+            return wanted  # no adjustment, or a partial exit: riskguard never blocks an exit
+        state = self._rg_at(current_time)
+        pair, side = trade.pair, ("short" if trade.is_short else "long")
+        if getattr(trade, "has_open_orders", False):
+            log.info("riskguard: %s %s add waits: the trade has an open order", pair, side)
+            return None
+        stale = state.adds.pop(trade.id, None)
+        if stale is not None:  # its order was never placed (or was cancelled): return its budget
+            self._rg_release(stale.reservation_id)
+        self._rg_refresh_pair(state, pair)
+        intent = self._rg_add_intent(state, trade, current_time, current_rate, stake, tag)
+        if intent is None:
+            return None
+        veto, detail = state.backend.check(intent)
+        allowed = float(detail.get("max_notional_allowed") or 0.0)
+        reasons = list(detail.get("reasons") or [])
+        if veto and reasons and all(r in SIZE_BOUND_GATES for r in reasons) \
+                and 0.0 < allowed < float(intent.notional or 0.0):
+            intent = dataclasses.replace(intent, notional=allowed)  # shrink to what every size cap allows
+            veto, detail = state.backend.check(intent)
+        if veto:
+            self._rg_add_vetoed(state, trade, intent, detail, current_time)
+            return None
+        if detail.get("pyramid") is None:
+            log.warning("riskguard refused %s %s add at %s: riskguard's ledger holds no position of %s in %s",
+                        pair, side, current_time.isoformat(), state.strategy, intent.symbol)
+            return None
+        leverage = float(trade.leverage or 1.0)
+        notional = float((detail.get("sized") or {}).get("notional") or 0.0)
+        approved = notional / leverage * (1.0 + _STAKE_NUDGE)
+        floor = self._rg_min_add_stake(min_stake, leverage)
+        if approved < floor:
+            log.info("riskguard: %s %s add of %.2f USDT approved, below freqtrade's minimum stake %.2f; not added",
+                     pair, side, approved, floor)
+            return None
+        veto, detail, reservation_id = state.backend.reserve(intent)
+        if veto or reservation_id is None:
+            self._rg_log_add_veto(trade, detail, current_time)
+            return None
+        sized = detail.get("sized") or {}
+        pyramid = detail.get("pyramid") or {}
+        state.adds[trade.id] = _Add(reservation_id, float(sized.get("qty") or 0.0),
+                                    pyramid.get("stop_price") or intent.stop_price, detail.get("decision_id"))
+        approved = float(sized.get("notional") or notional) / leverage * (1.0 + _STAKE_NUDGE)
+        log.info("riskguard approved %s %s add: %s at %s, stop %s%s (decision %s)", pair, side, sized.get("qty"),
+                 current_rate, state.adds[trade.id].stop_price, " (resized)" if intent.notional != stake * leverage
+                 else "", detail.get("decision_id"))
+        return (approved, tag) if isinstance(wanted, tuple) else approved
+
+    def _rg_add_intent(self, state: _State, trade: TradeView, current_time: datetime, rate: float, stake: float,
+                       tag: str | None) -> OrderIntent | None:
+        """The add as riskguard's intent: ``stake`` x leverage USDT at ``rate``, in the strategy's
+        name, with the position's current stop (a ``stop=`` in the add's tag asks for another)."""
+        pair, side = trade.pair, ("short" if trade.is_short else "long")
+        try:
+            inputs = self._rg_signal_inputs(pair, tag)
+            asked_stop = parse_entry_tag(tag).get("stop_price")
+            stop = asked_stop if asked_stop is not None else self._rg_position_stop(state, trade)
+            leverage = float(trade.leverage or 1.0)
+            symbol = to_binance_symbol(pair)
+            return OrderIntent(
+                intent_id=f"{state.strategy}-{symbol}-{_side(side)}-{state.clock.now_ms}-add", strategy=state.strategy,
+                symbol=symbol, side=_side(side), notional=stake * leverage, leverage=leverage, price=rate,
+                stop_price=stop, expected_rr=inputs.get("expected_rr"), confidence=inputs.get("confidence"),
+                ts_ms=state.clock.now_ms)
+        except InputValidationError as exc:
+            log.warning("riskguard vetoed %s %s add at %s: invalid_intent (%s)", pair, side,
+                        current_time.isoformat(), exc)
+            return None
+
+    def _rg_position_stop(self, state: _State, trade: TradeView) -> float | None:
+        """The position's stop now (USDT): the tighter of riskguard's plan (restated by adds) and the
+        stop freqtrade holds, which the strategy's own ``custom_stoploss`` may have moved."""
+        return _tighter(trade.is_short, state.stops.get(trade.id), _finite_positive(getattr(trade, "stop_loss", None)))
+
+    def _rg_min_add_stake(self, min_stake: float | None, leverage: float) -> float:
+        """The smallest stake (USDT margin) freqtrade places for an add without raising it (which
+        would fill more than riskguard reserved). freqtrade 2026.9's backtest passes
+        ``adjust_trade_position`` the minimum at leverage 1 with a 10 % stop reserve, while its
+        add order needs the minimum at the trade's leverage, at most that over the leverage; live,
+        both are the minimum at the trade's leverage."""
+        floor = _finite_positive(min_stake)
+        if floor is None:
+            return 0.0
+        return floor / leverage if self._rg_backtesting() else floor
+
+    def _rg_add_vetoed(self, state: _State, trade: TradeView, intent: OrderIntent, detail: Detail,
+                       current_time: datetime) -> None:
+        """Store the vetoed add as a decision of record (once per trade and candle: live, freqtrade
+        asks again every few seconds) and log its reasons."""
+        candle = state.clock.now_ms // timeframe_ms(self.timeframe)
+        if state.add_vetoes.get(trade.id) == candle:
+            log.debug("riskguard vetoed %s add again this candle: %s", trade.pair,
+                      ", ".join(detail.get("reasons") or []))
+            return
+        state.add_vetoes[trade.id] = candle
+        self._rg_log_add_veto(trade, self._rg_store_veto(intent, detail), current_time)
+
+    def _rg_log_add_veto(self, trade: TradeView, detail: Detail, current_time: datetime) -> None:
+        log.warning("riskguard vetoed %s %s add at %s: %s (decision %s)", trade.pair,
+                    "short" if trade.is_short else "long", current_time.isoformat(),
+                    ", ".join(detail.get("reasons") or ["no size"]), detail.get("decision_id"))
+
+    def _rg_release(self, reservation_id: str) -> None:
+        try:
+            self._rg().backend.release(reservation_id)
+        except Exception:  # a reservation not returned expires with the posture's TTL
+            log.exception("riskguard: could not release reservation %s", reservation_id)
+
+    def _rg_book_add(self, state: _State, pair: str, trade: TradeView, add: _Add, qty: float, price: float) -> None:
+        """Book an add's fill against its reservation (a new leg in the ledger), return what it did
+        not fill, and restate the trade's stop as the ledger does (the add's, unless the trade's is tighter)."""
+        try:
+            state.backend.fill(add.reservation_id, qty, price, fee=qty * price * float(trade.fee_open or 0.0))
+        except Exception:
+            log.exception("riskguard: could not book the %s add fill of %s at %s (decision %s)", pair, qty, price,
+                          add.decision_id)
+            return
+        if qty < add.qty * (1.0 - 1e-9):
+            self._rg_release(add.reservation_id)
+        state.open_trades[trade.id] = trade
+        stop = _tighter(trade.is_short, state.stops.get(trade.id), add.stop_price)
+        if stop is not None:
+            state.stops[trade.id] = stop
+
     def order_filled(self, pair: str, trade: TradeView, order: OrderView, current_time: datetime,
                      **kwargs: Any) -> None:
         """Book an entry fill against its reservation, or an exit fill as a close (fee and funding)."""
@@ -546,6 +789,10 @@ class RiskguardMixin:
         if qty <= 0.0:
             return
         if order.ft_order_side == trade.entry_side:
+            add = state.adds.pop(trade.id, None)
+            if add is not None:
+                self._rg_book_add(state, pair, trade, add, qty, price)
+                return
             pending = state.pending.pop(pair, None)
             if pending is None:
                 log.error("riskguard: %s entry fill of %s at %s has no reservation; not booked", pair, qty, price)
@@ -569,6 +816,10 @@ class RiskguardMixin:
             state.open_trades.pop(trade.id, None)
             state.stops.pop(trade.id, None)
             state.funding_booked.pop(trade.id, None)
+            state.add_vetoes.pop(trade.id, None)
+            unfilled = state.adds.pop(trade.id, None)
+            if unfilled is not None:
+                self._rg_release(unfilled.reservation_id)
 
     def _rg_trade_funding(self, trade: TradeView) -> float:
         """Funding received (> 0) or paid (< 0) on ``trade`` so far, USDT.
