@@ -170,3 +170,20 @@ def test_an_add_to_an_open_position_names_the_stop_the_position_must_carry(tmp_p
     assert result.exit_code == 1, result.output
     assert "pyramid_not_in_profit" in result.stdout
     assert "the position must carry a stop at 2960" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(("legs", "field"), [
+    ({"r_unit": -1.0, "first_qty": 0.1, "adds": 0, "last_qty": 0.1, "last_price": 2950.0,
+      "last_ts_ms": 1767610800000}, "positions[0].legs.r_unit"),
+    ({"r_unit": 60.0}, "positions[0].legs.first_qty"),
+    ({"r_unit": 60.0, "first_qty": 0.1, "adds": "x", "last_qty": 0.1, "last_price": 2950.0,
+      "last_ts_ms": 1767610800000}, "positions[0].legs.adds"),
+])
+def test_a_malformed_position_legs_is_refused_naming_the_field(tmp_path: Path, legs: dict[str, object],
+                                                                field: str) -> None:
+    state = json.loads(read_example("state_moderate"))
+    state["positions"][0]["legs"] = legs
+    result = run("check", "--preset", "moderate", "--state", write(tmp_path, "state.json", state),
+                 "--intent", "example:intent_btc")
+    assert result.exit_code == 2, result.output
+    assert field in result.output

@@ -64,7 +64,10 @@ class PositionLegs:
         """Build from a JSON object; unknown or missing keys are refused by name."""
         if not isinstance(data, dict):
             raise InputValidationError("legs", "must be an object", data)
-        fields = v.json_fields("a position's legs", data, cls.__slots__, cls.__slots__)
+        try:
+            fields = v.json_fields("a position's legs", data, cls.__slots__, cls.__slots__)
+        except InputValidationError as error:
+            raise InputValidationError(f"legs.{error.field}", error.message, error.value) from None
         return cls(**fields)  # type: ignore[arg-type]  # each field is validated by __post_init__
 
 
