@@ -6,6 +6,7 @@ freqtrade 2026.9 calls it, on the fake trade views of test_integrations_freqtrad
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import tempfile
@@ -71,7 +72,7 @@ def test_dynamic_stops_are_off_unless_asked(sqlite_url: str) -> None:
 
 
 def test_the_setting_must_be_true_or_false() -> None:
-    with pytest.raises(InputValidationError, match="riskguard.dynamic_stops"):
+    with pytest.raises(InputValidationError, match=r"riskguard\.dynamic_stops"):
         Settings.from_mapping({"dynamic_stops": "yes"})
 
 
@@ -118,7 +119,7 @@ def test_on_any_price_path_the_recorded_stop_only_tightens(side: str, path: list
             stops.append(_ledger_stop(url))
             assert freqtrade_stop == pytest.approx(stops[-1])  # freqtrade holds the stop the ledger records
             assert direction * (price - freqtrade_stop) > 0.0  # on the safe side of the price
-        assert all(direction * (later_stop - earlier) >= 0.0 for earlier, later_stop in zip(stops, stops[1:]))
+        assert all(direction * (later_stop - earlier) >= 0.0 for earlier, later_stop in itertools.pairwise(stops))
         recorded = [(m["from"], m["to"]) for m in _moves(url)]
         assert all(direction * (to - before) > 0.0 for before, to in recorded)
 
