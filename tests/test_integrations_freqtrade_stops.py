@@ -88,6 +88,18 @@ def test_a_winners_stop_locks_break_even_and_the_ledger_records_it(sqlite_url: s
     assert (move["from"], move["to"], move["risk_usdt_after"]) == (pytest.approx(opening), pytest.approx(stop), 0.0)
 
 
+@pytest.mark.parametrize("side", ["long", "short"])
+def test_the_best_price_since_entry_is_freqtrades_not_the_current_rate(sqlite_url: str, side: str) -> None:
+    bot, trade, r = _opened(sqlite_url, side)
+    direction = -1.0 if side == "short" else 1.0
+    trade.max_rate = trade.min_rate = trade.open_rate + direction * 2.2 * r  # reached between two calls
+    now = trade.open_rate + direction * 1.2 * r
+    bot.dp.prices[PAIR] = now
+    assert bot.custom_stoploss(PAIR, trade, later(60), now, 0.0, False) is not None
+    # 2 R in the trade's favour locks 1 R; 1.2 R alone would lock break-even
+    assert _ledger_stop(sqlite_url) == pytest.approx(trade.open_rate + direction * r, abs=trade.open_rate * 1e-4)
+
+
 def test_a_trade_not_yet_a_winner_keeps_its_opening_stop(sqlite_url: str) -> None:
     bot, trade, r = _opened(sqlite_url)
     opening = _ledger_stop(sqlite_url)

@@ -896,15 +896,21 @@ class RiskguardMixin:
             return
         state.clock.now_ms = _ms(current_time)
         current = _tighter(trade.is_short, stop, _finite_positive(getattr(trade, "stop_loss", None)))
-        extreme = _finite_positive(getattr(trade, "min_rate" if trade.is_short else "max_rate", None))
-        best = _tighter(not trade.is_short, extreme, current_rate)  # the best price since entry, this rate included
+        prices = self._rg_closed_prices(trade) if self._rg_backtesting() else None
+        best: float | None
+        last: float | None
+        if prices is None:
+            extreme = _finite_positive(getattr(trade, "min_rate" if trade.is_short else "max_rate", None))
+            best, last = _tighter(trade.is_short, extreme, current_rate), current_rate  # the best price, this rate too
+        else:
+            best, last = prices
         atr = self._rg_last_atr(trade.pair)
-        if current is None or best is None or atr is None:
+        if current is None or best is None or last is None or atr is None:
             return
         symbol = to_binance_symbol(trade.pair)
         backend = state.backend
         regime, multiplier = backend.stop_context(symbol) if isinstance(backend, StopContextBackend) else (None, 1.0)
-        update = state.trade_stops.next_stop(trade.id, current, best, current_rate, atr, regime=regime,
+        update = state.trade_stops.next_stop(trade.id, current, best, last, atr, regime=regime,
                                              size_multiplier=multiplier)
         if update is None or not update.moved:
             return
@@ -917,6 +923,29 @@ class RiskguardMixin:
         state.stops[trade.id] = update.stop_price
         log.info("riskguard moved %s stop %s -> %s at %s (%s)", trade.pair, current, update.stop_price,
                  current_time.isoformat(), update.reason)
+
+    def _rg_closed_prices(self, trade: TradeView) -> tuple[float | None, float | None] | None:
+        """In a backtest, ``(best price since entry, last close)`` (USDT) from the candles closed since
+        ``trade`` opened, or ``(None, None)`` before the first one closed: freqtrade hands
+        ``custom_stoploss`` the current candle's high (a short's low) and counts it in ``max_rate``,
+        so a stop moved on them would know the candle's range before it happened. As in riskguard's
+        replay, a move is decided at a candle's close and works from the next candle on. None when
+        the trade's opening time or the candles are not known (then the live inputs are used)."""
+        opened = getattr(trade, "open_date_utc", None)
+        dp = getattr(self, "dp", None)
+        if not isinstance(opened, datetime) or dp is None:
+            return None
+        frame, _ = dp.get_analyzed_dataframe(trade.pair, self.timeframe)
+        if frame is None or "date" not in frame:
+            return None
+        since = frame[frame["date"] >= opened]
+        if len(since) == 0:
+            return None, None
+        column = "low" if trade.is_short else "high"
+        extremes = since[column] if column in since else since["close"]
+        extreme = float(extremes.min() if trade.is_short else extremes.max())
+        best = _tighter(trade.is_short, _finite_positive(extreme), float(trade.open_rate))
+        return best, _finite_positive(since["close"].iloc[-1])
 
     def _rg_last_atr(self, pair: str) -> float | None:
         """The ATR (price units) on the last candle freqtrade shows the strategy (``atr_column``)."""
