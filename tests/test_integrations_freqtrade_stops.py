@@ -10,6 +10,7 @@ import itertools
 import json
 import logging
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger_fixtures import sqlite_url
+from riskguard.integrations.backend import RiskBackend
 from riskguard.integrations.freqtrade import Settings
 from riskguard.ledger import Ledger
 from riskguard.ledger.stop_moves import STOP_MOVED, StopLoosened
@@ -173,3 +175,29 @@ def test_with_dynamic_stops_the_same_add_fits(sqlite_url: str) -> None:
     assert stake
     (decision,) = _add_decisions(sqlite_url)
     assert decision.approved
+
+
+def test_through_the_service_a_move_is_recorded_and_a_refused_one_keeps_the_stop(
+        sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("uvicorn", reason="the service extra is not installed")
+    from service_fixtures import TRADE, now_ms, running, service_settings
+
+    for live in running(service_settings(sqlite_url)):
+        bot = Adder(None, "bot_a", service_url=live.url, token=TRADE, dynamic_stops=True)
+        assert isinstance(bot.riskguard_backend(), RiskBackend)
+        opened_at = datetime.fromtimestamp(now_ms() / 1000, UTC)
+        trade = bot.enter(PAIR, "long", opened_at)
+        assert trade is not None
+        r = trade.open_rate - _ledger_stop(sqlite_url)
+        trade.max_rate = trade.open_rate + 1.2 * r
+        ratio = bot.custom_stoploss(PAIR, trade, opened_at, trade.max_rate, 0.0, False)
+        assert ratio is not None
+        moved = _ledger_stop(sqlite_url)
+        assert moved >= trade.open_rate and len(_moves(sqlite_url)) == 1
+        Ledger(sqlite_url).close("bot_a", "BTCUSDT", trade.open_rate, now_ms=now_ms())  # gone behind the bot's back
+        trade.max_rate = trade.open_rate + 3.0 * r
+        with caplog.at_level(logging.WARNING, logger="riskguard.integrations.freqtrade"):
+            ratio = bot.custom_stoploss(PAIR, trade, opened_at, trade.max_rate, 0.0, False)
+        assert ratio is not None
+        assert trade.max_rate * (1 - abs(ratio) / trade.leverage) == pytest.approx(moved)  # the stop it had
+        assert any("stop not moved" in record.getMessage() for record in caplog.records)
