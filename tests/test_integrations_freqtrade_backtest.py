@@ -10,6 +10,7 @@ riskguard.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -272,6 +273,74 @@ def test_each_add_saw_the_ledgers_legs_as_freqtrades_orders(pyramid_backtest: tu
             pyramid = pyramids[(to_binance_symbol(trade["pair"]), add["order_filled_timestamp"])]
             assert (pyramid["adds"], pyramid["pending_adds"]) == (before, 0)
             assert pyramid["initial_risk_usdt"] == pytest.approx(pyramid["r_unit"] * legs[0]["amount"])
+
+
+# -- dynamic stops: riskguard moves the stop, the ledger records it --------------------------------
+TRAILING_STRATEGY = "RiskguardEmaCrossPyramidTrailing"
+STOP_EXITS = {"stop_loss", "trailing_stop_loss"}
+
+
+@pytest.fixture(scope="module")
+def dynamic_stop_backtest(tmp_path_factory: pytest.TempPathFactory) -> tuple[BacktestRun, Ledger]:
+    """The pyramiding strategy without its own break-even stop, on riskguard's dynamic stops."""
+    root = tmp_path_factory.mktemp("freqtrade-stops")
+    url = f"sqlite:///{root / 'riskguard.db'}"
+    run = run_backtest(root, TRAILING_STRATEGY, timerange=PYRAMID_TIMERANGE, max_open_trades=10,
+                       riskguard={"posture": "moderate", "ledger_url": url, "backtest_spread_bps": 1.0,
+                                  "dynamic_stops": True})
+    return run, Ledger(url)
+
+
+def _stop_moves(ledger: Ledger, trade: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The ledger's ``stop_moved`` events of ``trade``'s position: (ts_ms, payload) in order."""
+    symbol = to_binance_symbol(trade["pair"])
+    return [(event.ts_ms, payload) for event in ledger.events("stop_moved")
+            if (payload := json.loads(event.payload))["symbol"] == symbol
+            and trade["open_timestamp"] <= event.ts_ms <= trade["close_timestamp"]]
+
+
+def test_riskguard_moved_the_stops_and_each_path_only_tightened(
+        dynamic_stop_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = dynamic_stop_backtest
+    moved = 0
+    for trade in run.trades:
+        direction = -1.0 if trade["is_short"] else 1.0
+        moves = [payload for _, payload in _stop_moves(ledger, trade)]
+        assert all(direction * (m["to"] - m["from"]) > 0.0 for m in moves)
+        assert all(direction * (b["to"] - a["to"]) > 0.0 for a, b in itertools.pairwise(moves))
+        moved += bool(moves)
+    assert moved > len(run.trades) // 4, "riskguard moved too few stops for the proof to mean anything"
+
+
+def test_every_exit_by_stop_was_at_or_beyond_the_stop_riskguard_recorded(
+        dynamic_stop_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = dynamic_stop_backtest
+    opening = {r.intent_id: r.stop_price for r in _rows(ledger, t.reservations)}
+    stopped = [trade for trade in run.trades if trade["exit_reason"] in STOP_EXITS]
+    assert any(trade["exit_reason"] == "trailing_stop_loss" for trade in stopped)
+    for trade in stopped:
+        direction = -1.0 if trade["is_short"] else 1.0
+        moves = _stop_moves(ledger, trade)
+        side = "SELL" if trade["is_short"] else "BUY"
+        recorded = moves[-1][1]["to"] if moves else opening[
+            f"{TRAILING_STRATEGY}-{to_binance_symbol(trade['pair'])}-{side}-{trade['open_timestamp']}"]
+        assert direction * (trade["close_rate"] - recorded) >= -1e-9 * recorded
+        assert direction * (trade["stop_loss_abs"] - recorded) >= -1e-9 * recorded  # freqtrade's stop no looser
+
+
+def test_dynamic_stops_made_room_for_more_adds_than_the_strategys_own_break_even(
+        dynamic_stop_backtest: tuple[BacktestRun, Ledger], pyramid_backtest: tuple[BacktestRun, Ledger]) -> None:
+    run, ledger = dynamic_stop_backtest
+    approved = [d for d in _add_decisions(ledger) if d.approved]
+    without = [d for d in _add_decisions(pyramid_backtest[1]) if d.approved]
+    assert len(approved) > len(without) > 0
+    assert len(_adds(run)) == len(approved)
+    for trade in run.trades:  # the opening stop spends the whole risk budget: no add before a move
+        moves = [ts for ts, _ in _stop_moves(ledger, trade)]
+        for d in approved:
+            if d.symbol == to_binance_symbol(trade["pair"]) and trade["open_timestamp"] <= d.ts_ms \
+                    <= trade["close_timestamp"]:
+                assert moves and moves[0] <= d.ts_ms
 
 
 def _doc_blocks(language: str) -> list[str]:

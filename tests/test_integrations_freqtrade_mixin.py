@@ -81,6 +81,8 @@ class Trade:
     funding_fees: float | None = 0.0
     funding_fee_running: float | None = 0.0
     stop_loss: float | None = None  # freqtrade's current stop (USDT)
+    max_rate: float | None = None  # the best prices since entry (USDT), as freqtrade tracks them
+    min_rate: float | None = None
     has_open_orders: bool = False
     orders: list[Any] = field(default_factory=list)
     entry_side: str = field(init=False)  # freqtrade's sides of the trade's orders

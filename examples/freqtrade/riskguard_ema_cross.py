@@ -104,3 +104,12 @@ class RiskguardEmaCrossPyramid(RiskguardEmaCross):
             return planned
         break_even = -gain / current_rate * trade.leverage  # freqtrade's ratio for a stop at the entry price
         return break_even if planned is None else max(planned, break_even)  # the tighter ratio
+
+
+class RiskguardEmaCrossPyramidTrailing(RiskguardEmaCrossPyramid):
+    """RiskguardEmaCrossPyramid without its own break-even stop: riskguard's dynamic stops (the
+    ``dynamic_stops`` setting, posture ``exits.dynamic_stop``) move the stop, recorded in the
+    ledger, and so make room for the adds the opening stop's risk budget refuses."""
+
+    riskguard_settings = {"posture": "moderate", "dynamic_stops": True}  # noqa: RUF012
+    custom_stoploss = RiskguardMixin.custom_stoploss

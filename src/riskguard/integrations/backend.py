@@ -2,7 +2,7 @@
 riskguard as a service (``riskguard.client.RiskClient``), behind one small protocol.
 
 Both answer ``check`` (a dry run: nothing stored), ``reserve`` / ``fill`` / ``release`` / ``close``
-with the runtime's call shapes. Feeding (NAV marks, market snapshots) is optional: an in-process
+/ ``move_stop`` with the runtime's call shapes. Feeding (NAV marks, market snapshots) is optional: an in-process
 gate needs it; a service that watches the exchange itself may not offer it.
 
 This is the one module of ``riskguard.integrations`` that names ``RiskGate``.
@@ -17,6 +17,7 @@ from riskguard.config import Posture, load_config, preset
 from riskguard.engine import RiskEngine
 from riskguard.ledger import Ledger
 from riskguard.model.decision import Detail
+from riskguard.model.enums import Regime
 from riskguard.model.intent import OrderIntent
 from riskguard.model.signal import Signal
 from riskguard.model.snapshots import AccountSnapshot, MarketSnapshot
@@ -49,6 +50,21 @@ class RiskBackend(Protocol):
     def close(self, strategy: str, symbol: str, price: float, *, qty: float | None = None,
               fee: float = 0.0, funding: float = 0.0) -> Any:
         """Close (or reduce by ``qty``) a position at ``price`` USDT, booking realised PnL."""
+        ...
+
+    def move_stop(self, strategy: str, symbol: str, stop_price: float, *, reason: str) -> Any:
+        """Tighten an open position's stop to ``stop_price`` USDT (ledger event ``stop_moved``); a
+        looser stop or no open position is refused with an error, never applied."""
+        ...
+
+
+@runtime_checkable
+class StopContextBackend(Protocol):
+    """A backend that knows what a dynamic stop tightens on: the market regime of a symbol and the
+    account's operating size multiplier."""
+
+    def stop_context(self, symbol: str) -> tuple[Regime | None, float]:
+        """``(regime or None when unknown, size multiplier in (0, 1])`` as of the last decision."""
         ...
 
 
@@ -109,6 +125,17 @@ class InProcessBackend:
               fee: float = 0.0, funding: float = 0.0) -> Any:
         """``RiskGate.close``."""
         return self.gate.close(strategy, symbol, price, qty=qty, fee=fee, funding=funding)
+
+    def move_stop(self, strategy: str, symbol: str, stop_price: float, *, reason: str) -> Any:
+        """``RiskGate.move_stop``: StopLoosened for a looser stop, LedgerNotFound without a position."""
+        return self.gate.move_stop(strategy, symbol, stop_price, reason=reason)
+
+    def stop_context(self, symbol: str) -> tuple[Regime | None, float]:
+        """The engine's regime of ``symbol`` (None until candles set one) and the smaller of the
+        drawdown ladder's and the account's size multipliers, as loaded for the last decision."""
+        engine = self.engine
+        multiplier = min(engine.ladder_size_multiplier, engine.operating_size_multiplier)
+        return engine.policy.regime(symbol), multiplier if 0.0 < multiplier <= 1.0 else 1.0
 
     def mark_nav(self, snapshot: AccountSnapshot) -> Any:
         """``RiskGate.mark_nav`` (source ``bot``: the bot's own wallet, not the exchange)."""

@@ -12,7 +12,9 @@
   stop, liquidation, forced) as closes with their fees and funding; ``confirm_trade_exit()`` never
   blocks an exit (riskguard fails closed for new risk, never for exits);
 - ``custom_stoploss()``: the stop of riskguard's exit plan (ATR stop of the posture), used when the
-  strategy sets ``use_custom_stoploss = True``; an add's fill restates it as the ledger does;
+  strategy sets ``use_custom_stoploss = True``; an add's fill restates it as the ledger does; with
+  the ``dynamic_stops`` setting it moves with the market (posture ``exits.dynamic_stop``), only
+  tighter, each move recorded in the ledger before freqtrade gets it;
 - ``adjust_trade_position()`` (position adjustment, DCA): the strategy's own answer is taken first;
   a positive stake (an add) is decided by riskguard as an add intent at the current rate with the
   position's current stop and returned as the approved stake (shrunk to fit, or None on a veto);
@@ -41,7 +43,14 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from riskguard.gates import SIZE_BOUND_GATES
-from riskguard.integrations.backend import FeedableBackend, InProcessBackend, RiskBackend, load_posture
+from riskguard.integrations.backend import (
+    FeedableBackend,
+    InProcessBackend,
+    RiskBackend,
+    StopContextBackend,
+    load_posture,
+)
+from riskguard.integrations.trade_stops import TradeStops
 from riskguard.model.decision import Detail
 from riskguard.model.errors import InputValidationError
 from riskguard.model.intent import OrderIntent
@@ -96,6 +105,7 @@ class TradeView(Protocol):
     fee_close: float
     funding_fees: float | None
     stop_loss: float | None  # the stop freqtrade holds for the trade now (USDT), whatever set it
+    # Read when present (dynamic stops): max_rate / min_rate, the best price since entry (USDT).
 
     @property
     def entry_side(self) -> str: ...
@@ -135,6 +145,10 @@ class Settings:
     - ``backtest_spread_bps``: the bid/ask spread assumed in backtests, where no book exists
       (None: unknown, which fails the soft ``spread_too_wide`` gate).
     - ``mark_nav``: mark NAV from freqtrade's wallet before each decision (default True).
+    - ``dynamic_stops``: move each trade's stop with the market in ``custom_stoploss`` by the
+      posture's ``exits.dynamic_stop`` rule (lock ladder in R, ATR or percentage trail, tighter in
+      HIGH_VOL or at reduced size), only ever tighter, each move recorded in riskguard's ledger
+      (default False: the exit plan's stop stays where the trade opened it).
     - dataframe columns read on the signal candle: ``confidence_column`` (``rg_confidence``, in
       [0, 1]), ``rr_column`` (``rg_expected_rr``, reward/risk in R), ``stop_column``
       (``rg_stop_price``, USDT), ``atr_column`` (``rg_atr``, price units: the exit plan's ATR stop).
@@ -148,6 +162,7 @@ class Settings:
     account_id: str = "default"
     backtest_spread_bps: float | None = None
     mark_nav: bool = True
+    dynamic_stops: bool = False
     confidence_column: str = "rg_confidence"
     rr_column: str = "rg_expected_rr"
     stop_column: str = "rg_stop_price"
@@ -171,6 +186,9 @@ class Settings:
         spread = settings.backtest_spread_bps
         if spread is not None and not (isinstance(spread, int | float) and math.isfinite(spread) and spread >= 0):
             raise InputValidationError("riskguard.backtest_spread_bps", "must be a number >= 0", spread)
+        for flag in ("mark_nav", "dynamic_stops"):
+            if not isinstance(getattr(settings, flag), bool):
+                raise InputValidationError(f"riskguard.{flag}", "must be true or false", getattr(settings, flag))
         return settings
 
 
@@ -205,6 +223,8 @@ class _Sizing:
     take_profit_price: float | None
     expected_rr: float | None
     confidence: float | None
+    atr: float | None = None  # the signal's ATR (price units): the exit plan's
+    exit_mode: str | None = None  # the policy's exit mode for the trade (None: the posture's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +263,7 @@ class _State:
     add_vetoes: dict[int, int] = field(default_factory=dict)  # freqtrade trade id -> candle of its last stored veto
     open_trades: dict[int, TradeView] = field(default_factory=dict)  # for the unrealised part of NAV
     funding_booked: dict[int, float] = field(default_factory=dict)
+    trade_stops: TradeStops | None = None  # the trades' exit plans, when dynamic stops are on
 
 
 def _ms(moment: datetime) -> int:
@@ -375,6 +396,8 @@ class RiskguardMixin:
         # riskguard's clock is freqtrade's: every callback sets it from its current_time.
         clock = _Clock()
         backend: RiskBackend
+        # Remote, the service holds the posture; read here only for the dynamic stop rule.
+        posture = load_posture(settings.posture) if settings.dynamic_stops or not settings.service_url else None
         if settings.service_url:
             client_module = importlib.import_module("riskguard.client")
             token = settings.token or os.environ["RISKGUARD_TOKEN"]  # checked by Settings.from_mapping
@@ -384,9 +407,11 @@ class RiskguardMixin:
             if not url:
                 user_data = config.get("user_data_dir") or "."
                 url = f"sqlite:///{os.path.join(str(user_data), 'riskguard.db')}"
-            backend = InProcessBackend(load_posture(settings.posture), url, clock=clock,
+            assert posture is not None
+            backend = InProcessBackend(posture, url, clock=clock,
                                        account_id=settings.account_id, actor=f"freqtrade:{strategy}")
-        state = _State(settings, strategy, backend, clock)
+        state = _State(settings, strategy, backend, clock,
+                       trade_stops=TradeStops(posture) if posture is not None and settings.dynamic_stops else None)
         log.info("riskguard: strategy %s decides through %s (posture %s)", strategy,
                  "the service at " + settings.service_url if settings.service_url else "an in-process ledger",
                  settings.posture)
@@ -536,9 +561,11 @@ class RiskguardMixin:
         veto, detail = state.backend.check(signal)
         sized = detail.get("sized") or {}
         planned = detail.get("intent") or {}
+        mode = ((detail.get("policy") or {}).get("applied") or {}).get("exit_mode")
         sizing = _Sizing(veto=veto, detail=detail, leverage=float(sized.get("leverage") or 1.0),
                          stop_price=planned.get("stop_price"), take_profit_price=planned.get("take_profit_price"),
-                         expected_rr=signal.expected_rr, confidence=signal.confidence)
+                         expected_rr=signal.expected_rr, confidence=signal.confidence, atr=signal.atr,
+                         exit_mode=mode if isinstance(mode, str) else None)
         state.sizings[key] = sizing
         return sizing
 
@@ -780,6 +807,8 @@ class RiskguardMixin:
         stop = _tighter(trade.is_short, state.stops.get(trade.id), add.stop_price)
         if stop is not None:
             state.stops[trade.id] = stop
+        if state.trade_stops is not None:
+            state.trade_stops.add(trade.id, qty, price)
 
     def order_filled(self, pair: str, trade: TradeView, order: OrderView, current_time: datetime,
                      **kwargs: Any) -> None:
@@ -802,6 +831,9 @@ class RiskguardMixin:
             state.open_trades[trade.id] = trade
             if sizing.stop_price is not None:
                 state.stops[trade.id] = float(sizing.stop_price)
+                if state.trade_stops is not None:
+                    state.trade_stops.open(trade.id, to_binance_symbol(pair), trade.is_short, price, qty,
+                                           float(sizing.stop_price), sizing.atr, mode=sizing.exit_mode)
             return
         funding_total = self._rg_trade_funding(trade)
         funding = funding_total - state.funding_booked.get(trade.id, 0.0)
@@ -817,6 +849,8 @@ class RiskguardMixin:
             state.stops.pop(trade.id, None)
             state.funding_booked.pop(trade.id, None)
             state.add_vetoes.pop(trade.id, None)
+            if state.trade_stops is not None:
+                state.trade_stops.close(trade.id)
             unfilled = state.adds.pop(trade.id, None)
             if unfilled is not None:
                 self._rg_release(unfilled.reservation_id)
@@ -836,11 +870,89 @@ class RiskguardMixin:
     def custom_stoploss(self, pair: str, trade: TradeView, current_time: datetime, current_rate: float,
                         current_profit: float, after_fill: bool, **kwargs: Any) -> float | None:
         """The exit plan's stop as freqtrade's ratio (relative to ``current_rate``, times leverage);
-        None (keep the current stop) when riskguard planned none for this trade."""
-        stop = self._rg().stops.get(trade.id)
+        None (keep the current stop) when riskguard planned none for this trade. With the
+        ``dynamic_stops`` setting the stop is first moved with the market (:meth:`_rg_move_stop`)."""
+        state = self._rg()
+        if state.trade_stops is not None:
+            self._rg_move_stop(state, trade, current_time, current_rate)
+        stop = state.stops.get(trade.id)
         if stop is None or current_rate <= 0.0:
             return None
         distance = (stop - current_rate) / current_rate if trade.is_short else (current_rate - stop) / current_rate
         if distance <= 0.0:
             return None
         return -distance * float(trade.leverage or 1.0)
+
+    def _rg_move_stop(self, state: _State, trade: TradeView, current_time: datetime, current_rate: float) -> None:
+        """Tighten ``trade``'s stop by the posture's ``exits.dynamic_stop`` rule and record the move
+        in riskguard's ledger first (its book's risk at stop follows, so the pyramiding gates see
+        it); freqtrade gets the new stop only once it is recorded. The rule starts from the tighter
+        of riskguard's stop and freqtrade's (which the strategy's own ``custom_stoploss`` may have
+        moved). A move riskguard refuses (a looser stop, no open position, the service down) is
+        logged and the previous stop kept: a stop never fails freqtrade."""
+        assert state.trade_stops is not None
+        stop = state.stops.get(trade.id)
+        if stop is None or not current_rate > 0.0:
+            return
+        state.clock.now_ms = _ms(current_time)
+        current = _tighter(trade.is_short, stop, _finite_positive(getattr(trade, "stop_loss", None)))
+        prices = self._rg_closed_prices(trade) if self._rg_backtesting() else None
+        best: float | None
+        last: float | None
+        if prices is None:
+            extreme = _finite_positive(getattr(trade, "min_rate" if trade.is_short else "max_rate", None))
+            best, last = _tighter(trade.is_short, extreme, current_rate), current_rate  # the best price, this rate too
+        else:
+            best, last = prices
+        atr = self._rg_last_atr(trade.pair)
+        if current is None or best is None or last is None or atr is None:
+            return
+        symbol = to_binance_symbol(trade.pair)
+        backend = state.backend
+        regime, multiplier = backend.stop_context(symbol) if isinstance(backend, StopContextBackend) else (None, 1.0)
+        update = state.trade_stops.next_stop(trade.id, current, best, last, atr, regime=regime,
+                                             size_multiplier=multiplier)
+        if update is None or not update.moved:
+            return
+        try:
+            backend.move_stop(state.strategy, symbol, update.stop_price, reason=update.reason)
+        except Exception as exc:  # a refused or unrecorded move keeps the stop freqtrade has
+            log.warning("riskguard: %s stop not moved to %s at %s (%s): %s; keeping %s", trade.pair,
+                        update.stop_price, current_time.isoformat(), update.reason, exc, stop)
+            return
+        state.stops[trade.id] = update.stop_price
+        log.info("riskguard moved %s stop %s -> %s at %s (%s)", trade.pair, current, update.stop_price,
+                 current_time.isoformat(), update.reason)
+
+    def _rg_closed_prices(self, trade: TradeView) -> tuple[float | None, float | None] | None:
+        """In a backtest, ``(best price since entry, last close)`` (USDT) from the candles closed since
+        ``trade`` opened, or ``(None, None)`` before the first one closed: freqtrade hands
+        ``custom_stoploss`` the current candle's high (a short's low) and counts it in ``max_rate``,
+        so a stop moved on them would know the candle's range before it happened. As in riskguard's
+        replay, a move is decided at a candle's close and works from the next candle on. None when
+        the trade's opening time or the candles are not known (then the live inputs are used)."""
+        opened = getattr(trade, "open_date_utc", None)
+        dp = getattr(self, "dp", None)
+        if not isinstance(opened, datetime) or dp is None:
+            return None
+        frame, _ = dp.get_analyzed_dataframe(trade.pair, self.timeframe)
+        if frame is None or "date" not in frame:
+            return None
+        since = frame[frame["date"] >= opened]
+        if len(since) == 0:
+            return None, None
+        column = "low" if trade.is_short else "high"
+        extremes = since[column] if column in since else since["close"]
+        extreme = float(extremes.min() if trade.is_short else extremes.max())
+        best = _tighter(trade.is_short, _finite_positive(extreme), float(trade.open_rate))
+        return best, _finite_positive(since["close"].iloc[-1])
+
+    def _rg_last_atr(self, pair: str) -> float | None:
+        """The ATR (price units) on the last candle freqtrade shows the strategy (``atr_column``)."""
+        dp = getattr(self, "dp", None)
+        if dp is None:
+            return None
+        frame, _ = dp.get_analyzed_dataframe(pair, self.timeframe)
+        if frame is None or len(frame) == 0:
+            return None
+        return _finite_positive(frame.iloc[-1].get(self._rg().settings.atr_column))
