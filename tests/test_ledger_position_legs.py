@@ -125,7 +125,8 @@ def test_every_process_sees_the_adds_and_refuses_one_beyond_max_adds(db_url: str
     assert veto and "pyramid_add_limit" in detail["reasons"]
 
 
-def test_a_position_opened_before_the_legs_migration_is_one_leg(tmp_path: Any) -> None:
+def _ledger_opened_before_the_legs_migration(tmp_path: Any) -> Ledger:
+    """A ledger holding an ETH long (entry 3,000, stop 2,970) written at revision 0003, then upgraded."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     upgrade(engine, "0003_controls")
@@ -139,25 +140,18 @@ def test_a_position_opened_before_the_legs_migration_is_one_leg(tmp_path: Any) -
     engine.dispose()
     ledger = Ledger(url)
     ledger.upgrade()
+    return ledger
+
+
+def test_a_position_opened_before_the_legs_migration_is_one_leg(tmp_path: Any) -> None:
+    ledger = _ledger_opened_before_the_legs_migration(tmp_path)
     (position,) = ledger.positions()
     assert position.legs is None
     assert position.legs_or_opening(0.01).r_unit == pytest.approx(30.0)
 
 
 def test_moving_the_stop_of_a_position_opened_before_the_legs_migration_keeps_its_one_r(tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    upgrade(engine, "0003_controls")
-    with engine.begin() as conn:
-        conn.execute(insert(t.accounts).values(
-            account_id="default", version=1, mode="paper", trading_state="ACTIVE", state_reason="", state_actor="t",
-            state_ts_ms=T0, realized_pnl=0.0))
-        conn.execute(insert(t.positions).values(
-            account_id="default", strategy="s1", symbol="ETHUSDT", side="LONG", qty=0.1, entry_price=ETH,
-            leverage=1.0, stop_price=2_970.0, take_profit_price=None, opened_ts_ms=T0, opened_version=1))
-    engine.dispose()
-    ledger = Ledger(url)
-    ledger.upgrade()
+    ledger = _ledger_opened_before_the_legs_migration(tmp_path)
     ledger.move_stop("s1", "ETHUSDT", 2_990.0, reason="trail", actor="test")
     (position,) = ledger.positions()
     assert position.stop_price == 2_990.0
