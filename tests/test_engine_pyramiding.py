@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import NAV, NOW_MS, PRICES, check_of, make_engine, posture_with, quote
 from riskguard.book.reservation import Reservation
 from riskguard.engine import RiskEngine
-from riskguard.model.enums import TradingState
+from riskguard.model.enums import Side, TradingState
 from riskguard.model.intent import OrderIntent
 from riskguard.model.position import Position, PositionLegs
 from riskguard.model.signal import Signal
@@ -87,6 +87,36 @@ def test_a_reserved_add_counts_against_max_adds() -> None:
     engine.book.add_reservation(Reservation("r-1", first.intent_id, "eth_trend", "ETHUSDT", first.side, 60.0, 1.0,
                                             False, NOW_MS + 60_000))
     assert check_of(engine.check_order(add(intent_id="add-2"), commit=False)[1], "pyramid_add_limit")["observed"] == 3
+
+
+def _reserve_add(engine: RiskEngine, notional: float, risk_usdt: float) -> None:
+    """An add of ``notional`` USDT reserved (e.g. by another bot process) and not filled yet."""
+    engine.book.add_reservation(Reservation("r-pending", "pending-add", "eth_trend", "ETHUSDT", Side.BUY,
+                                            notional, risk_usdt, False, NOW_MS + 60_000))
+
+
+def test_a_reserved_add_is_the_last_leg_the_next_add_is_measured_against() -> None:
+    engine = engine_holding(open_position())
+    _reserve_add(engine, 100.0, 1.0)
+    check = check_of(engine.check_order(add(notional=60.0), commit=False)[1], "pyramid_size_exceeded")
+    assert check["headroom_notional"] == pytest.approx(50.0) and not check["passed"]
+
+
+def test_the_risk_of_a_reserved_add_counts_against_the_next_add_budget() -> None:
+    engine = engine_holding(open_position())
+    without = check_of(engine.check_order(add(notional=60.0), commit=False)[1], "pyramid_risk_exceeded")
+    _reserve_add(engine, 100.0, 4.0)
+    with_pending = check_of(engine.check_order(add(notional=60.0), commit=False)[1], "pyramid_risk_exceeded")
+    assert with_pending["observed"] == pytest.approx(without["observed"] + 4.0)
+    assert with_pending["headroom_notional"] < without["headroom_notional"]
+
+
+def test_an_add_to_a_position_whose_fill_time_is_unknown_fails_closed() -> None:
+    position = open_position()
+    engine = engine_holding(Position("ETHUSDT", "LONG", position.qty, position.entry_price, "eth_trend",
+                                     leverage=2.0, stop_price=position.stop_price))
+    check = check_of(engine.check_order(add(), commit=False)[1], "pyramid_add_too_soon")
+    assert not check["passed"] and "unknown" in check["note"]
 
 
 @SIDES
@@ -224,7 +254,7 @@ def test_a_signal_sized_into_an_add_keeps_the_position_tighter_stop() -> None:
     signal = Signal(signal_id="sig-add", strategy="eth_trend", symbol="ETHUSDT", side="BUY", confidence=0.8,
                     price=PRICE, atr=40.0)
     detail = engine.check_order(signal, commit=False)[1]
-    assert detail["intent"] is None or detail["intent"]["stop_price"] == position.stop_price
+    assert detail["intent"] is not None and detail["intent"]["stop_price"] == position.stop_price
     assert check_of(detail, "pyramid_stop_loosened")["passed"]
 
 

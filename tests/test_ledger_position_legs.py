@@ -171,3 +171,17 @@ def test_the_unfilled_rest_of_a_partly_filled_entry_is_not_a_pending_add(db_url:
     veto, add_detail, _ = _add(gate, "add-1", 3_060.0, 50.0, stop=3_030.0)
     assert not veto, add_detail["reasons"]
     assert add_detail["pyramid"]["pending_adds"] == 0
+
+
+def test_a_second_add_reserved_before_the_first_fills_is_judged_with_it(db_url: str) -> None:
+    clock = Clock()
+    gate = _gate(db_url, clock)
+    _open_eth(gate)
+    clock.advance(5 * MINUTE_MS)
+    _move_market(gate, clock, 3_060.0)
+    veto, detail, first = _add(gate, "add-1", 3_060.0, 100.0, stop=3_030.0)
+    assert not veto and first is not None, detail["reasons"]
+    other = _gate(db_url, clock)  # a second bot process, before add-1 fills
+    veto, detail, _ = _add(other, "add-2", 3_060.0, 80.0, stop=3_030.0)
+    assert veto and "pyramid_size_exceeded" in detail["reasons"]  # at most half of add-1's 100 USDT
+    assert detail["pyramid"]["pending_adds"] == 1

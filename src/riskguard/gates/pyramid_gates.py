@@ -10,6 +10,7 @@ they need that is unknown fails them.
 
 from __future__ import annotations
 
+from riskguard.book.reservation import Reservation
 from riskguard.config.limits import PyramidRule
 from riskguard.gates.context import GateContext
 from riskguard.gates.result import SIZE_TOLERANCE, count_below, template, unknown, verdict
@@ -41,13 +42,19 @@ def _direction(position: Position) -> float:
     return 1.0 if position.is_long else -1.0
 
 
-def pending_adds(ctx: GateContext) -> int:
+def pending_add_reservations(ctx: GateContext) -> list[Reservation]:
     """Adds of this strategy in this symbol reserved and not filled at all yet (each will be a leg;
-    the remainder of a partly filled order belongs to the leg it started)."""
+    the remainder of a partly filled order belongs to the leg it started). Every process sees them
+    in the ledger's book, so two adds reserved at once are judged together."""
     intent = ctx.intent
-    return sum(1 for r in ctx.book.reservations.values()
-               if r.strategy == intent.strategy and r.symbol == intent.symbol and r.side is intent.side
-               and not r.opens_new and not r.partly_filled)
+    return [r for r in ctx.book.reservations.values()
+            if r.strategy == intent.strategy and r.symbol == intent.symbol and r.side is intent.side
+            and not r.opens_new and not r.partly_filled]
+
+
+def pending_adds(ctx: GateContext) -> int:
+    """How many adds of this strategy in this symbol are reserved and not filled yet."""
+    return len(pending_add_reservations(ctx))
 
 
 def stop_after_add(ctx: GateContext, position: Position) -> float | None:
@@ -105,10 +112,13 @@ def pyramid_add_too_close(ctx: GateContext) -> GateCheck:
 
 
 def pyramid_add_too_soon(ctx: GateContext) -> GateCheck:
-    """An add only pyramiding.min_add_interval_s (ms here) after the last leg's fill."""
+    """An add only pyramiding.min_add_interval_s (ms here) after the last leg's fill; an unknown
+    fill time fails."""
     position, limit = ctx.adding_to, _rule(ctx).min_add_interval_ms
     if position is None:
         return verdict(_T_PYRAMID_ADD_TOO_SOON, True, None, limit, _NOT_AN_ADD)
+    if position.legs is None and position.opened_ts_ms is None and limit > 0.0:
+        return unknown(_T_PYRAMID_ADD_TOO_SOON, limit, "the position's last fill time is unknown")
     elapsed = ctx.now_ms - _legs(position, ctx).last_ts_ms
     return verdict(_T_PYRAMID_ADD_TOO_SOON, elapsed >= limit, elapsed, limit)
 
@@ -141,25 +151,29 @@ def pyramid_stop_loosened(ctx: GateContext) -> GateCheck:
 
 
 def pyramid_size_exceeded(ctx: GateContext) -> GateCheck:
-    """An add's quantity at most pyramiding.size_ratio of the last leg's (a decaying ladder); the
-    headroom is that quantity's notional at the add's price."""
+    """An add at most pyramiding.size_ratio of the last leg (a decaying ladder; a reserved add counts
+    as the last leg); the headroom is that leg's notional at the add's price times the ratio."""
     position, ratio, price, notional = ctx.adding_to, _rule(ctx).size_ratio, ctx.price, ctx.notional
     if position is None:
         return verdict(_T_PYRAMID_SIZE_EXCEEDED, True, None, ratio, _NOT_AN_ADD)
     if price is None or notional is None:
         return unknown(_T_PYRAMID_SIZE_EXCEEDED, ratio, "price or notional unknown", headroom=0.0)
     legs = _legs(position, ctx)
-    headroom = ratio * legs.last_qty * price
+    last_notional = legs.last_qty * price
+    # A reserved add will be the last leg once it fills: the ladder decays from the smallest.
+    for reservation in pending_add_reservations(ctx):
+        last_notional = min(last_notional, reservation.notional)
+    headroom = ratio * last_notional
     fits = notional <= headroom + SIZE_TOLERANCE * (headroom if headroom > 1.0 else 1.0)
     return verdict(_T_PYRAMID_SIZE_EXCEEDED, fits, notional, headroom,
-                   f"at most {ratio:g} x the last leg's {legs.last_qty:.8g}", headroom)
+                   f"at most {ratio:g} x the last leg's {last_notional:.8g} USDT", headroom)
 
 
 def pyramid_risk_exceeded(ctx: GateContext) -> GateCheck:
-    """The whole position's loss at the stop it carries after the add (USDT) at most
-    pyramiding.max_combined_risk_r times its initial risk and at most trade.max_loss_nav_pct x NAV;
-    without a stop on the add or the position, the stop is estimated from
-    trade.default_stop_distance_pct."""
+    """The whole position's loss at the stop it carries after the add (USDT), reserved adds
+    included, at most pyramiding.max_combined_risk_r times its initial risk and at most
+    trade.max_loss_nav_pct x NAV; without a stop on the add or the position, the stop is estimated
+    from trade.default_stop_distance_pct."""
     position, price, notional = ctx.adding_to, ctx.price, ctx.notional
     if position is None:
         return verdict(_T_PYRAMID_RISK_EXCEEDED, True, None, None, _NOT_AN_ADD)
@@ -174,6 +188,9 @@ def pyramid_risk_exceeded(ctx: GateContext) -> GateCheck:
         stop = price * (1.0 - direction * ctx.limits.default_stop_distance_pct)
         note = "no stop: risk estimated from trade.default_stop_distance_pct"
     held_risk = (position.entry_price - stop) * direction * position.qty  # < 0: profit locked in
+    # A reserved add fills at its own stop or a tighter one (the position keeps the tightest), so
+    # its approved risk bounds what it adds: two adds reserved at once stay within one budget.
+    held_risk += sum(r.risk_usdt for r in pending_add_reservations(ctx))
     per_notional = (price - stop) * direction / price
     room = budget - held_risk
     if per_notional <= 0.0:
@@ -205,6 +222,8 @@ def add_summary(ctx: GateContext) -> dict[str, object] | None:
     budget = risk_budget_usdt(ctx, legs)
     stop = stop_after_add(ctx, position)
     qty = ctx.sized_qty
+    if budget is not None:
+        budget -= sum(r.risk_usdt for r in pending_add_reservations(ctx))  # what reserved adds may lose
     loosest = (loosest_stop(position, qty, price, budget)
                if budget is not None and price is not None and qty is not None and qty > 0.0 else None)
     risk_at_stop = None
