@@ -42,6 +42,11 @@ def _direction(position: Position) -> float:
     return 1.0 if position.is_long else -1.0
 
 
+def _profit_r(position: Position, legs: PositionLegs, price: float) -> float:
+    """The whole position's unrealised profit at ``price``, in units of its initial risk."""
+    return (price - position.entry_price) * _direction(position) * position.qty / legs.initial_risk_usdt
+
+
 def pending_add_reservations(ctx: GateContext) -> list[Reservation]:
     """Adds of this strategy in this symbol reserved and not filled at all yet (each will be a leg;
     the remainder of a partly filled order belongs to the leg it started). Every process sees them
@@ -93,7 +98,7 @@ def pyramid_not_in_profit(ctx: GateContext) -> GateCheck:
     if price is None:
         return unknown(_T_PYRAMID_NOT_IN_PROFIT, limit, "price unknown")
     legs = _legs(position, ctx)
-    profit_r = (price - position.entry_price) * _direction(position) * position.qty / legs.initial_risk_usdt
+    profit_r = _profit_r(position, legs, price)
     return verdict(_T_PYRAMID_NOT_IN_PROFIT, profit_r >= limit, profit_r, limit)
 
 
@@ -238,7 +243,7 @@ def add_summary(ctx: GateContext) -> dict[str, object] | None:
         "r_unit": legs.r_unit,
         "initial_risk_usdt": legs.initial_risk_usdt,
         "profit_r": None if price is None else
-        (price - position.entry_price) * _direction(position) * position.qty / legs.initial_risk_usdt,
+        _profit_r(position, legs, price),
         "risk_budget_usdt": budget,
         "stop_price": stop,
         "loosest_stop": loosest,
