@@ -14,6 +14,7 @@ from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.db_commands import DEFAULT_DB_URL, ENV_DB_URL, ledger_url
 from riskguard.cli.inputs import resolve_posture
+from riskguard.cli.whatif_cmd import parse_duration_ms
 
 if TYPE_CHECKING:
     from riskguard.service.settings import ServiceSettings
@@ -38,6 +39,9 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes sharing the ledger; "
                                          "metrics then use prometheus multiprocess mode.")] = 1,
     account: Annotated[str, typer.Option("--account", help="Ledger account id.")] = "default",
+    pack_after: Annotated[str, typer.Option(
+        "--pack-after", help="Pack decisions older than this (90m, 24h, 7d ...) into compressed segments in the "
+                             "background; 'never' keeps every decision's documents in its row.")] = "1h",
 ) -> None:
     """Serve riskguard over HTTP: check, reserve, fill, release, close, NAV, state, decisions,
     /metrics and the live dashboard at /. Tokens come from RISKGUARD_API_TOKENS
@@ -66,7 +70,11 @@ def serve(
     from riskguard.ledger.database import redact
 
     url = ledger_url(db_url)
-    settings = ServiceSettings(posture=chosen, db_url=url, tokens=tokens, account_id=account)
+    with output.bad_input_exits():
+        pack_after_s = None if pack_after.strip().lower() == "never" else parse_duration_ms(
+            pack_after, "--pack-after") / 1000.0
+    settings = ServiceSettings(posture=chosen, db_url=url, tokens=tokens, account_id=account,
+                               pack_after_s=pack_after_s)
     output.stderr().print(f"riskguard serve: posture {chosen.name}, ledger {redact(url)}, {len(tokens)} token(s), "
                           f"http://{host}:{port}/ ({workers} worker{'s' if workers > 1 else ''})")
     if workers == 1:
@@ -90,6 +98,9 @@ def _serve_workers(settings: ServiceSettings, host: str, port: int, workers: int
     finally:
         ledger.dispose()
     metrics_dir = tempfile.mkdtemp(prefix="riskguard-metrics-")
+    from riskguard.service.settings import ENV_SERVE_PACK_AFTER_S
+
+    os.environ[ENV_SERVE_PACK_AFTER_S] = "" if settings.pack_after_s is None else repr(settings.pack_after_s)
     os.environ.update({posture_env: posture_json, account_env: settings.account_id, ENV_DB_URL: url,
                        "PROMETHEUS_MULTIPROC_DIR": metrics_dir})
     try:

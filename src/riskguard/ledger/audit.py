@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -12,14 +13,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from riskguard.ledger import tables as t
+from riskguard.ledger.decision_segments import DecisionSegments, SegmentReader, segment_reader
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
 from riskguard.ledger.return_sets import ReturnSetStore
 from riskguard.ledger.rows import DecisionRecord, decision_record
 from riskguard.ledger.stored_books import resolve_book
 
 
-class AuditStore(ReturnSetStore):
-    """Decisions, postures, return sets (riskguard.ledger.return_sets), events and equity marks."""
+class AuditStore(ReturnSetStore, DecisionSegments):
+    """Decisions (packed ones in riskguard.ledger.decision_segments), postures, return sets
+    (riskguard.ledger.return_sets), events and equity marks."""
 
     def store_posture(self, config_hash: str, name: str, canonical: str) -> None:
         """Keep the canonical posture JSON behind a config hash (once)."""
@@ -59,7 +62,7 @@ class AuditStore(ReturnSetStore):
             row = conn.execute(select(t.decisions).where(t.decisions.c.decision_id == decision_id)).first()
             if row is None:
                 raise LedgerNotFound(f"decision {decision_id!r} does not exist")
-            return _with_full_books(conn, [decision_record(row)])[0]
+            return _records(conn, [row])[0]
 
     def decisions(self, *, limit: int = 50, approved: bool | None = None, symbol: str | None = None,
                   strategy: str | None = None, all_accounts: bool = False) -> list[DecisionRecord]:
@@ -75,21 +78,32 @@ class AuditStore(ReturnSetStore):
         if strategy is not None:
             query = query.where(d.strategy == strategy)
         with self.reading() as conn:
-            rows = conn.execute(query.order_by(d.ts_ms.desc(), d.decision_id.desc()).limit(limit))
-            return _with_full_books(conn, [decision_record(r) for r in rows])
+            rows = conn.execute(query.order_by(d.ts_ms.desc(), d.decision_id.desc()).limit(limit)).all()
+            return _records(conn, rows)
 
 
-def _with_full_books(conn: Connection, records: list[DecisionRecord]) -> list[DecisionRecord]:
-    """``records`` with every book stored by reference (``ledger.stored_books``) resolved to the full book."""
+_STORED_INPUTS = select(t.decisions.c.decision_id, t.decisions.c.inputs, t.decisions.c.segment_id,
+                        t.decisions.c.segment_index)
+
+
+def _records(conn: Connection, rows: Sequence[Row[Any]]) -> list[DecisionRecord]:
+    """Decisions rows as records: packed ones unpacked, and every book stored by reference
+    (``ledger.stored_books``) resolved to the full book."""
+    segments = segment_reader(conn)
+    return _with_full_books(conn, [decision_record(row, segments.documents(row)) for row in rows], segments)
+
+
+def _with_full_books(conn: Connection, records: list[DecisionRecord], segments: SegmentReader) -> list[DecisionRecord]:
     stored: dict[str, dict[str, Any]] = {}
 
     def stored_book_of(decision_id: str) -> dict[str, Any]:
         book = stored.get(decision_id)
         if book is None:
-            text = conn.execute(select(t.decisions.c.inputs).where(t.decisions.c.decision_id == decision_id)).scalar()
-            if text is None:
+            row = conn.execute(_STORED_INPUTS.where(t.decisions.c.decision_id == decision_id)).first()
+            if row is None:
                 raise LedgerError(f"a stored book refers to decision {decision_id!r}, which does not exist")
-            book = stored[decision_id] = json.loads(text)["book"]
+            inputs = row.inputs if row.segment_id is None else segments.documents(row)[0]
+            book = stored[decision_id] = json.loads(inputs)["book"]
         return book
 
     resolved = []

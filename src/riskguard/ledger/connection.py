@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -58,6 +58,7 @@ class LedgerConnection:
         self._dbapi: Any = self.engine.dialect.loaded_dbapi
         self._kept: Any = None  # the pooled connection reserve() keeps checked out, see kept_transaction
         self._kept_pid = -1
+        self._after_commit: list[Callable[[], None]] = []  # called after each kept transaction commits
 
     @property
     def postgres(self) -> bool:
@@ -99,17 +100,20 @@ class LedgerConnection:
         return LedgerUnavailable(f"ledger database {self.url} unavailable: {first_line}")
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One serialised write transaction; database failures surface as LedgerUnavailable."""
+    def transaction(self, *, host_lock: HostLock | None = None) -> Iterator[Connection]:
+        """One serialised write transaction; database failures surface as LedgerUnavailable.
+        ``host_lock``: SQLite, a writer on another thread of this process holds its own lock on the
+        file (``flock`` does not exclude threads that share one descriptor)."""
+        lock = host_lock or self._host_lock
         try:
             if self.scratch:
                 with self._scratch().begin():
                     yield self._scratch()
-            elif self._host_lock is None:
+            elif lock is None:
                 with self.engine.begin() as connection:
                     yield connection
             else:
-                with self._host_lock.held(), self.engine.begin() as connection:
+                with lock.held(), self.engine.begin() as connection:
                     yield connection
         except IntegrityError as exc:
             raise LedgerError(f"ledger constraint violated: {self._unavailable(exc).args[0]}") from None
@@ -153,6 +157,8 @@ class LedgerConnection:
                 raise
         if self._checkpointer is not None:
             self._checkpointer.committed()
+        for after_commit in self._after_commit:
+            after_commit()
 
     def _scratch(self) -> Connection:
         """The one connection a scratch ledger's write transactions use (this process is its only user)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from riskguard.config.limits import Limits
 from riskguard.ledger import tables as t
+from riskguard.ledger.decision_segments import SegmentReader
 from riskguard.ledger.errors import LedgerError, LedgerNotFound
 from riskguard.ledger.rows import (
     ACTIVE,
@@ -29,7 +30,9 @@ from riskguard.ledger.rows import (
 )
 from riskguard.ledger.state import BookState
 
-DECISION_COLUMNS = tuple(c.name for c in t.decisions.c)
+_PACKING_COLUMNS = ("segment_id", "segment_index")  # set when a decision is packed, never by a reserve
+DECISION_COLUMNS = tuple(c.name for c in t.decisions.c if c.name not in _PACKING_COLUMNS)
+"""The columns a reserve writes of a decision, in the order ``ReserveCursor.write`` takes them."""
 RESERVATION_COLUMNS = tuple(c.name for c in t.reservations.c)
 _ACCOUNT_COLUMNS = tuple(c.name for c in t.accounts.c)
 _POSITION_COLUMNS = tuple(c.name for c in t.positions.c)
@@ -38,7 +41,7 @@ _POSITION_COLUMNS = tuple(c.name for c in t.positions.c)
 _AccountRow = namedtuple("_AccountRow", _ACCOUNT_COLUMNS)  # type: ignore[misc]
 _PositionRow = namedtuple("_PositionRow", _POSITION_COLUMNS)  # type: ignore[misc]
 _ReservationRow = namedtuple("_ReservationRow", RESERVATION_COLUMNS)  # type: ignore[misc]
-_DecisionRow = namedtuple("_DecisionRow", DECISION_COLUMNS)  # type: ignore[misc]
+_DecisionRow = namedtuple("_DecisionRow", DECISION_COLUMNS + _PACKING_COLUMNS)  # type: ignore[misc]
 
 
 def _insert(table: str, columns: tuple[str, ...]) -> str:
@@ -55,7 +58,9 @@ class Statements:
             f"SELECT {', '.join(_ACCOUNT_COLUMNS)}, (SELECT decision_id FROM rg_decisions WHERE account_id = ? "
             f"AND intent_id = ?) FROM rg_accounts WHERE account_id = ?{lock}")
         self.first_decision = self._sql(
-            f"SELECT {', '.join(DECISION_COLUMNS)} FROM rg_decisions WHERE account_id = ? AND intent_id = ?")
+            f"SELECT {', '.join(DECISION_COLUMNS + _PACKING_COLUMNS)} FROM rg_decisions "
+            "WHERE account_id = ? AND intent_id = ?")
+        self.segment = self._sql("SELECT codec, body FROM rg_decision_segments WHERE segment_id = ?")
         self.positions = self._sql(
             f"SELECT {', '.join(_POSITION_COLUMNS)} FROM rg_positions WHERE account_id = ? ORDER BY strategy, symbol")
         self.reservations = self._sql(
@@ -143,7 +148,13 @@ class ReserveCursor:
     def first_decision(self, intent_id: str) -> DecisionRecord:
         """The decision stored for ``intent_id``."""
         self.cursor.execute(self.sql.first_decision, (self.account_id, intent_id))
-        return decision_record(_DecisionRow(*self.cursor.fetchone()))
+        row = _DecisionRow(*self.cursor.fetchone())
+        return decision_record(row, SegmentReader(self._segment).documents(row))
+
+    def _segment(self, segment_id: str) -> tuple[str, bytes] | None:
+        self.cursor.execute(self.sql.segment, (segment_id,))
+        found = self.cursor.fetchone()
+        return None if found is None else (str(found[0]), bytes(found[1]))
 
     def load_state(self, limits: Limits, now_ms: int, account: AccountRow) -> BookState:
         """Positions, active reservations and approval counters as of now, in the ledger's order."""

@@ -141,8 +141,11 @@ def book_reservation(row: Any, held: set[tuple[str, str]]) -> Reservation:
                        leverage=row.leverage, partly_filled=row.filled_qty > 0.0)
 
 
-def decision_record(row: Any) -> DecisionRecord:
-    """Parse a decisions row; its inputs as stored (a book may be a reference, see ``Ledger.decision``)."""
+def decision_record(row: Any, documents: tuple[str, str] | None = None) -> DecisionRecord:
+    """Parse a decisions row; its inputs as stored (a book may be a reference, see ``Ledger.decision``).
+    ``documents``: the row's ``(inputs, detail)`` texts when they are not in the row itself (a packed
+    decision's, from its segment: ``ledger.decision_segments``)."""
+    inputs, detail = (row.inputs, row.detail) if documents is None else documents
     return DecisionRecord(row.decision_id, row.account_id, row.intent_id, row.strategy, row.symbol,
                           bool(row.approved), bool(row.adds_risk), row.reservation_id, int(row.ts_ms),
-                          row.config_hash, int(row.version), json.loads(row.inputs), json.loads(row.detail))
+                          row.config_hash, int(row.version), json.loads(inputs), json.loads(detail))

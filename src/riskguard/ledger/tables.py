@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -128,11 +129,29 @@ decisions = Table(
     Column("ts_ms", BigInteger, nullable=False),
     Column("config_hash", String(32), nullable=False),
     Column("version", BigInteger, nullable=False),
+    # Both empty once the decision's documents moved into a segment (migration 0005).
     Column("inputs", Text, nullable=False),
     Column("detail", Text, nullable=False),
     UniqueConstraint("account_id", "intent_id", name="uq_rg_decisions_intent"),
+    Column("segment_id", String(64), nullable=True),
+    Column("segment_index", Integer, nullable=True),
 )
 Index("ix_rg_decisions_account_ts", decisions.c.account_id, decisions.c.ts_ms)
+# The decisions not yet packed into a segment, oldest first: a packed decision leaves this index,
+# so finding the next ones to pack does not walk the packed history.
+Index("ix_rg_decisions_unpacked", decisions.c.account_id, decisions.c.ts_ms,
+      sqlite_where=decisions.c.segment_id.is_(None), postgresql_where=decisions.c.segment_id.is_(None))
+
+decision_segments = Table(
+    # Older decisions' inputs and detail, packed by ``ledger.decision_segments``: the documents of
+    # consecutive decisions of one account compressed together (they share most of their text).
+    "rg_decision_segments", metadata,
+    Column("segment_id", String(64), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("decisions", Integer, nullable=False),
+    Column("codec", String(16), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
 
 postures = Table(
     "rg_postures", metadata,

@@ -18,10 +18,11 @@ checkpoint ever catches up with the end of the log and SQLite cannot restart it 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from typing import Any
+
+from riskguard.ledger.commit_thread import CommitTriggeredThread
 
 log = logging.getLogger("riskguard.ledger")
 
@@ -30,42 +31,18 @@ BACKSTOP_PAGES = 10_000
 _IDLE_S = 30.0  # a thread with nothing to do for this long closes its connection and ends
 
 
-class WalCheckpointer:
+class WalCheckpointer(CommitTriggeredThread):
     """Checkpoints the WAL of the SQLite file ``path`` every ``every`` commits, on a thread of
     whichever process commits (a thread does not survive fork: the child starts its own)."""
 
     def __init__(self, path: str, every: int = 64) -> None:
+        super().__init__("riskguard-wal-checkpoint", every)
         self.path = path
-        self.every = every
         self.checkpoints = 0  # completed by the thread (for tests and curiosity)
-        self._commits = 0
-        self._thread: threading.Thread | None = None
-        self._pid = -1
-        self._wake = threading.Event()
-        self._stop = False
 
     def configure(self, dbapi_connection: Any) -> None:
         """Move the automatic checkpoint of the committing connection to the backstop size."""
         dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
-
-    def committed(self) -> None:
-        """Count a commit; every ``every``-th wakes the thread (after the account lock is released)."""
-        self._commits += 1
-        if self._commits < self.every:
-            return
-        self._commits = 0
-        thread = self._thread
-        if thread is None or self._pid != os.getpid() or not thread.is_alive():
-            self._start()
-        self._wake.set()
-
-    def _start(self) -> None:
-        self._pid = os.getpid()
-        self._wake = threading.Event()  # an inherited Event may hold the parent's internal lock
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, args=(self._wake,), name="riskguard-wal-checkpoint",
-                                        daemon=True)
-        self._thread.start()
 
     def _run(self, wake: threading.Event) -> None:
         try:
@@ -85,12 +62,3 @@ class WalCheckpointer:
                     log.debug("WAL checkpoint skipped", exc_info=True)
         finally:
             connection.close()
-
-    def close(self) -> None:
-        """Stop this process's thread (waits for a running checkpoint to finish)."""
-        thread = self._thread
-        self._thread = None
-        if thread is not None and self._pid == os.getpid() and thread.is_alive():
-            self._stop = True
-            self._wake.set()
-            thread.join(timeout=10.0)

@@ -45,7 +45,7 @@ class ServiceCore:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self.ledger = Ledger(settings.db_url, account_id=settings.account_id)
+        self.ledger = Ledger(settings.db_url, account_id=settings.account_id, pack_after_s=settings.pack_after_s)
         try:
             if settings.migrate:
                 self.ledger.upgrade()

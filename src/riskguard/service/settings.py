@@ -21,7 +21,9 @@ class ServiceSettings:
     ``db_url``: the shared ledger (SQLite file or PostgreSQL URL). ``migrate``: create or migrate the
     ledger schema at start-up (safe to repeat). ``actor``: who the service's own ledger writes are
     recorded as. ``dashboard_poll_s``: how often the live view looks for another process's writes
-    (s). ``decisions_shown``: recent decisions on the dashboard.
+    (s). ``decisions_shown``: recent decisions on the dashboard. ``pack_after_s``: decisions older
+    than this many seconds are packed into compressed segments by the service's ledger, in the
+    background (``riskguard.ledger.decision_segments``); None never packs.
     """
 
     posture: Posture
@@ -32,6 +34,7 @@ class ServiceSettings:
     migrate: bool = True
     dashboard_poll_s: float = 1.0
     decisions_shown: int = 25
+    pack_after_s: float | None = 3_600.0
 
 
 def tokens_from_environment(environ: Mapping[str, str] | None = None) -> TokenStore:
@@ -55,6 +58,8 @@ def tokens_from_environment(environ: Mapping[str, str] | None = None) -> TokenSt
 
 ENV_SERVE_POSTURE = "RISKGUARD_SERVE_POSTURE_JSON"
 ENV_SERVE_ACCOUNT = "RISKGUARD_SERVE_ACCOUNT"
+ENV_SERVE_PACK_AFTER_S = "RISKGUARD_SERVE_PACK_AFTER_S"
+"""Seconds after which workers pack decisions (``ServiceSettings.pack_after_s``); empty: never."""
 
 
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -71,6 +76,7 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> Servi
     if not text:
         raise TokenConfigError(f"{ENV_SERVE_POSTURE} is not set (start workers with `riskguard serve`)")
     posture = validate_posture(json.loads(text), source=ENV_SERVE_POSTURE)
+    pack_after = env.get(ENV_SERVE_PACK_AFTER_S, "3600")
     return ServiceSettings(posture=posture, db_url=env.get("RISKGUARD_DB_URL") or default_url(),
                            tokens=tokens_from_environment(env), account_id=env.get(ENV_SERVE_ACCOUNT, "default"),
-                           migrate=False)
+                           migrate=False, pack_after_s=float(pack_after) if pack_after else None)
