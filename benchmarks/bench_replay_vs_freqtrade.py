@@ -1,7 +1,7 @@
 """Issue 16's in-process replay target: riskguard's replay of the real year against freqtrade's
 backtest loop on the same EMA-cross signals, timed in one process, interleaved round by round.
 
-    python benchmarks/bench_replay_vs_freqtrade.py [--repeat 7]
+    python benchmarks/bench_replay_vs_freqtrade.py [--repeat 7] [--before-src /work/main/src]
 
 Times, per round: (a) ``run_replay`` (the API ``riskguard replay --no-ledger`` calls) of the data's
 last 365 days (BTC, ETH, SOL, BNB USDT 1h of ../shared/data/freqtrade-testdata) with ``ema_trend``
@@ -14,7 +14,8 @@ riskguard / freqtrade (issue 16: EMA-only <= 0.08x; two strategies no dearer per
 freqtrade is the benchmark-only ``freqtrade`` extra (``pip install -e .[freqtrade]``), run offline
 as tests/freqtrade_harness.py sets it up: the data files are linked into a temporary user_data,
 ccxt is served the recorded exchangeInfo, and no socket but 127.0.0.1's is allowed. To time another
-riskguard source tree against the same freqtrade, run with ``PYTHONPATH=<that tree>/src``.
+riskguard source tree against the same freqtrade, give ``--before-src <that tree>/src``: its replays
+run in a child process, round by round between this tree's, and both are printed with their ratios.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import logging
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from bench_replay import year_market
@@ -100,23 +101,90 @@ class FreqtradeLoop:
         return time.perf_counter() - started, len(result["results"])
 
 
-def _timed(fn: Callable[[], ReplayResult]) -> tuple[float, ReplayResult]:
+STRATEGY_SETS: dict[str, tuple[str, ...]] = {
+    "ema_trend": ("ema_trend",),
+    "ema_trend + breakout": ("ema_trend", "breakout"),
+}
+"""The two timed replays, by label."""
+
+
+class Timing(NamedTuple):
+    """One timed replay: seconds, decisions, trades."""
+
+    seconds: float
+    decisions: int
+    trades: int
+
+
+def timed_replay(market: MarketData, label: str) -> Timing:
+    """Time one replay of the strategy set ``label``."""
     started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
+    result = replay(market, STRATEGY_SETS[label])
+    return Timing(time.perf_counter() - started, len(result.decisions), len(result.trades))
+
+
+def serve(market: MarketData) -> None:
+    """The child of ``--before-src``: one timed replay per label read from stdin, its Timing as JSON."""
+    for line in sys.stdin:
+        print(json.dumps(timed_replay(market, line.strip())), flush=True)
+
+
+class OtherTree:
+    """The replays of another riskguard source tree, timed in a child process on request (so that
+    its rounds interleave with this process's, under the same load)."""
+
+    def __init__(self, src: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        self.child = subprocess.Popen([sys.executable, __file__, "--serve"], env=env, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+
+    def time(self, label: str) -> Timing:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write(label + "\n")
+        self.child.stdin.flush()
+        return Timing(*json.loads(self.child.stdout.readline()))
+
+    def close(self) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait(timeout=60)
+
+
+def _row(name: str, timings: list[Timing], freqtrade: float) -> str:
+    median = statistics.median(t.seconds for t in timings)
+    low, high = min(t.seconds for t in timings), max(t.seconds for t in timings)
+    last = timings[-1]
+    return (f"  {name:<48} {median:7.3f} s ({low:.3f} - {high:.3f})  {last.decisions:,} decisions, "
+            f"{last.trades:,} trades, {median / last.decisions * 1e6:,.0f} us/decision; / freqtrade "
+            f"{median / freqtrade:.3f}x")
+
+
+def _targets(name: str, timings: dict[str, list[Timing]], freqtrade: float) -> str:
+    ema, both = (statistics.median(t.seconds for t in timings[label]) for label in STRATEGY_SETS)
+    ema_per = ema / timings["ema_trend"][-1].decisions
+    both_per = both / timings["ema_trend + breakout"][-1].decisions
+    return (f"{name}: EMA-only replay / freqtrade loop {ema / freqtrade:.3f}x (target <= {TARGET_RATIO}x); "
+            f"two strategies per decision / EMA-only per decision {both_per / ema_per:.2f}x (target <= 1)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=7, help="timed rounds (each times all three; medians)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed rounds (each times every run; medians)")
+    parser.add_argument("--before-src", type=Path, help="also time the replays of this riskguard src tree "
+                        "(e.g. main's), in a child process, interleaved with this one's")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     repeat = max(1, args.repeat)
     logging.getLogger("riskguard").setLevel(logging.ERROR)
+    market = year_market()
+    if args.serve:
+        serve(market)
+        return 0
     load = os.getloadavg()
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC; {platform.machine()}, {os.cpu_count()} CPUs, "
           f"CPython {platform.python_version()}, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"riskguard from {Path(riskguard.__file__).parent}")
-    market = year_market()
+          f"riskguard from {Path(riskguard.__file__).parent}"
+          + (f", before from {args.before_src}" if args.before_src else ""))
     if market.synthetic:
         print("the real candles of ../shared/data/freqtrade-testdata are absent: nothing to compare", file=sys.stderr)
         return 2
@@ -125,46 +193,49 @@ def main() -> int:
     print(f"data: {market.description}; {market.bar_count:,} bars, "
           f"{datetime.fromtimestamp(start_ms / 1000, UTC):%Y-%m-%d %H:%M} .. "
           f"{datetime.fromtimestamp(end_ms / 1000, UTC):%Y-%m-%d %H:%M} UTC")
-    runs: dict[str, Callable[[], ReplayResult]] = {
-        "ema_trend": lambda: replay(market, ("ema_trend",)),
-        "ema_trend + breakout": lambda: replay(market, ("ema_trend", "breakout")),
-    }
-    seconds: dict[str, list[float]] = {name: [] for name in (*runs, "freqtrade")}
-    results: dict[str, ReplayResult] = {}
-    with tempfile.TemporaryDirectory(prefix="rg-bench-freqtrade-") as tmp:
-        loop = FreqtradeLoop(Path(tmp), start_ms, end_ms)
-        for name, fn in runs.items():  # warm-up: first-call imports and caches, as freqtrade's below
-            results[name] = fn()
-        loop.run()
-        trades = 0
-        for _ in range(repeat):
-            for name, fn in runs.items():
-                elapsed, results[name] = _timed(fn)
-                seconds[name].append(elapsed)
-            elapsed, trades = loop.run()
-            seconds["freqtrade"].append(elapsed)
-    freqtrade = statistics.median(seconds["freqtrade"])
+    ours: dict[str, list[Timing]] = {label: [] for label in STRATEGY_SETS}
+    before: dict[str, list[Timing]] = {label: [] for label in STRATEGY_SETS}
+    freqtrade_seconds: list[float] = []
+    other = OtherTree(args.before_src) if args.before_src else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="rg-bench-freqtrade-") as tmp:
+            loop = FreqtradeLoop(Path(tmp), start_ms, end_ms)
+            for label in STRATEGY_SETS:  # warm-up: first-call imports and caches, as freqtrade's below
+                timed_replay(market, label)
+                if other is not None:
+                    other.time(label)
+            loop.run()
+            trades = 0
+            for _ in range(repeat):
+                for label in STRATEGY_SETS:
+                    if other is not None:
+                        before[label].append(other.time(label))
+                    ours[label].append(timed_replay(market, label))
+                elapsed, trades = loop.run()
+                freqtrade_seconds.append(elapsed)
+    finally:
+        if other is not None:
+            other.close()
+    freqtrade = statistics.median(freqtrade_seconds)
     ema_trend = EmaTrend()
     for s in market.series:
         ema_trend.prepare(s.symbol, s.bars)
     entries = sum(int(np.count_nonzero(d[:-1])) for d in ema_trend.directions.values())  # the last bar has no next open
     print(f"ema_trend entry signals: riskguard {entries:,}, freqtrade's EmaTrendCross {loop.entries:,}")
     print(f"median of {repeat} interleaved rounds (min - max):")
-    for name in runs:
-        median = statistics.median(seconds[name])
-        decisions = len(results[name].decisions)
-        print(f"  riskguard replay, {name:<22} {median:7.3f} s ({min(seconds[name]):.3f} - {max(seconds[name]):.3f})  "
-              f"{decisions:,} decisions, {len(results[name].trades):,} trades, "
-              f"{median / decisions * 1e6:,.0f} us/decision; / freqtrade {median / freqtrade:.3f}x")
-    print(f"  freqtrade backtest() loop, EmaTrendCross   {freqtrade:7.3f} s "
-          f"({min(seconds['freqtrade']):.3f} - {max(seconds['freqtrade']):.3f})  "
-          f"{trades:,} trades")
-    ema = statistics.median(seconds["ema_trend"])
-    both = statistics.median(seconds["ema_trend + breakout"])
-    ema_per = ema / len(results["ema_trend"].decisions)
-    both_per = both / len(results["ema_trend + breakout"].decisions)
-    print(f"EMA-only replay / freqtrade loop: {ema / freqtrade:.3f}x (target <= {TARGET_RATIO}x); "
-          f"two strategies per decision / EMA-only per decision: {both_per / ema_per:.2f}x (target <= 1)")
+    for label in STRATEGY_SETS:
+        if other is not None:
+            print(_row(f"riskguard replay, {label}, before", before[label], freqtrade))
+        print(_row(f"riskguard replay, {label}", ours[label], freqtrade))
+    print(f"  {'freqtrade backtest() loop, EmaTrendCross':<48} {freqtrade:7.3f} s "
+          f"({min(freqtrade_seconds):.3f} - {max(freqtrade_seconds):.3f})  {trades:,} trades")
+    if other is not None:
+        print(_targets("before", before, freqtrade))
+        for label in STRATEGY_SETS:
+            was = statistics.median(t.seconds for t in before[label])
+            now = statistics.median(t.seconds for t in ours[label])
+            print(f"{label}: after / before {now / was:.3f}x")
+    print(_targets("this tree" if other is not None else "riskguard", ours, freqtrade))
     return 0
 
 
