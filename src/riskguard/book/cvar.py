@@ -53,9 +53,11 @@ class PortfolioCvar:
     def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
         """Replace ``symbol``'s per-period simple returns (oldest first); keeps the last ``window``."""
         array = np.asarray(returns, dtype=np.float64).ravel()
-        if array.size == 0 or not np.all(np.isfinite(array)):
-            raise InputValidationError("returns", "must be a non-empty array of finite numbers", symbol)
-        if np.any(array <= -1.0):
+        # The lowest and highest return bound every value, and a NaN fails both comparisons: two
+        # reductions clear a valid array (a replay feeds ~700 a year); the checks below name the fault.
+        if array.size == 0 or not (array.min() > -1.0 and array.max() < math.inf):
+            if array.size == 0 or not np.all(np.isfinite(array)):
+                raise InputValidationError("returns", "must be a non-empty array of finite numbers", symbol)
             raise InputValidationError("returns", "a simple return of -100 % or less is impossible", symbol)
         self._returns[symbol] = array[-self.window:].copy()
         self._matrix = None
