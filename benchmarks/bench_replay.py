@@ -5,6 +5,7 @@ plus a scaling run up to 10 million synthetic bars.
     python benchmarks/bench_replay.py                 # comparisons (1 year x 4 symbols of 1h candles)
     python benchmarks/bench_replay.py --scaling       # also 0.1 / 1 / 10 million bars (minutes)
     python benchmarks/bench_replay.py --split         # also where a no-ledger replay's time goes
+    python benchmarks/bench_replay.py --split --split-strategies ema_trend  # the same, ema_trend only
     python benchmarks/bench_replay.py --ledger-split  # also where the SQLite-ledger replay's extra time goes
     python benchmarks/bench_replay.py --calibrate     # also calibrate (8 postures) with / without the ledger
 
@@ -36,11 +37,11 @@ import pandas as pd
 from riskguard.config import preset
 from riskguard.math.indicators import atr as atr_indicator
 from riskguard.policy.policy_engine import PolicyEngine
-from riskguard.replay.accounts import LedgerAccount
+from riskguard.replay.accounts import LedgerAccount, MemoryAccount
 from riskguard.replay.calibrate import calibrate, load_grid
 from riskguard.replay.market import MarketData, load_market, market_from_frames, synthetic_market
 from riskguard.replay.runner import Replay, ReplayOptions, run_replay
-from riskguard.replay.strategies import Breakout, EmaTrend
+from riskguard.replay.strategies import Breakout, EmaTrend, strategy_by_name
 from riskguard.replay.synthetic import DEFAULT_SYMBOLS, generate_ohlcv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +168,10 @@ def bench_backtesting(market: MarketData, signals: dict[str, npt.NDArray[np.int8
 
 
 SPLIT_SITES: tuple[tuple[type, str, str], ...] = (
-    (Replay, "_decide", "decisions: check_order (policy read, sizing, every gate incl. CVaR)"),
+    (MemoryAccount, "decide", "decisions: check_order (policy read, sizing, every gate incl. CVaR)"),
+    (MemoryAccount, "mark_nav", "NAV mark: engine account update and policy equity"),
+    (MemoryAccount, "entered", "engine: add the filled position"),
+    (MemoryAccount, "exited", "engine: close / reduce the position"),
     (Replay, "_signal", "signal objects"),
     (Replay, "_feed", "feeding marks and NAV"),
     (Replay, "_feed_returns", "feeding returns"),
@@ -176,7 +180,6 @@ SPLIT_SITES: tuple[tuple[type, str, str], ...] = (
     (Replay, "_curves", "equity and exposure curves"),
     (Replay, "_prepare_series", "set-up: ATR, regimes, returns"),
     (PolicyEngine, "record_trade", "policy refresh after each closed trade"),
-    (PolicyEngine, "update_equity", "policy: equity marks (drawdowns, ladder)"),
     (PolicyEngine, "update_regime", "policy: regime changes"),
 )
 """Call sites timed by :func:`split` (pure-Python methods; the compiled engine is timed at its caller)."""
@@ -225,10 +228,11 @@ def _timed_sites(totals: dict[str, float], calls: dict[str, int],
             setattr(owner, name, fn)
 
 
-def split(market: MarketData, repeat: int) -> None:
-    """Print where a ledger-off replay of ``market`` spends its time: median ms, share and us per call
-    of each site over ``repeat`` timed runs (about 10k timer pairs per year: ~1 % overhead)."""
-    _split(market, repeat, False, SPLIT_SITES, "the rest: event loop, signal events, bookkeeping")
+def split(market: MarketData, repeat: int, strategies: tuple[str, ...] = ("ema_trend", "breakout")) -> None:
+    """Print where a ledger-off replay of ``market`` with ``strategies`` spends its time: median ms,
+    share and us per call of each site over ``repeat`` timed runs (about 10k timer pairs per year:
+    ~1 % overhead)."""
+    _split(market, repeat, False, SPLIT_SITES, "the rest: event loop, signal events, bookkeeping", strategies)
 
 
 def ledger_split(market: MarketData, repeat: int) -> None:
@@ -238,24 +242,26 @@ def ledger_split(market: MarketData, repeat: int) -> None:
 
 
 def _split(market: MarketData, repeat: int, ledger: bool, sites: tuple[tuple[type, str, str], ...],
-           rest: str) -> None:
+           rest: str, strategies: tuple[str, ...] = ("ema_trend", "breakout")) -> None:
     posture = preset("moderate")
     rows: list[dict[str, float]] = []
     calls: dict[str, int] = defaultdict(int)
-    run_replay(posture, market, strategies=[EmaTrend(), Breakout()], options=ReplayOptions(use_ledger=ledger))
+    run_replay(posture, market, strategies=[strategy_by_name(n) for n in strategies],
+               options=ReplayOptions(use_ledger=ledger))
     for _ in range(repeat):
         totals: dict[str, float] = defaultdict(float)
         calls.clear()
         with _timed_sites(totals, calls, sites):
             started = time.perf_counter()
-            result = run_replay(posture, market, strategies=[EmaTrend(), Breakout()],
+            result = run_replay(posture, market, strategies=[strategy_by_name(n) for n in strategies],
                                 options=ReplayOptions(use_ledger=ledger))
             total = time.perf_counter() - started
         totals[rest] = total - sum(totals.values())
         totals["TOTAL"] = total
         rows.append(totals)
     total = statistics.median(r["TOTAL"] for r in rows)
-    print(f"split of the {'SQLite-ledger' if ledger else 'no-ledger'} replay ({len(result.decisions):,} decisions, "
+    print(f"split of the {'SQLite-ledger' if ledger else 'no-ledger'} replay of {' + '.join(strategies)} "
+          f"({len(result.decisions):,} decisions, "
           f"{len(result.trades):,} trades), median of {repeat}: {total * 1e3:.0f} ms")
     for label in rows[0]:
         if label == "TOTAL":
@@ -319,6 +325,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs per engine (median reported)")
     parser.add_argument("--skip-ledger", action="store_true", help="leave out the SQLite-ledger replay")
     parser.add_argument("--split", action="store_true", help="also time the replay's parts (decisions, exits, ...)")
+    parser.add_argument("--split-strategies", default="ema_trend,breakout",
+                        help="the shipped strategies of --split (comma-separated)")
     parser.add_argument("--ledger-split", action="store_true", help="also time the ledger replay's ledger calls")
     parser.add_argument("--calibrate", action="store_true", help="also calibrate 8 postures with / without ledger")
     parser.add_argument("--workers", type=int, default=1, help="calibrate's worker processes")
@@ -358,7 +366,7 @@ def main() -> None:
         if other is not None:
             print(f"riskguard / {name}: {other / ours:.2f}x the throughput")
     if args.split:
-        split(market, repeat)
+        split(market, repeat, tuple(n.strip() for n in args.split_strategies.split(",") if n.strip()))
     if args.ledger_split:
         ledger_split(market, repeat)
     if args.calibrate:

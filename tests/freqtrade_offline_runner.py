@@ -117,9 +117,15 @@ def _serve(recorded_dir: Path) -> None:
     ccxt.async_support.Exchange.fetch = fetch_async
 
 
-def main(argv: list[str]) -> int:
+def go_offline(recorded_dir: Path) -> None:
+    """Refuse every socket but 127.0.0.1's and serve ccxt the recorded markets of ``recorded_dir``
+    (for this process: the command line below, or a benchmark driving freqtrade's objects in-process)."""
     _refuse_remote_sockets()
-    _serve(Path(argv[0]))
+    _serve(recorded_dir)
+
+
+def main(argv: list[str]) -> int:
+    go_offline(Path(argv[0]))
     from freqtrade.main import main as freqtrade_main
 
     try:

@@ -53,9 +53,11 @@ class PortfolioCvar:
     def update_returns(self, symbol: str, returns: npt.ArrayLike) -> None:
         """Replace ``symbol``'s per-period simple returns (oldest first); keeps the last ``window``."""
         array = np.asarray(returns, dtype=np.float64).ravel()
-        if array.size == 0 or not np.all(np.isfinite(array)):
-            raise InputValidationError("returns", "must be a non-empty array of finite numbers", symbol)
-        if np.any(array <= -1.0):
+        # The lowest and highest return bound every value, and a NaN fails both comparisons: two
+        # reductions clear a valid array (a replay feeds ~700 a year); the checks below name the fault.
+        if array.size == 0 or not (array.min() > -1.0 and array.max() < math.inf):
+            if array.size == 0 or not np.all(np.isfinite(array)):
+                raise InputValidationError("returns", "must be a non-empty array of finite numbers", symbol)
             raise InputValidationError("returns", "a simple return of -100 % or less is impossible", symbol)
         self._returns[symbol] = array[-self.window:].copy()
         self._matrix = None
@@ -157,14 +159,20 @@ class PortfolioCvar:
         key = (book.version, self._data_version, symbol, direction, limit_usdt)
         headroom = self._headroom.get(key)
         if headroom is None:
-            headroom = self._solve(base, returns * direction, limit_usdt)
+            headroom, at_headroom = self._solve(base, returns * direction, limit_usdt)
             if len(self._headroom) > 1024:
                 self._headroom.clear()
             self._headroom[key] = headroom
+            if at_headroom is not None:
+                # A decision clamped to this headroom asks next for the tail loss at it, which the
+                # solve verified: the same sum of the same scenarios ((r * -1) * x is r * -x exactly).
+                self._observed.setdefault((book.version, self._data_version, symbol, direction * headroom),
+                                          at_headroom)
         return observed, headroom, None
 
-    def _solve(self, base: FloatArray, returns: FloatArray, limit: float) -> float:
-        """Largest x >= 0 with tail_loss(base + x * returns) <= limit.
+    def _solve(self, base: FloatArray, returns: FloatArray, limit: float) -> tuple[float, float | None]:
+        """Largest x >= 0 with tail_loss(base + x * returns) <= limit, and the tail loss at it (None
+        when not evaluated there: x = 0 because the book alone is over the limit, or the cap).
 
         The tail loss is convex and piecewise linear in x, so Newton steps on the slope of the
         current tail set reach the root in a handful of iterations (from the feasible side the first
@@ -173,40 +181,48 @@ class PortfolioCvar:
         is then a few ulps below: steps down of 1, 2, 4, ... ulps (relative 2**-52 .. 2**-30, so
         never more than ~1e-9 below the root) find it with one partial sort each. Bisection against
         the last feasible point remains for the case none of those is feasible.
+
+        Each point's tail loss is computed once: the first Newton step (x = 0) is the book alone, and
+        a converged step's value is the verification of that x (the sum of the same scenarios).
         """
-        if self._tail_loss(base.copy()) > limit:
-            return 0.0
         count = self._tail_count(base.size)
         scratch = np.empty_like(base)
         feasible, x = 0.0, 0.0
-        for _ in range(_NEWTON_STEPS):
+        converged: float | None = None  # the tail loss at x when the steps stopped there
+        for step_number in range(_NEWTON_STEPS):
             pnl = np.add(base, np.multiply(returns, x, out=scratch), out=scratch)  # base + returns * x
             tail = pnl.argpartition(count - 1)[:count]
             value = float(-_mean(pnl[tail]))
+            if step_number == 0 and value > limit:
+                return 0.0, None  # the book alone is over the limit
             slope = float(-_mean(returns[tail]))
             if value <= limit:
                 feasible = max(feasible, x)
             if slope <= 0.0:
                 # Adding exposure does not raise this tail: look further out.
                 if x > _MAX_NOTIONAL:
-                    return _MAX_NOTIONAL
+                    return _MAX_NOTIONAL, None
                 x = max(2.0 * x, limit, 1.0)
                 continue
             step = (limit - value) / slope
             if abs(step) <= 1e-12 * max(1.0, x):
+                converged = value
                 break
             x += step
-        x = min(max(x, 0.0), _MAX_NOTIONAL)
-        if self._tail_loss(base + returns * x) <= limit:
-            return x
+        bounded = min(max(x, 0.0), _MAX_NOTIONAL)
+        at_x = converged if converged is not None and bounded == x else self._tail_loss(base + returns * bounded)
+        x = bounded
+        if at_x <= limit:
+            return x, at_x
         high = x
         decrement = x * _DESCENT_FIRST
         for _ in range(_DESCENT_STEPS):
             candidate = x - decrement
             if candidate <= feasible:
                 break
-            if self._tail_loss(base + returns * candidate) <= limit:
-                return candidate
+            at_candidate = self._tail_loss(base + returns * candidate)
+            if at_candidate <= limit:
+                return candidate, at_candidate
             high = candidate
             decrement *= 2.0
         low = feasible
@@ -216,4 +232,4 @@ class PortfolioCvar:
                 low = middle
             else:
                 high = middle
-        return low
+        return low, None

@@ -41,7 +41,21 @@ def exponential_smoothing(values: FloatArray, alpha: float, previous: float) -> 
     returns (the same operations in the same order: its transposed direct form keeps
     ``z = x * 0 - y * (alpha - 1)`` and outputs ``y = z + alpha * x``), without importing SciPy,
     which costs ~0.6 s of start-up to a replay. A plain loop: ~0.2 us per value.
+
+    For finite values and ``0 < alpha < 1`` (every EMA and ATR) the loop is ``y = y * (1 - alpha) +
+    alpha * x``: ``x * 0 - y * (alpha - 1)`` is ``y * (1 - alpha)`` exactly (negation is exact, and
+    the one case where the two differ, the sign of a zero state, is erased by adding ``alpha * x``),
+    with ``alpha * x`` taken for all values at once; a third less time per value.
     """
+    if 0.0 < alpha < 1.0 and math.isfinite(previous) and bool(np.isfinite(values).all()):
+        keep = 1.0 - alpha
+        y = previous
+        smoothed: list[float] = []
+        add = smoothed.append
+        for scaled in (values * alpha).tolist():
+            y = y * keep + scaled
+            add(y)
+        return np.array(smoothed, dtype=np.float64)
     feedback = alpha - 1.0
     state = (1.0 - alpha) * previous
     out: list[float] = []

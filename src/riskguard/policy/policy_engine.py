@@ -139,9 +139,8 @@ class PolicyEngine:
 
     def record_trade(self, symbol: str, pnl_usdt: float, r_multiple: float, ts_ms: int) -> None:
         """Record a closed trade (pnl USDT, R-multiple, close time epoch ms)."""
-        self._risk.record_trade(symbol, pnl_usdt, r_multiple, ts_ms)
-        # The losing streak is account-wide, so every symbol's policy may change.
-        self._refresh_all()
+        performance = self._risk.record_trade(symbol, pnl_usdt, r_multiple, ts_ms)
+        self._refresh_after_trade(performance)
 
     def update_equity(self, ts_ms: int, nav: float) -> tuple[LadderEvent, ...]:
         """Record an equity mark (epoch ms, NAV USDT); returns the ladder events it caused."""
@@ -223,6 +222,29 @@ class PolicyEngine:
     def _refresh_symbol(self, name: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if v.policy.symbol != name}
         self._cache[name] = self._compute(name)
+
+    def _refresh_after_trade(self, performance: SymbolPerformance) -> None:
+        """After a trade of ``performance.symbol``: a trade moves that symbol's performance and the
+        account's losing streak, nothing else (drawdowns follow equity marks). Unless it changed the
+        allowed symbols or the account-wide part of some policy's signature (the streak's multiplier,
+        a quoted streak or drawdown), the other symbols' policies are the ones they have, and only the
+        traded symbol's is refreshed; otherwise every symbol's (the result is the same as refreshing
+        all, with a signature comparison per other symbol instead of its inputs)."""
+        name = performance.symbol
+        if name in self._universe and (name in self._allowed) == self._rules.performance.is_blocked(performance):
+            self._refresh_all()  # the allowed symbols changed
+            return
+        drawdowns = self._drawdowns()
+        account = self._account_signature(drawdowns)
+        names = {v.policy.symbol for v in self._cache.values()} | self._universe
+        for other in names:
+            held = self._computed.get(other)
+            if other != name and (held is None or held[0][1] != account):
+                self._refresh_all()
+                return
+        if name in names:
+            self._cache = {k: v for k, v in self._cache.items() if v.policy.symbol != name}
+            self._cache[name] = self._views(name, drawdowns, performance, account)
 
     def _refresh_all(self) -> None:
         names = {v.policy.symbol for v in self._cache.values()} | self._universe

@@ -801,36 +801,39 @@ class Replay:
         exposure = np.zeros(n)
         fee_bps = self.options.fees.maker_bps if self.options.fees.entry_maker else self.options.fees.taker_bps
         by_symbol = {s.symbol: s for s in self.market.series}
+        # Each symbol's mark (its last close) at every point of the timeline, looked up once for all
+        # its trades; a point before the symbol's first close is in no trade's span.
+        marks_at = {}
+        for s in self.market.series:
+            bar = self._close_times[s.symbol].searchsorted(timeline, "right") - 1
+            marks_at[s.symbol] = s.bars.close[np.maximum(bar, 0)]
         for trade in self.trades:
             series = by_symbol[trade.symbol]
             closes = self._close_times[trade.symbol]
             direction = 1.0 if trade.side == "BUY" else -1.0
-            first = int(np.searchsorted(closes, trade.entry_ts_ms, side="right"))  # the entry bar
-            lo = int(np.searchsorted(timeline, closes[first], side="left"))
-            hi = int(np.searchsorted(timeline, trade.exit_ts_ms, side="left"))
+            first = int(closes.searchsorted(trade.entry_ts_ms, "right"))  # the entry bar
+            lo = int(timeline.searchsorted(closes[first], "left"))
+            hi = int(timeline.searchsorted(trade.exit_ts_ms, "left"))
             if trade.adds and any(add.approved for add in trade.adds):
                 _pyramided_curves(trade, series.bars.close, closes, timeline, lo, hi, fee_bps, self.options.fees,
                                   (realized, unrealized, exposure))
                 continue
             realized[lo] -= trade.entry_price * trade.qty * fee_bps * _BPS
-            booked = 0.0
             for number, (ts, price, fraction, kind) in enumerate(trade.fills):
-                at = int(np.searchsorted(timeline, ts, side="left"))
+                at = int(timeline.searchsorted(ts, "left"))
                 maker = kind == FillKind.TAKE_PROFIT.value and self.options.fees.take_profit_maker
                 bps = self.options.fees.maker_bps if maker else self.options.fees.taker_bps
                 fee = 0.0 if kind == FillKind.END_OF_DATA.value else price * fraction * trade.qty * bps * _BPS
                 funding = trade.funding_usdt if number == len(trade.fills) - 1 else 0.0
                 realized[at] += direction * (price - trade.entry_price) * fraction * trade.qty - fee + funding
-                booked += fraction
             if hi <= lo:
                 continue
             span = timeline[lo:hi]
-            bar = np.searchsorted(closes, span, side="right") - 1
             fill_ts = np.array([f[0] for f in trade.fills], dtype=np.int64)
             fractions = np.array([f[2] for f in trade.fills])
-            closed = np.concatenate(([0.0], np.cumsum(fractions)))[np.searchsorted(fill_ts, span, side="right")]
+            closed = np.concatenate(([0.0], np.cumsum(fractions)))[fill_ts.searchsorted(span, "right")]
             qty_open = trade.qty * np.clip(1.0 - closed, 0.0, None)
-            marks = series.bars.close[bar]
+            marks = marks_at[trade.symbol][lo:hi]
             unrealized[lo:hi] += direction * (marks - trade.entry_price) * qty_open
             exposure[lo:hi] += marks * qty_open
         equity = self.options.nav + np.cumsum(realized) + unrealized
