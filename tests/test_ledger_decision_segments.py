@@ -230,7 +230,7 @@ def test_downgrading_past_packing_is_refused_while_decisions_are_packed(tmp_path
     config = alembic_config()
     with pytest.raises(RuntimeError, match="packed"), gate.ledger.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0004_position_legs")
+        command.downgrade(config, "0005_active_reservations")
 
 
 def test_db_pack_reports_what_it_packed_as_json(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

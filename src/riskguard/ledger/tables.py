@@ -129,7 +129,7 @@ decisions = Table(
     Column("ts_ms", BigInteger, nullable=False),
     Column("config_hash", String(32), nullable=False),
     Column("version", BigInteger, nullable=False),
-    # Both empty once the decision's documents moved into a segment (migration 0005).
+    # Both empty once the decision's documents moved into a segment (migration 0006).
     Column("inputs", Text, nullable=False),
     Column("detail", Text, nullable=False),
     UniqueConstraint("account_id", "intent_id", name="uq_rg_decisions_intent"),

@@ -2,8 +2,8 @@
 (``riskguard.ledger.decision_segments``); a packed decision keeps its row with empty documents and
 names its segment and its place in it.
 
-Revision ID: 0005_decision_segments
-Revises: 0004_position_legs
+Revision ID: 0006_decision_segments
+Revises: 0005_active_reservations
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_decision_segments"
-down_revision = "0004_position_legs"
+revision = "0006_decision_segments"
+down_revision = "0005_active_reservations"
 branch_labels = None
 depends_on = None
 
