@@ -463,8 +463,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{os.getloadavg()[0]:.1f} after the run (the machine is shared, so figures vary by tens of "
                 f"per cent between runs). Each reserve() is one serialised transaction on one account; "
                 f"approved reserves also write their reservation. Targets: SQLite 1 client >= 2,000/s, "
-                f"PostgreSQL 8 clients >= 50 % of pgbench; where they stand and why in docs/ledger.md "
-                f"(Throughput).")
+                f"PostgreSQL 8 clients >= 30 % of pgbench with p99 <= 10 ms; where they stand and why in "
+                f"docs/ledger.md (Throughput).")
         print(f"wrote {write_docs(lines, note)}")
     return 0
 
