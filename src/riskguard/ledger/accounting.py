@@ -285,7 +285,12 @@ class PositionsAccounting(AccountStore):
     def reservations(self, status: str | None = ACTIVE) -> list[Row[Any]]:
         """Reservation rows (active ones by default; ``status=None`` for all)."""
         query = select(t.reservations).where(t.reservations.c.account_id == self.account_id)
-        if status is not None:
+        if status == ACTIVE:
+            # The partial index's own predicate (a literal, so that a prepared plan can use it), above
+            # the account's floor: the read skips the index entries of what expired before.
+            floor = select(t.accounts.c.expired_through_ms).where(t.accounts.c.account_id == self.account_id)
+            query = query.where(t.ACTIVE_ONLY, t.reservations.c.expires_ms > floor.scalar_subquery())
+        elif status is not None:
             query = query.where(t.reservations.c.status == status)
         with self.reading() as conn:
             return list(conn.execute(query.order_by(t.reservations.c.created_version)))

@@ -21,6 +21,7 @@ from riskguard.ledger.errors import LedgerError, LedgerNotFound
 from riskguard.ledger.rows import (
     ACTIVE,
     EXPIRED,
+    NEVER_MS,
     AccountRow,
     DecisionRecord,
     book_reservation,
@@ -34,6 +35,7 @@ _PACKING_COLUMNS = ("segment_id", "segment_index")  # set when a decision is pac
 DECISION_COLUMNS = tuple(c.name for c in t.decisions.c if c.name not in _PACKING_COLUMNS)
 """The columns a reserve writes of a decision, in the order ``ReserveCursor.write`` takes them."""
 RESERVATION_COLUMNS = tuple(c.name for c in t.reservations.c)
+_EXPIRES = RESERVATION_COLUMNS.index("expires_ms")
 _ACCOUNT_COLUMNS = tuple(c.name for c in t.accounts.c)
 _POSITION_COLUMNS = tuple(c.name for c in t.positions.c)
 
@@ -63,21 +65,32 @@ class Statements:
         self.segment = self._sql("SELECT codec, body FROM rg_decision_segments WHERE segment_id = ?")
         self.positions = self._sql(
             f"SELECT {', '.join(_POSITION_COLUMNS)} FROM rg_positions WHERE account_id = ? ORDER BY strategy, symbol")
+        # Reads of the active reservations start after the account's expired_through_ms, so they skip
+        # the dead index entries of every reservation that expired before (see tables.py).
+        floor = "(SELECT expired_through_ms FROM rg_accounts WHERE account_id = ?)"
         self.reservations = self._sql(
             f"SELECT {', '.join(RESERVATION_COLUMNS)} FROM rg_reservations WHERE account_id = ? "
-            f"AND status = '{ACTIVE}' ORDER BY created_version, reservation_id")
+            f"AND status = '{ACTIVE}' AND expires_ms > {floor} ORDER BY created_version, reservation_id")
         self.size_multiplier = self._sql("SELECT size_multiplier FROM rg_controls WHERE account_id = ?")
         self.expire = (f"UPDATE rg_reservations SET status = '{EXPIRED}', ended_ms = ?, ended_version = ? "
-                       f"WHERE account_id = ? AND status = '{ACTIVE}' AND expires_ms <= ?")
+                       f"WHERE account_id = ? AND status = '{ACTIVE}' AND expires_ms > {floor} AND expires_ms <= ?")
         self.expire_alone = self._sql(self.expire)  # the expiry as a statement of its own
         self.insert_decision = _insert("rg_decisions", DECISION_COLUMNS)
         self.insert_reservation = _insert("rg_reservations", RESERVATION_COLUMNS)
-        self.bump = "UPDATE rg_accounts SET version = ? WHERE account_id = ?"
+        # The account's floor after a write. Parameters: the time the write's expiry covered (it
+        # rises to it: nothing active expires at or before it any more) or -NEVER_MS (no expiry ran),
+        # then a new reservation's expiry - 1, or NEVER_MS without one (a writer whose clock lags
+        # can store a reservation expiring at or before the floor: the floor drops below it).
+        greatest, least = ("GREATEST", "LEAST") if postgres else ("max", "min")
+        floor_after = f"expired_through_ms = {least}({greatest}(expired_through_ms, ?), ?)"
+        self.raise_floor = self._sql(f"UPDATE rg_accounts SET {floor_after} WHERE account_id = ?")
         # PostgreSQL, after an expiry in the same statement: the new version only when exactly the
         # expected number of reservations expired, else NULL, which the NOT NULL column refuses, so
         # a book that disagrees with the ledger cannot commit (checked without another round trip).
         self.checked_version = "version = CASE WHEN (SELECT count(*) FROM w0) = ? THEN ? END"
-        self.bump_counters = "UPDATE rg_accounts SET version = ?, counters = ? WHERE account_id = ?"
+        self.bump_floor = f"UPDATE rg_accounts SET version = ?, {floor_after} WHERE account_id = ?"
+        self.bump_counters_floor = (f"UPDATE rg_accounts SET version = ?, counters = ?, {floor_after} "
+                                    "WHERE account_id = ?")
         self._writes: dict[tuple[bool, bool, bool], str] = {}
 
     def placeholders(self, text: str) -> str:
@@ -95,7 +108,7 @@ class Statements:
         if text is None:
             parts = ([self.expire] if expire else []) + [self.insert_decision] + (
                 [self.insert_reservation] if reservation else [])
-            main = self.bump_counters if approved else self.bump if expire else None
+            main = self.bump_counters_floor if approved else self.bump_floor if expire else None
             if main is None:
                 text = parts[0]
             else:
@@ -117,7 +130,8 @@ class ReserveCursor:
         self.cursor = cursor
         self.account_id = account_id
         self.sql = _STATEMENTS[postgres]
-        self._prefetched: tuple[Any, Any] | None = None
+        self._prefetched: tuple[Any, Any, Any] | None = None
+        self._expired = False  # this transaction ran its expiry (see write)
 
     def lock_for_intent(self, intent_id: str, *, prefetch: bool = False) -> tuple[AccountRow, bool]:
         """Lock the account row and say whether ``intent_id`` already has a decision.
@@ -158,7 +172,7 @@ class ReserveCursor:
 
     def load_state(self, limits: Limits, now_ms: int, account: AccountRow) -> BookState:
         """Positions, active reservations and approval counters as of now, in the ledger's order."""
-        positions_cursor, reservations_cursor = self._prefetched or self._send_book_queries()
+        positions_cursor, reservations_cursor, controls_cursor = self._prefetched or self._send_book_queries()
         self._prefetched = None
         positions = [parse_position(_PositionRow(*r)) for r in positions_cursor.fetchall()]
         held = {(p.strategy, p.symbol) for p in positions}
@@ -167,8 +181,7 @@ class ReserveCursor:
         state = BookState(version=account.version, positions=positions, reservations=reservations)
         if account.counters is not None:
             state.load_counters(json.loads(account.counters), limits, now_ms)
-        self.cursor.execute(self.sql.size_multiplier, (self.account_id,))
-        controls = self.cursor.fetchone()
+        controls = controls_cursor.fetchone()
         if controls is not None:
             state.size_multiplier = float(controls[0])
         return state
@@ -176,47 +189,66 @@ class ReserveCursor:
     def expire(self, now_ms: int, version: int) -> int:
         """Mark every active reservation whose TTL has passed at ``now_ms`` EXPIRED, ended at
         ``version`` (the caller stores that version); returns how many. The one expiry statement:
-        on PostgreSQL the reserve path sends it inside its single write (see :meth:`write`)."""
-        self.cursor.execute(self.sql.expire_alone, (now_ms, version, self.account_id, now_ms))
+        on PostgreSQL the reserve path sends it inside its single write (see :meth:`write`). The
+        caller then raises the account's floor (:meth:`raise_floor`, or the write's account update)."""
+        self.cursor.execute(self.sql.expire_alone, (now_ms, version, self.account_id, self.account_id, now_ms))
         return int(self.cursor.rowcount)
 
-    def _send_book_queries(self) -> tuple[Any, Any]:
-        # Both queries go out before either result is awaited (one round trip in pipeline mode).
+    def raise_floor(self, now_ms: int) -> None:
+        """After :meth:`expire` at ``now_ms``: nothing active expires at or before it any more."""
+        self.cursor.execute(self.sql.raise_floor, (now_ms, NEVER_MS, self.account_id))
+
+    def _send_book_queries(self) -> tuple[Any, Any, Any]:
+        # All three queries go out before any result is awaited (one round trip in pipeline mode).
         connection = self.cursor.connection
-        positions, reservations = connection.cursor(), connection.cursor()
+        positions, reservations, controls = connection.cursor(), connection.cursor(), connection.cursor()
         positions.execute(self.sql.positions, (self.account_id,))
-        reservations.execute(self.sql.reservations, (self.account_id,))
-        return positions, reservations
+        reservations.execute(self.sql.reservations, (self.account_id, self.account_id))
+        controls.execute(self.sql.size_multiplier, (self.account_id,))
+        return positions, reservations, controls
 
     def write(self, decision: tuple[Any, ...], reservation: tuple[Any, ...] | None,
-              expire: tuple[int, int, int] | None, version: int, counters: str | None) -> None:
+              expire: tuple[int, int, int] | None, version: int, counters: str | None, now_ms: int) -> None:
         """Store the decision (columns in DECISION_COLUMNS order), its reservation (RESERVATION_COLUMNS
         order), the expiry of stale reservations (``(now_ms, version, how many the book expects)``)
         and the account's new version with, for an approval (``counters`` given), the approval
         counters. Raises LedgerError (the transaction then rolls back) when the expiry does not match
-        the book the decision was taken against."""
+        the book the decision was taken against.
+
+        The first write of a transaction that updates the account row runs the expiry, expecting
+        none when ``expire`` is None, so that it can raise the account's expired_through_ms to
+        ``now_ms``: the floor keeps up with the clock even where reservations never expire (each
+        order placed or released within its TTL), and reads stay above the dead index entries.
+        """
         sql, account_id, cursor = self.sql, self.account_id, self.cursor
         approved = counters is not None
-        expire_params = () if expire is None else (expire[0], expire[1], account_id, expire[0])
+        run_expiry = not self._expired and (expire is not None or approved)
+        self._expired = self._expired or run_expiry
+        ended_version, expected = (version, 0) if expire is None else (expire[1], expire[2])
+        expire_params = (now_ms, ended_version, account_id, account_id, now_ms) if run_expiry else ()
+        # The floor rises to now only in the write that ran the expiry; it drops below a new
+        # reservation's expiry - 1 if that is not above it.
+        floor = (now_ms if run_expiry else -NEVER_MS,
+                 NEVER_MS if reservation is None else reservation[_EXPIRES] - 1)
         if approved:
-            main: tuple[Any, ...] = (version, counters, account_id)
-        elif expire is not None:
-            main = (version, account_id)
+            main: tuple[Any, ...] = (version, counters, *floor, account_id)
+        elif run_expiry:
+            main = (version, *floor, account_id)
         else:
             main = ()
         if sql.postgres:
             # Sent without waiting (pipeline mode): its result arrives with the commit's.
-            check = () if expire is None else (expire[2],)
-            cursor.execute(sql.write(expire is not None, reservation is not None, approved),
+            check = (expected,) if run_expiry else ()
+            cursor.execute(sql.write(run_expiry, reservation is not None, approved),
                            expire_params + decision + (reservation or ()) + check + main)
             return
-        if expire is not None and self.expire(expire[0], expire[1]) != expire[2]:
+        if run_expiry and self.expire(now_ms, ended_version) != expected:
             raise _stale_book()
         if reservation is not None:
             cursor.execute(sql.insert_reservation, reservation)
         cursor.execute(sql.insert_decision, decision)
         if main:
-            cursor.execute(sql.bump_counters if approved else sql.bump, main)
+            cursor.execute(sql.bump_counters_floor if approved else sql.bump_floor, main)
 
 
 def _stale_book() -> LedgerError:

@@ -44,7 +44,9 @@ class Ledger(PositionsAccounting, StopMoves, AuditStore):
         now = wall_clock_ms() if now_ms is None else now_ms
         with self.transaction() as conn:
             account = self.lock_account(conn)
-            expired = self._cursor(conn).expire(now, account.version + 1)
+            cursor = self._cursor(conn)
+            expired = cursor.expire(now, account.version + 1)
+            cursor.raise_floor(now)
             if expired:
                 self.bump(conn, account.version + 1)
             return expired

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -42,6 +43,11 @@ accounts = Table(
     # Approval counters (order-rate window, trades today, last entry per strategy) as JSON, written
     # with the version by every approval so a reload needs no scan of the decisions.
     Column("counters", Text, nullable=True),
+    # No ACTIVE reservation of the account expires at or before this time (epoch ms; migration
+    # 0005): raised to ``now`` by each expiry, lowered below a new reservation's expiry when a
+    # writer's clock lags. Reads of the active reservations start after it, so they skip the index
+    # entries left by every reservation that ended before (see ix_rg_reservations_active).
+    Column("expired_through_ms", BigInteger, nullable=False, server_default="0"),
 )
 
 positions = Table(
@@ -95,7 +101,15 @@ reservations = Table(
     Column("ended_version", BigInteger, nullable=True),
     UniqueConstraint("account_id", "intent_id", name="uq_rg_reservations_intent"),
 )
-Index("ix_rg_reservations_active", reservations.c.account_id, reservations.c.status)
+ACTIVE_ONLY = text("status = 'ACTIVE'")
+# Active reservations only, by expiry (migration 0005). Ending a reservation updates the status the
+# index is filtered on, so its ACTIVE row version's entry stays, dead, until a VACUUM. Those of
+# reservations that expired lie at or before the account's expired_through_ms and every read of
+# the active reservations starts after it, so its cost does not grow with the ledger's history;
+# what it still walks are the entries of reservations ended (filled, released, placed) within one
+# TTL, and of placed ones filled or released since the last VACUUM (at NEVER_MS).
+Index("ix_rg_reservations_active", reservations.c.account_id, reservations.c.expires_ms,
+      postgresql_where=ACTIVE_ONLY, sqlite_where=ACTIVE_ONLY)
 
 fills = Table(
     "rg_fills", metadata,

@@ -257,7 +257,7 @@ class RiskGate:
             "config_hash": engine.limits.config_hash, "version": version,
             "inputs": encode_inputs(inputs, self._memo),
             "detail": dumps(verdict.detail)}
-        hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters)
+        hot.write(tuple(decision[c] for c in DECISION_COLUMNS), reservation_row, expire, version, counters, now)
         # Later books of this transaction may refer to it: they commit, or fail, together.
         self.book_chain.stored(verdict.decision_id)
         state.version = version
