@@ -181,6 +181,17 @@ def test_unknown_or_conflicting_settings_are_errors_naming_the_setting() -> None
         Settings.from_mapping({"ledger_url": "sqlite:///x.db", "service_url": "http://127.0.0.1:8787"})
 
 
+@pytest.mark.parametrize("bad", [-1, float("nan"), "1h", True])
+def test_a_nonsense_packing_age_is_an_error_naming_the_setting(bad: object) -> None:
+    with pytest.raises(InputValidationError, match=r"riskguard\.pack_after_s"):
+        Settings.from_mapping({"pack_after_s": bad})
+
+
+def test_the_in_process_backend_packs_only_when_told_to(sqlite_url: str) -> None:
+    assert InProcessBackend(MODERATE, sqlite_url, clock=lambda: 0).ledger.pack_after_s is None
+    assert InProcessBackend(MODERATE, sqlite_url, clock=lambda: 0, pack_after_s=3600).ledger.pack_after_s == 3600
+
+
 def test_the_in_process_backend_satisfies_both_protocols(sqlite_url: str) -> None:
     backend = InProcessBackend(MODERATE, sqlite_url, clock=lambda: 0)
     assert isinstance(backend, RiskBackend) and isinstance(backend, FeedableBackend)

@@ -88,11 +88,14 @@ def load_posture(name_or_path: str) -> Posture:
 
 class InProcessBackend:
     """A ``RiskGate`` on a ledger URL, in this process. ``clock`` returns epoch ms; an integration
-    hands in its own (a backtest's simulated time) so every staleness gate judges that time."""
+    hands in its own (a backtest's simulated time) so every staleness gate judges that time.
+    ``pack_after_s``: pack decisions older than this (wall clock, s) in the background
+    (``riskguard.ledger.decision_segments``); None packs only on ``riskguard db pack``."""
 
     def __init__(self, posture: Posture, ledger_url: str, *, clock: Callable[[], int],
-                 account_id: str = "default", actor: str = "riskguard", migrate: bool = True) -> None:
-        ledger = Ledger(ledger_url, account_id=account_id)
+                 account_id: str = "default", actor: str = "riskguard", migrate: bool = True,
+                 pack_after_s: float | None = None) -> None:
+        ledger = Ledger(ledger_url, account_id=account_id, pack_after_s=pack_after_s)
         if migrate:
             ledger.upgrade()
         self.engine = RiskEngine(posture, clock=clock)

@@ -149,6 +149,9 @@ class Settings:
       posture's ``exits.dynamic_stop`` rule (lock ladder in R, ATR or percentage trail, tighter in
       HIGH_VOL or at reduced size), only ever tighter, each move recorded in riskguard's ledger
       (default False: the exit plan's stop stays where the trade opened it).
+    - ``pack_after_s``: in-process mode, pack decisions older than this many seconds (wall clock)
+      into compressed segments on a background thread (None, the default: only ``riskguard db
+      pack`` packs; a backtest's decisions are all old by the wall clock).
     - dataframe columns read on the signal candle: ``confidence_column`` (``rg_confidence``, in
       [0, 1]), ``rr_column`` (``rg_expected_rr``, reward/risk in R), ``stop_column``
       (``rg_stop_price``, USDT), ``atr_column`` (``rg_atr``, price units: the exit plan's ATR stop).
@@ -163,6 +166,7 @@ class Settings:
     backtest_spread_bps: float | None = None
     mark_nav: bool = True
     dynamic_stops: bool = False
+    pack_after_s: float | None = None
     confidence_column: str = "rg_confidence"
     rr_column: str = "rg_expected_rr"
     stop_column: str = "rg_stop_price"
@@ -189,6 +193,10 @@ class Settings:
         for flag in ("mark_nav", "dynamic_stops"):
             if not isinstance(getattr(settings, flag), bool):
                 raise InputValidationError(f"riskguard.{flag}", "must be true or false", getattr(settings, flag))
+        pack = settings.pack_after_s
+        if pack is not None and not (isinstance(pack, int | float) and not isinstance(pack, bool)
+                                     and math.isfinite(pack) and pack >= 0):
+            raise InputValidationError("riskguard.pack_after_s", "must be a number of seconds >= 0, or null", pack)
         return settings
 
 
@@ -408,8 +416,8 @@ class RiskguardMixin:
                 user_data = config.get("user_data_dir") or "."
                 url = f"sqlite:///{os.path.join(str(user_data), 'riskguard.db')}"
             assert posture is not None
-            backend = InProcessBackend(posture, url, clock=clock,
-                                       account_id=settings.account_id, actor=f"freqtrade:{strategy}")
+            backend = InProcessBackend(posture, url, clock=clock, account_id=settings.account_id,
+                                       actor=f"freqtrade:{strategy}", pack_after_s=settings.pack_after_s)
         state = _State(settings, strategy, backend, clock,
                        trade_stops=TradeStops(posture) if posture is not None and settings.dynamic_stops else None)
         log.info("riskguard: strategy %s decides through %s (posture %s)", strategy,
