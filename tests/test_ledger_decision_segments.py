@@ -187,11 +187,15 @@ def test_a_ledger_told_to_pack_does_it_in_the_background_as_it_reserves(
     gate.ledger.dispose()
 
 
-def test_a_ledger_packs_nothing_by_itself_unless_told_to(db_url: str) -> None:
+def test_a_ledger_packs_nothing_by_itself_unless_told_to(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small segments from the start: a ledger that packed by default would wake its thread here.
+    monkeypatch.setattr(Ledger, "segment_decisions", SEGMENT)
     clock = Clock()
     gate = _gate(db_url, clock)
-    _decide(gate, clock, SEGMENT + 5)
-    time.sleep(0.2)
+    gate.ledger.dispose()
+    gate.ledger = Ledger(db_url)
+    _decide(gate, clock, 2 * SEGMENT + 5)
+    time.sleep(1.0)
     assert gate.ledger.packing_summary().packed == 0
 
 

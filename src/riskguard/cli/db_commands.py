@@ -225,7 +225,7 @@ def pack(
     Every decision reads back exactly as stored, so `decisions show/explain/replay` are unchanged.
     Safe while bots trade. Decisions are packed 256 at a time, oldest first; fewer are left for later.
     `riskguard serve` packs decisions older than an hour by itself."""
-    from riskguard.cli.whatif_cmd import parse_duration_ms
+    from riskguard.cli.inputs import parse_duration_ms
     from riskguard.ledger.decision_segments import SEGMENT_DECISIONS
     from riskguard.model.clock import wall_clock_ms
 

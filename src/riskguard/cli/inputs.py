@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 
 PRESET_PREFIX = "preset:"
 DEFAULT_PRESET = "moderate"
+
+
+_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_duration_ms(text: str, option: str = "--since") -> int:
+    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> milliseconds; InputFileError naming ``option`` otherwise."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if match is None:
+        raise InputFileError(option, f"{text!r} is not a duration like 90s, 30m, 24h, 7d or 2w")
+    return int(float(match.group(1)) * _UNITS_MS[match.group(2)])
 
 
 def posture_from_ref(ref: str) -> Posture:

@@ -13,8 +13,7 @@ import typer
 from riskguard.cli import output
 from riskguard.cli.check import PostureOption, PresetOption
 from riskguard.cli.db_commands import DEFAULT_DB_URL, ENV_DB_URL, ledger_url
-from riskguard.cli.inputs import resolve_posture
-from riskguard.cli.whatif_cmd import parse_duration_ms
+from riskguard.cli.inputs import parse_duration_ms, resolve_posture
 
 if TYPE_CHECKING:
     from riskguard.service.settings import ServiceSettings

@@ -3,26 +3,14 @@ re-decided under another posture with its stored inputs; the flips and the gates
 
 from __future__ import annotations
 
-import re
-
 import typer
 from rich.table import Table
 
 from riskguard.cli import output
 from riskguard.cli.db_commands import _ledger, _time
-from riskguard.cli.inputs import posture_from_ref
-from riskguard.cli.output import ExitCode, InputFileError
+from riskguard.cli.inputs import parse_duration_ms, posture_from_ref
+from riskguard.cli.output import ExitCode
 from riskguard.model.clock import wall_clock_ms
-
-_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def parse_duration_ms(text: str, option: str = "--since") -> int:
-    """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> milliseconds; InputFileError naming ``option`` otherwise."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
-    if match is None:
-        raise InputFileError(option, f"{text!r} is not a duration like 90s, 30m, 24h, 7d or 2w")
-    return int(float(match.group(1)) * _UNITS_MS[match.group(2)])
 
 
 def replay_under_posture(posture_ref: str, since: str, db_url: str | None, account: str, as_json: bool) -> None:

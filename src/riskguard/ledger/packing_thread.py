@@ -28,7 +28,6 @@ class PackingThread(CommitTriggeredThread):
     def __init__(self, pack: Callable[[], int], every: int) -> None:
         super().__init__("riskguard-decision-packing", every)
         self.pack = pack
-        self.runs = 0  # completed pack() calls (for tests and curiosity)
 
     def _run(self, wake: threading.Event) -> None:
         while wake.wait(_IDLE_S) and not self._stop:
@@ -38,4 +37,3 @@ class PackingThread(CommitTriggeredThread):
             except Exception:  # packing only saves space: never let it take the process down
                 log.warning("packing old decisions failed; retried after the next %d reserves", self.every,
                             exc_info=True)
-            self.runs += 1
